@@ -1,0 +1,1 @@
+"""Everything that speaks Discord: the bot, the shared generation flow, views and messages."""

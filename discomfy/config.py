@@ -1,0 +1,189 @@
+"""Configuration: packaged defaults < ./settings.toml < ./.secrets.toml < DISCOMFY_* environment.
+
+``get_config()`` builds a fresh dynaconf object every time (no module-level settings object),
+so the CLI builds one at start and tests build their own from a temporary folder. The named
+validators below run together and report every problem at once, each naming the key, what is
+wrong with it and how to fix it: a bot owner fixes a config in one pass, not five restarts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from dynaconf import Dynaconf
+
+from discomfy.exceptions import DisComfyError
+
+DEFAULTS_FILE = Path(__file__).with_name("settings.toml")
+ENV_PREFIX = "DISCOMFY"
+
+
+class ConfigError(DisComfyError):
+    """The settings are unusable; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        text = "Configuration problems:\n" + "\n".join(f"  - {p}" for p in problems)
+        super().__init__(text, detail=text)
+
+
+def get_config(root: str | Path | None = None, *, purpose: str | None = None) -> Dynaconf:
+    """Load settings for the project in ``root`` (default: the working directory).
+
+    ``purpose`` selects the validators to run: ``"run"`` also requires a Discord token,
+    ``"offline"`` checks everything but the token, ``None`` checks nothing.
+    """
+    root = Path(root) if root is not None else Path(os.environ.get("DISCOMFY_ROOT", os.getcwd()))
+    config = Dynaconf(
+        envvar_prefix=ENV_PREFIX,
+        settings_files=[str(DEFAULTS_FILE), str(root / "settings.toml"), str(root / ".secrets.toml")],
+        root_path=str(root),
+        merge_enabled=True,
+        load_dotenv=False,
+        environments=False,
+    )
+    config.set("ROOT", str(root))
+    if purpose is not None:
+        problems = validate_config(config, purpose=purpose)
+        if problems:
+            raise ConfigError(problems)
+    return config
+
+
+def resolve_path(config: Any, value: str | Path) -> Path:
+    """A path from the settings, relative to the project root unless absolute."""
+    path = Path(value)
+    return path if path.is_absolute() else Path(config.ROOT) / path
+
+
+# --- named validators ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named validator: ``test`` returns a problem text, or None when the value is fine."""
+
+    name: str
+    test: Callable[[Any], str | None]
+    purposes: tuple[str, ...] = ("run", "offline")
+
+
+def _get(config: Any, dotted: str) -> Any:
+    return config.get(dotted)
+
+
+def _token_present(config: Any) -> str | None:
+    token = _get(config, "discord.token")
+    if not token or not str(token).strip():
+        return (
+            "discord.token is missing: the bot cannot log in to Discord. Put it in .secrets.toml "
+            "([discord] token = \"...\") or set DISCOMFY_DISCORD__TOKEN. Get one at "
+            "https://discord.com/developers/applications (Bot > Reset Token)."
+        )
+    return None
+
+
+def _url_problem(key: str, value: Any, schemes: tuple[str, ...]) -> str | None:
+    parsed = urlparse(str(value or ""))
+    if parsed.scheme not in schemes or not parsed.netloc:
+        want = " or ".join(f"{s}://" for s in schemes)
+        return (
+            f"{key} = {value!r} is not a valid URL: it must start with {want} and name a host, "
+            f"e.g. {schemes[0]}://127.0.0.1:8188. Fix it in settings.toml or "
+            f"DISCOMFY_{key.upper().replace('.', '__')}."
+        )
+    return None
+
+
+def _comfyui_urls(config: Any) -> str | None:
+    servers = _get(config, "comfyui.servers") or []
+    problems = []
+    if not servers:
+        problem = _url_problem("comfyui.url", _get(config, "comfyui.url"), ("http", "https"))
+        if problem:
+            problems.append(problem)
+    for index, server in enumerate(servers):
+        url = server.get("url") if isinstance(server, Mapping) else server
+        problem = _url_problem(f"comfyui.servers[{index}]", url, ("http", "https"))
+        if problem:
+            problems.append(problem)
+    return "\n    ".join(problems) or None
+
+
+def _positive(key: str) -> Callable[[Any], str | None]:
+    def test(config: Any) -> str | None:
+        value = _get(config, key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            return f"{key} = {value!r} must be a number greater than 0; fix it in settings.toml."
+        return None
+
+    return test
+
+
+def _id_list(key: str) -> Callable[[Any], str | None]:
+    def test(config: Any) -> str | None:
+        value = _get(config, key)
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) or (isinstance(v, str) and v.isdigit()) for v in value
+        ):
+            return f"{key} = {value!r} must be a list of Discord ids (numbers), e.g. [123456789012345678]."
+        return None
+
+    return test
+
+
+def _name_list(key: str) -> Callable[[Any], str | None]:
+    def test(config: Any) -> str | None:
+        value = _get(config, key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return f"{key} = {value!r} must be a list of names, e.g. [\"generate\"]."
+        return None
+
+    return test
+
+
+def _log_level(config: Any) -> str | None:
+    level = str(_get(config, "logging.level") or "").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        return f"logging.level = {level!r} must be one of DEBUG, INFO, WARNING, ERROR."
+    return None
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("discord-token", _token_present, purposes=("run",)),
+    Check("discord-api-base", lambda c: _url_problem("discord.api_base", _get(c, "discord.api_base"), ("http", "https"))),
+    Check("discord-gateway", lambda c: _url_problem("discord.gateway_url", _get(c, "discord.gateway_url"), ("ws", "wss"))),
+    Check("comfyui-url", _comfyui_urls),
+    Check("comfyui-timeout", _positive("comfyui.request_timeout")),
+    Check("comfyui-deadline", _positive("comfyui.job_deadline")),
+    Check("limits-window", _positive("limits.window_seconds")),
+    Check("limits-per-user", _positive("limits.per_user")),
+    Check("limits-global", _positive("limits.global_limit")),
+    Check("limits-queue", _positive("limits.max_queued_per_user")),
+    Check("limits-image-size", _positive("limits.max_image_mb")),
+    Check("limits-image-pixels", _positive("limits.max_image_pixels")),
+    Check("progress-interval", _positive("progress.edit_interval")),
+    Check("access-guilds", _id_list("discord.allowed_guilds")),
+    Check("access-channels", _id_list("discord.allowed_channels")),
+    Check("access-roles", _id_list("discord.allowed_roles")),
+    Check("access-owners", _id_list("discord.owner_ids")),
+    Check("plugins-enabled", _name_list("plugins.enabled")),
+    Check("plugins-disabled", _name_list("plugins.disabled")),
+    Check("logging-level", _log_level),
+)
+
+
+def validate_config(config: Any, *, purpose: str = "run") -> list[str]:
+    """Run every named validator for ``purpose``; return all problems (empty when fine)."""
+    problems: list[str] = []
+    for check in CHECKS:
+        if purpose in check.purposes:
+            problem = check.test(config)
+            if problem:
+                problems.append(f"[{check.name}] {problem}")
+    return problems

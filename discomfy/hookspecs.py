@@ -1,0 +1,57 @@
+"""Every hook a DisComfy plugin may implement: signatures and contracts only.
+
+Verbs state the contract: ``register_*`` hooks return a list (pluggy gathers one list per
+plugin), ``prepare_*`` hooks mutate what they are given, ``*_finished`` hooks observe. Hooks
+are always called with keyword arguments. pluggy never awaits, so a hook that needs I/O
+returns an async callable for the host to await later.
+
+A plugin implements hooks as methods of its cog (the bot's ``add_cog`` registers the cog
+instance with pluggy) or as functions of a module named by a ``discomfy.plugins`` entry point.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+PROJECT_NAME = "discomfy"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def discomfy_register_workflows() -> list[Any]:
+    """Return the workflows this plugin contributes.
+
+    Each item is a path to a workflow manifest (``manifest.toml``) or an already loaded
+    ``WorkflowSpec``. Workflows sharing a ``command`` become one slash command whose
+    ``model`` option picks between them. Two workflows with the same name fail to load,
+    naming both owners.
+    """
+
+
+@hookspec
+def discomfy_register_strategies() -> list[Any]:
+    """Return updater strategies (objects with ``name`` and ``apply(graph, params, context)``)
+    that manifests may list under ``strategies``. Names must be unique across plugins."""
+
+
+@hookspec
+def discomfy_register_autocomplete() -> dict[str, Any]:
+    """Return ``{parameter_name: async callable}`` offering autocomplete for that parameter in
+    every command that has it. The callable is awaited as ``fn(bot, current: str)`` and returns
+    a list of ``(label, value)`` pairs; the host trims it to Discord's 25 choices."""
+
+
+@hookspec
+def discomfy_prepare_parameters(workflow: Any, parameters: dict[str, Any], user_id: int) -> None:
+    """Adjust a job's validated parameters in place before the workflow is rendered
+    (e.g. expand a preset). Called for every job of every workflow."""
+
+
+@hookspec
+def discomfy_job_finished(job: Any) -> None:
+    """Observe a job that reached a terminal state (delivered, failed or cancelled).
+    Must not block: schedule any I/O as a task."""
