@@ -1,0 +1,7 @@
+"""``python -m discomfy`` is the ``discomfy`` command."""
+
+import sys
+
+from discomfy.cli import main
+
+sys.exit(main())

@@ -1,0 +1,83 @@
+"""Loading every discovered plugin into a bot, so that pluggy and discord.py stay in step.
+
+The bot's ``add_cog``/``remove_cog`` register and unregister each cog instance with pluggy
+(see :class:`discomfy.bot.client.ComfyUIBot`); this module decides what to load, in which
+order, and writes the load report. Data packs are registered first so that the cog of a
+command they join already sees them when it builds its slash command.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+from discord.ext import commands
+
+from discomfy.plugins import LoadReport, PluginSource, WorkflowPack, discover, is_enabled
+
+if TYPE_CHECKING:
+    from discomfy.bot.client import ComfyUIBot
+
+log = logging.getLogger(__name__)
+
+# Host behaviour is written as default plugins, loaded like any other extension.
+HOST_EXTENSIONS = ("discomfy.bot.commands.help",)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One readable reason for a plugin that failed to load (the traceback goes to the log)."""
+    original = getattr(exc, "original", None) or exc.__cause__ or exc
+    if isinstance(exc, commands.NoEntryPointError):
+        return "it has no setup(bot) function; add `async def setup(bot): await bot.add_cog(...)`"
+    text = getattr(original, "user_message", None) or str(original) or type(original).__name__
+    return f"{type(original).__name__}: {text}"
+
+
+async def load_plugins(bot: ComfyUIBot) -> LoadReport:
+    """Load host extensions, packs, folder plugins and entry-point plugins; never raises."""
+    report = bot.load_report
+    sources, duplicates = discover(bot.config)
+    for source, reason in duplicates:
+        report.add(source, "failed", reason)
+
+    for module in HOST_EXTENSIONS:
+        source = PluginSource(module.rsplit(".", 1)[-1], "host", "discomfy", module=module)
+        await _load_code_plugin(bot, source, report)
+
+    packs = [s for s in sources if s.kind == "pack"]
+    code = [s for s in sources if s.kind != "pack"]
+    for source in packs:
+        if not is_enabled(bot.config, source.name):
+            report.add(source, "disabled", "disabled in settings (plugins.enabled / plugins.disabled)")
+            continue
+        bot.plugin_manager.register(WorkflowPack(source.name, source.manifest), name=source.name)
+        bot.plugin_owners[source.name] = source.name
+        report.add(source, "loaded")
+    for source in code:
+        if not is_enabled(bot.config, source.name):
+            report.add(source, "disabled", "disabled in settings (plugins.enabled / plugins.disabled)")
+            continue
+        await _load_code_plugin(bot, source, report)
+    return report
+
+
+async def _load_code_plugin(bot: ComfyUIBot, source: PluginSource, report: LoadReport) -> None:
+    assert source.module is not None
+    bot.extension_plugins[source.module] = source.name
+    try:
+        if source.kind == "entrypoint" and not _has_setup(source.module):
+            bot.plugin_manager.register(import_module(source.module), name=source.name)
+            bot.plugin_owners[source.name] = source.name
+        else:
+            await bot.load_extension(source.module)
+    except Exception as exc:  # one broken plugin never stops the others
+        log.error("plugin %s failed to load", source.name, exc_info=exc)
+        bot.extension_plugins.pop(source.module, None)
+        report.add(source, "failed", describe_failure(exc))
+        return
+    report.add(source, "loaded")
+
+
+def _has_setup(module_name: str) -> bool:
+    return hasattr(import_module(module_name), "setup")

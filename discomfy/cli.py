@@ -1,0 +1,125 @@
+"""``discomfy``: run the bot, check a setup offline, print the command tree, render workflows.
+
+Every subcommand builds its own config and bot (no globals), prints readable messages, and
+exits 1 on any problem so scripts and CI can rely on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from discomfy.config import ConfigError, get_config
+
+EPILOG = (
+    "Settings come from discomfy/settings.toml (defaults), ./settings.toml, ./.secrets.toml and "
+    "DISCOMFY_<SECTION>__<KEY> environment variables, in that order of precedence."
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="discomfy",
+        description="DisComfy: a Discord bot that puts ComfyUI behind slash commands, extended by plugins.",
+        epilog=EPILOG,
+    )
+    parser.add_argument("--root", help="project folder holding settings.toml, plugins/ and workflows/ (default: .)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = sub.add_parser("run", help="start the bot", description="Log in to Discord and serve slash commands.")
+    run.add_argument("--dev", action="store_true", help="watch plugins/ and workflows/ and hot-reload changed plugins")
+
+    check = sub.add_parser(
+        "check",
+        help="validate config and every plugin offline, print the load report",
+        description="Load the config and every plugin without connecting to Discord, run every "
+        "load-time check, print the load report. Exit 1 on any problem.",
+    )
+    check.add_argument("--server", metavar="URL", help="also compare every plugin's node classes and model files with this ComfyUI server")
+
+    sub.add_parser(
+        "commands",
+        help="print the slash-command tree JSON that would be synced",
+        description="Print, as JSON, the application commands the bot would sync to Discord.",
+    )
+
+    render = sub.add_parser(
+        "render",
+        help="print the API-format workflow a command would queue",
+        description="Render a workflow with the given parameters and print the exact ComfyUI API JSON that would be queued.",
+    )
+    render.add_argument("workflow", help="workflow name (a plugin or pack name, e.g. generate or sdxl)")
+    render.add_argument("params", nargs="*", metavar="key=value", help="parameters, e.g. prompt='a cat' steps=30")
+
+    new_pack = sub.add_parser(
+        "new-pack",
+        help="scaffold a data pack from a ComfyUI API export",
+        description="Create workflows/NAME/ (manifest, workflow, parameter schema) from a workflow exported with 'Save (API)'.",
+    )
+    new_pack.add_argument("name", help="pack name (lowercase, used as the model name)")
+    new_pack.add_argument("--from", dest="source", required=True, metavar="FILE", help="workflow exported with Save (API)")
+    new_pack.add_argument("--command", default=None, help="slash command the pack joins (default: a new command named after the pack)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    purpose = "run" if args.command == "run" else "offline"
+    try:
+        config = get_config(args.root, purpose=purpose)
+    except ConfigError as exc:
+        print(exc.user_message, file=sys.stderr)
+        return 1
+    logging.basicConfig(level=str(config.logging.level).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = COMMANDS[args.command]
+    try:
+        return handler(config, args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(config: Any, args: argparse.Namespace) -> int:
+    from discomfy.bot.runner import run_bot
+
+    return asyncio.run(run_bot(config, dev=args.dev))
+
+
+def _check(config: Any, args: argparse.Namespace) -> int:
+    from discomfy.bot.offline import check_setup
+
+    return asyncio.run(check_setup(config, server=args.server))
+
+
+def _commands(config: Any, args: argparse.Namespace) -> int:
+    from discomfy.bot.offline import command_tree_json
+
+    payload, report = asyncio.run(command_tree_json(config))
+    print(json.dumps(payload, indent=2, sort_keys=True))
+    if report.failed:
+        print(report.format(), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _render(config: Any, args: argparse.Namespace) -> int:
+    from discomfy.bot.offline import render_workflow
+
+    return asyncio.run(render_workflow(config, args.workflow, args.params))
+
+
+def _new_pack(config: Any, args: argparse.Namespace) -> int:
+    from discomfy.bot.offline import new_pack
+
+    return new_pack(config, args.name, args.source, args.command)
+
+
+COMMANDS = {"run": _run, "check": _check, "commands": _commands, "render": _render, "new-pack": _new_pack}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
