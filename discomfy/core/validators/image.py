@@ -56,7 +56,8 @@ class ValidationResult:
 
 def _display_name(filename: Any) -> str:
     """The file name as it can safely appear inside Discord inline code."""
-    name = os.path.basename(str(filename or "")).replace("`", "'").strip()
+    name = os.path.basename(str(filename or "")).replace("`", "'")
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
     if not name:
         return "The attachment"
     if len(name) > 80:
@@ -80,6 +81,7 @@ class ImageValidator:
         max_size_mb: float = 25,
         max_pixels: int = 40_000_000,
         allowed_formats: Iterable[str] = ("PNG", "JPEG", "WEBP", "GIF", "BMP"),
+        max_frames: int = 100,
     ) -> None:
         self.allowed_formats = tuple(f.upper() for f in allowed_formats)
         if not self.allowed_formats:
@@ -89,6 +91,8 @@ class ImageValidator:
         self.max_size_mb = max_size_mb
         self.max_bytes = int(max_size_mb * _MIB)
         self.max_pixels = int(max_pixels)
+        #: Animation frames accepted; all frames together must also fit ``max_pixels``.
+        self.max_frames = max(1, int(max_frames))
 
     @classmethod
     def from_config(cls, config: Any) -> ImageValidator:
@@ -230,9 +234,26 @@ class ImageValidator:
                 f"over the limit of {limit / 1e6:g} megapixels. Scale it down.",
                 **known,
             )
+        stop_at = min(self.max_frames, self.max_pixels // (width * height)) + 1
+        frames = _count_frames(data, stop_at)
+        if frames is not None and frames * width * height > self.max_pixels:
+            counted = f"at least {frames}" if frames >= stop_at else str(frames)
+            return self._refuse(
+                f"{name} is an animation of {counted} "
+                f"frames of {width}×{height} pixels, over the limit of "
+                f"{self.max_pixels / 1e6:g} megapixels in all. Send a still image or a "
+                "shorter, smaller animation.",
+                **known,
+            )
+        if frames is not None and frames > self.max_frames:
+            return self._refuse(
+                f"{name} has more than {self.max_frames} animation frames. "
+                "Send a still image or a shorter animation.",
+                **known,
+            )
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            problem = _decode_problem(data)
+            problem = _decode_problem(data) if frames is not None else "frames unreadable"
         if problem is not None:
             log.debug("%s failed to decode: %s", name, problem)
             return self._refuse(
@@ -248,7 +269,29 @@ def _media_type(content_type: Any) -> str | None:
     if not isinstance(content_type, str):
         return None
     media = content_type.split(";", 1)[0].strip().lower()
+    # shown to users inside parentheses: keep it short and printable
+    media = "".join(ch for ch in media if ch.isprintable() and ch != "`")[:60]
     return media or None
+
+
+def _count_frames(data: bytes, stop_at: int) -> int | None:
+    """Frames in the image, counting no further than ``stop_at`` (animations are costed
+    frame by frame: ComfyUI's image loader turns every frame into a batch entry). None when
+    the frames cannot even be walked (a damaged file)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if not getattr(image, "is_animated", False):
+                return 1
+            count = 1
+            while count < stop_at:
+                try:
+                    image.seek(count)
+                except EOFError:
+                    break
+                count += 1
+            return count
+    except Exception:  # noqa: BLE001 - any failure walking frames means "damaged"
+        return None
 
 
 def _decode_problem(data: bytes) -> str | None:
