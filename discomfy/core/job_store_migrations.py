@@ -1,0 +1,60 @@
+"""The job store's schema, as an append-only list of forward migrations.
+
+The database's ``PRAGMA user_version`` is the number of migrations applied. On open the
+store applies the missing ones in order, each in its own transaction together with the new
+``user_version``, so a crash mid-upgrade leaves the previous, consistent version. Never edit
+a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "jobs table",
+        (
+            """
+            CREATE TABLE jobs (
+                id                     TEXT PRIMARY KEY,
+                user_id                INTEGER NOT NULL,
+                guild_id               INTEGER,
+                channel_id             INTEGER,
+                interaction_token      TEXT,
+                interaction_created_at REAL,
+                progress_message_id    INTEGER,
+                result_message_id      INTEGER,
+                plugin                 TEXT NOT NULL,
+                command                TEXT,
+                workflow               TEXT,
+                parameters             TEXT NOT NULL DEFAULT '{}',
+                seed                   TEXT,  -- ComfyUI seeds reach 2**64-1, beyond SQLite INTEGER
+                server                 TEXT,
+                prompt_id              TEXT,
+                state                  TEXT NOT NULL,
+                error_message          TEXT,
+                outputs                TEXT NOT NULL DEFAULT '[]',
+                created_at             REAL NOT NULL,
+                updated_at             REAL NOT NULL,
+                delivered              INTEGER NOT NULL DEFAULT 0
+            )
+            """,
+            "CREATE INDEX jobs_by_state ON jobs (state, created_at)",
+            "CREATE INDEX jobs_by_user ON jobs (user_id, created_at)",
+            "CREATE INDEX jobs_by_update ON jobs (updated_at)",
+        ),
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+__all__ = ["LATEST_VERSION", "MIGRATIONS", "Migration"]

@@ -1,0 +1,85 @@
+"""The job record: everything needed to finish, deliver, or redo a job after a restart.
+
+One ``Job`` per accepted request. It is written to the job store before the user is told
+the job is queued, and updated at every step, so a bot that stops at any moment can pick up
+each unfinished job again and result buttons keep working from the stored parameters.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+
+class JobState(StrEnum):
+    """Where a job is. ``accepted``: validated and stored; ``queued``: waiting in the fair
+    queue; ``running``: sent to ComfyUI; the other three are final."""
+
+    ACCEPTED = "accepted"
+    QUEUED = "queued"
+    RUNNING = "running"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+
+FINAL_STATES = frozenset({JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED})
+UNFINISHED_STATES = frozenset(JobState) - FINAL_STATES
+
+
+def new_job_id() -> str:
+    """A short random id (12 hex digits): fits comfortably in a button ``custom_id``."""
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class Job:
+    """One generation job. Discord ids are ints; ``parameters`` are the validated values
+    (JSON-safe), ``outputs`` the ComfyUI output file references (JSON-safe dicts)."""
+
+    user_id: int
+    plugin: str
+    id: str = field(default_factory=new_job_id)
+    command: str | None = None
+    workflow: str | None = None
+    guild_id: int | None = None
+    channel_id: int | None = None
+    interaction_token: str | None = None
+    interaction_created_at: float | None = None
+    progress_message_id: int | None = None
+    result_message_id: int | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    server: str | None = None
+    prompt_id: str | None = None
+    state: JobState = JobState.ACCEPTED
+    error_message: str | None = None
+    outputs: list[Any] = field(default_factory=list)
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+    delivered: bool = False
+
+    def __post_init__(self) -> None:
+        self.state = JobState(self.state)
+
+    @property
+    def is_final(self) -> bool:
+        return self.state.is_final
+
+    def interaction_expires_at(self, lifetime: float = 15 * 60) -> float | None:
+        """When Discord stops accepting follow-ups through this job's interaction token."""
+        if self.interaction_created_at is None:
+            return None
+        return self.interaction_created_at + lifetime
+
+
+JOB_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Job))
+
+__all__ = ["FINAL_STATES", "JOB_FIELDS", "Job", "JobState", "UNFINISHED_STATES", "new_job_id"]

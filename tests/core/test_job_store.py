@@ -1,0 +1,273 @@
+"""JobStore: jobs survive restarts, delivery is claimed once, and a locked or full database
+becomes a clear error that leaves every stored row intact."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from discomfy.core import job_store as job_store_module
+from discomfy.core.job_store import JobStore, JobStoreError
+from discomfy.core.job_store_migrations import LATEST_VERSION, Migration
+from discomfy.core.jobs import Job, JobState, new_job_id
+
+SNOWFLAKE = 1_180_000_000_000_000_123
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def store(tmp_path, clock):
+    async with JobStore(tmp_path / "jobs" / "store.sqlite3", clock=clock, busy_timeout=0.05) as opened:
+        yield opened
+
+
+def make_job(user_id=SNOWFLAKE, state=JobState.ACCEPTED, created_at=None, **fields) -> Job:
+    job = Job(user_id=user_id, plugin="generate", state=state, **fields)
+    if created_at is not None:
+        job.created_at = job.updated_at = created_at
+    return job
+
+
+def full_job() -> Job:
+    return Job(
+        user_id=SNOWFLAKE,
+        plugin="generate",
+        command="generate",
+        workflow="flux-dev",
+        guild_id=SNOWFLAKE + 1,
+        channel_id=SNOWFLAKE + 2,
+        interaction_token="tok" * 30,
+        interaction_created_at=1_700_000_000.5,
+        progress_message_id=SNOWFLAKE + 3,
+        parameters={"prompt": "a cat ✨", "steps": 30, "loras": [{"name": "x", "strength": 0.5}]},
+        seed=2**64 - 1,  # ComfyUI's largest seed does not fit an SQLite INTEGER
+        server="gpu-a",
+        prompt_id="3f0c-prompt",
+        outputs=[{"filename": "out.png", "subfolder": "", "type": "output"}],
+    )
+
+
+def test_job_ids_are_short_and_unique():
+    ids = {new_job_id() for _ in range(1000)}
+    assert len(ids) == 1000 and all(len(i) == 12 for i in ids)
+
+
+async def test_every_field_round_trips_exactly(store):
+    job = full_job()
+    await store.add(job)
+    assert await store.get(job.id) == job
+    assert await store.get("missing") is None
+
+
+async def test_jobs_survive_close_and_reopen_with_wal_and_schema_version(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    job = full_job()
+    async with JobStore(path) as first:
+        await first.add(job)
+        assert await first.schema_version() == LATEST_VERSION
+    async with JobStore(path) as second:
+        assert await second.get(job.id) == job
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_update_changes_fields_and_stamps_the_time(store, clock):
+    job = await store.add(make_job())
+    clock.now += 5
+    updated = await store.update(job.id, state="running", prompt_id="p1", outputs=[{"f": 1}], seed=7)
+    assert updated.state is JobState.RUNNING and updated.prompt_id == "p1"
+    assert updated.outputs == [{"f": 1}] and updated.seed == 7
+    assert updated.updated_at == clock.now
+    assert await store.get(job.id) == updated
+
+
+async def test_update_refuses_unknown_fields_and_ids(store):
+    job = await store.add(make_job())
+    with pytest.raises(TypeError, match="cannot update colour, id"):
+        await store.update(job.id, colour="red", id="x")
+    with pytest.raises(ValueError):
+        await store.update(job.id, state="exploded")
+    with pytest.raises(KeyError):
+        await store.update("nope", state="failed")
+    with pytest.raises(TypeError, match="JSON-serialisable"):
+        await store.update(job.id, parameters={"x": object()})
+    assert await store.get(job.id) == job
+
+
+async def test_unfinished_lists_what_restart_recovery_must_resume(store):
+    jobs = [
+        make_job(state=s, created_at=1000.0 + i)
+        for i, s in enumerate([JobState.RUNNING, JobState.DELIVERED, JobState.ACCEPTED, JobState.FAILED, JobState.QUEUED, JobState.CANCELLED])
+    ]
+    for job in reversed(jobs):
+        await store.add(job)
+    assert [j.id for j in await store.unfinished()] == [jobs[0].id, jobs[2].id, jobs[4].id]
+
+
+async def test_jobs_for_user_newest_first_active_or_all(store):
+    mine = [await store.add(make_job(user_id=1, state=s, created_at=100.0 + i))
+            for i, s in enumerate([JobState.DELIVERED, JobState.QUEUED, JobState.RUNNING])]
+    await store.add(make_job(user_id=2, state=JobState.QUEUED))
+    assert [j.id for j in await store.jobs_for_user(1)] == [mine[2].id, mine[1].id]
+    assert [j.id for j in await store.jobs_for_user(1, active_only=False)] == [m.id for m in reversed(mine)]
+    assert len(await store.jobs_for_user(1, active_only=False, limit=1)) == 1
+
+
+async def test_mark_delivered_is_true_exactly_once_even_when_racing(store, tmp_path):
+    job = await store.add(make_job(state=JobState.RUNNING))
+    results = await asyncio.gather(*(store.mark_delivered(job.id) for _ in range(20)))
+    assert results.count(True) == 1
+    stored = await store.get(job.id)
+    assert stored.delivered and stored.state is JobState.DELIVERED
+    # a second store on the same file (another bot process) cannot claim it either
+    async with JobStore(store.path) as other:
+        assert not await other.mark_delivered(job.id)
+    assert not await store.mark_delivered("unknown")
+
+
+async def test_prune_removes_only_old_finished_jobs(store, clock):
+    day = 86400
+    old_done = await store.add(make_job(state=JobState.DELIVERED, created_at=clock.now - 40 * day))
+    old_running = await store.add(make_job(state=JobState.RUNNING, created_at=clock.now - 40 * day))
+    new_done = await store.add(make_job(state=JobState.FAILED, created_at=clock.now - 1 * day))
+    assert await store.prune(0) == 0
+    assert await store.prune(30) == 1
+    assert await store.get(old_done.id) is None
+    assert await store.get(old_running.id) is not None and await store.get(new_done.id) is not None
+
+
+async def test_use_before_open_is_a_clear_error(tmp_path):
+    closed = JobStore(tmp_path / "x.sqlite3")
+    with pytest.raises(JobStoreError) as caught:
+        await closed.get("x")
+    assert "before open()" in caught.value.detail
+
+
+async def test_locked_database_is_a_clear_error_and_rows_stay_intact(store):
+    kept = await store.add(full_job())
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(JobStoreError) as caught:
+            await store.add(make_job())
+        assert caught.value.user_message == "The bot could not save your job; please try again later."
+        assert "locked" in caught.value.detail and "SQLITE_BUSY" in caught.value.detail
+        with pytest.raises(JobStoreError):
+            await store.mark_delivered(kept.id)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert await store.get(kept.id) == kept
+    assert await store.mark_delivered(kept.id)
+    assert len(await store.jobs_for_user(SNOWFLAKE, active_only=False)) == 1
+
+
+async def test_waiting_for_a_lock_never_blocks_the_event_loop(tmp_path):
+    async with JobStore(tmp_path / "s.sqlite3", busy_timeout=5.0) as slow:
+        blocker = sqlite3.connect(slow.path, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        adding = asyncio.create_task(slow.add(make_job()))
+        await asyncio.sleep(0.02)  # the loop keeps running while the write waits in its thread
+        assert not adding.done()
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        job = await asyncio.wait_for(adding, 5)
+        assert await slow.get(job.id) == job
+
+
+async def test_disk_full_is_a_clear_error_and_corrupts_nothing(tmp_path):
+    path = tmp_path / "full.sqlite3"
+    kept = full_job()
+    async with JobStore(path) as first:
+        await first.add(kept)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    big = {"prompt": "x" * 200_000}
+    async with JobStore(path, pragmas={"max_page_count": pages}) as full:
+        with pytest.raises(JobStoreError) as caught:
+            await full.add(make_job(parameters=big))
+        assert caught.value.user_message.startswith("The bot could not save your job")
+        assert "full" in caught.value.detail
+        with pytest.raises(JobStoreError):
+            await full.update(kept.id, parameters=big)
+        assert await full.get(kept.id) == kept
+        assert await full.mark_delivered(kept.id)  # small writes still fit in existing pages
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    async with JobStore(path) as roomy:
+        assert (await roomy.add(make_job(parameters=big))).parameters == big
+        assert (await roomy.get(kept.id)).delivered
+
+
+async def test_duplicate_id_is_refused_without_touching_the_first(store):
+    job = await store.add(full_job())
+    clash = make_job()
+    clash.id = job.id
+    with pytest.raises(JobStoreError, match="UNIQUE"):
+        await store.add(clash)
+    assert await store.get(job.id) == job
+
+
+async def test_forward_migration_applies_on_open_and_keeps_rows(tmp_path, monkeypatch):
+    path = tmp_path / "m.sqlite3"
+    job = full_job()
+    async with JobStore(path) as v1:
+        await v1.add(job)
+    extra = Migration(LATEST_VERSION + 1, "note column", ("ALTER TABLE jobs ADD COLUMN note TEXT",))
+    monkeypatch.setattr(job_store_module, "MIGRATIONS", job_store_module.MIGRATIONS + (extra,))
+    monkeypatch.setattr(job_store_module, "LATEST_VERSION", extra.version)
+    async with JobStore(path) as v2:
+        assert await v2.schema_version() == extra.version
+        assert await v2.get(job.id) == job
+    with sqlite3.connect(path) as conn:
+        assert "note" in [r[1] for r in conn.execute("PRAGMA table_info(jobs)")]
+
+
+async def test_failed_migration_leaves_the_previous_version(tmp_path, monkeypatch):
+    path = tmp_path / "m.sqlite3"
+    async with JobStore(path):
+        pass
+    broken = Migration(LATEST_VERSION + 1, "broken", ("ALTER TABLE jobs ADD COLUMN a TEXT", "NOT SQL"))
+    monkeypatch.setattr(job_store_module, "MIGRATIONS", job_store_module.MIGRATIONS + (broken,))
+    monkeypatch.setattr(job_store_module, "LATEST_VERSION", broken.version)
+    with pytest.raises(JobStoreError, match="syntax error"):
+        await JobStore(path).open()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
+        assert "a" not in [r[1] for r in conn.execute("PRAGMA table_info(jobs)")]
+
+
+async def test_database_from_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 5}")
+    with pytest.raises(JobStoreError) as caught:
+        await JobStore(path).open()
+    assert "newer DisComfy" in caught.value.user_message
+    assert str(LATEST_VERSION + 5) in caught.value.detail
+
+
+async def test_from_config_uses_jobs_store_path(tmp_path):
+    from discomfy.config import get_config
+
+    (tmp_path / "settings.toml").write_text("[jobs]\nstore_path = 'data/j.sqlite3'\n")
+    store = JobStore.from_config(get_config(tmp_path))
+    assert store.path == str(tmp_path / "data" / "j.sqlite3")
+    async with store:
+        await store.add(make_job())
+    assert (tmp_path / "data" / "j.sqlite3").exists()
