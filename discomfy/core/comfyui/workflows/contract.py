@@ -1,0 +1,160 @@
+"""Load-time contract check of one workflow: what ``discomfy check`` and bot start run.
+
+A pack that loads but cannot render, or whose option silently does nothing, is worse than
+one that fails loudly: the user types ``/generate cfg:9`` and nothing changes. So besides
+static checks (strategies known, binding targets exist, outputs exist) every parameter is
+proven to change the rendered graph, and the defaults and every schema example must render
+(and, given ``/object_info``, must be graphs the server would accept).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from discomfy.exceptions import DisComfyError, ValidationError, WorkflowError
+
+from .manifest import WorkflowSpec
+from .object_info import ObjectInfo
+from .problems import Problem
+from .strategies import StrategyRegistry, TargetError, default_registry, resolve_target
+from .updater import WorkflowUpdater
+from .validate import validate_graph
+
+
+def _is_attachment(prop: dict[str, Any]) -> bool:
+    return (prop.get("x-discord") or {}).get("type") == "attachment"
+
+
+def probe_value(name: str, prop: dict[str, Any]) -> Any:
+    """A valid value for ``prop`` to render with when it has no default."""
+    if prop.get("examples"):
+        return prop["examples"][0]
+    if "enum" in prop:
+        return prop["enum"][0]
+    if "default" in prop:
+        return prop["default"]
+    t = prop.get("type")
+    t = next((x for x in t if x != "null"), None) if isinstance(t, list) else t
+    if t == "string":
+        return f"{name}_example.png" if _is_attachment(prop) else f"contract check {name}"
+    if t in ("integer", "number"):
+        lo, hi = prop.get("minimum"), prop.get("maximum")
+        return lo if lo is not None else (hi if hi is not None else 1)
+    if t == "boolean":
+        return True
+    if t == "array":
+        return []
+    return None
+
+
+def alternative_value(name: str, prop: dict[str, Any], current: Any) -> Any:
+    """A valid value different from ``current``, or None when the schema allows no other."""
+    if "enum" in prop:
+        return next((v for v in prop["enum"] if v != current), None)
+    if current is None:
+        return probe_value(name, prop)
+    if isinstance(current, bool):
+        return not current
+    if isinstance(current, (int, float)):
+        lo, hi = prop.get("minimum"), prop.get("maximum")
+        for candidate in (hi, lo, current + 1, current - 1):
+            if candidate is not None and candidate != current and (lo is None or candidate >= lo) \
+                    and (hi is None or candidate <= hi):
+                return candidate
+        return None
+    if isinstance(current, str):
+        return f"other_{current}" if _is_attachment(prop) else f"{current} (changed)"
+    return None
+
+
+def _render(spec, registry, values):
+    return WorkflowUpdater(registry, rng=random.Random(0)).render(spec, values)
+
+
+def _changes_graph(spec, registry, name, prop, bases) -> bool:
+    for base in bases:
+        alt = alternative_value(name, prop, base.get(name, prop.get("default")))
+        if alt is None:
+            continue
+        try:
+            if _render(spec, registry, base).graph != _render(spec, registry, {**base, name: alt}).graph:
+                return True
+        except DisComfyError:
+            continue
+    return False
+
+
+def _static_problems(spec: WorkflowSpec, registry: StrategyRegistry) -> list[Problem]:
+    problems: list[Problem] = []
+    template = spec.template
+    props = spec.parameters
+    known = [s for s in spec.strategies if s in registry]
+    for name in spec.strategies:
+        if name not in registry:
+            problems.append(Problem(spec.plugin, spec.manifest_file, f"unknown strategy `{name}` "
+                                    f"(known: {', '.join(registry.names())})"))
+    produced = {p for s in known for p in registry.get(s).produces}
+    for param, targets in spec.bindings.items():
+        if param not in props and param not in produced:
+            problems.append(Problem(spec.plugin, spec.manifest_file, f"binding `{param}` is not a "
+                                    f"parameter of {spec.schema_file} nor produced by a strategy"))
+        for target in targets:
+            try:
+                resolve_target(template, target)
+            except TargetError as exc:
+                problems.append(Problem(spec.plugin, spec.template_file,
+                                        f"binding `{param}` -> `{target}`: {exc.reason}", exc.node, exc.input))
+    for node_id in spec.outputs:
+        if node_id not in template:
+            problems.append(Problem(spec.plugin, spec.manifest_file,
+                                    f"output node {node_id} does not exist in {spec.template_file}", node_id))
+    for name, prop in props.items():
+        if _is_attachment(prop) and not spec.bindings.get(name):
+            problems.append(Problem(spec.plugin, spec.manifest_file, f"image parameter `{name}` must "
+                                    "be bound to its LoadImage node, e.g. `image = \"12.image\"`"))
+    return problems
+
+
+def _graph_problems(spec, graph, object_info, what) -> list[Problem]:
+    return [Problem(spec.plugin, spec.template_file, f"{what}: {msg}") for msg in validate_graph(graph, object_info)]
+
+
+def contract_check(spec: WorkflowSpec, object_info: ObjectInfo | None = None, *,
+                   registry: StrategyRegistry | None = None) -> list[Problem]:
+    """Every reason ``spec`` is not fit to serve a command; an empty list means it is.
+
+    With ``object_info`` (e.g. the recorded definitions or a live server's) the template and
+    each render are also validated as graphs (classes, required inputs, link types).
+    """
+    registry = registry if registry is not None else default_registry()
+    problems = _static_problems(spec, registry)
+    if problems:
+        return problems  # rendering would only repeat the same failures
+    props = spec.parameters
+    required = {n: probe_value(n, props[n]) for n in spec.required_parameters if "default" not in props[n]}
+    with_optionals = {**required, **{n: probe_value(n, p) for n, p in props.items()
+                                     if n not in required and "default" not in p}}
+    renders: list[tuple[str, dict[str, Any]]] = [("defaults", required), ("all options", with_optionals)]
+    renders += [(f"schema example {i + 1}", ex) for i, ex in enumerate(spec.examples)]
+    for what, values in renders:
+        try:
+            rendered = _render(spec, registry, values)
+        except ValidationError as exc:
+            problems.append(Problem(spec.plugin, spec.schema_file, f"rendering {what} failed: {exc.user_message}"))
+            continue
+        except WorkflowError as exc:
+            cause = exc.__cause__ if isinstance(exc.__cause__, TargetError) else None
+            problems.append(Problem(spec.plugin, spec.manifest_file, f"rendering {what} failed: {exc.detail}",
+                                    getattr(cause, "node", None), getattr(cause, "input", None)))
+            continue
+        if object_info is not None:
+            problems += _graph_problems(spec, rendered.graph, object_info, f"rendering {what}")
+    if problems:
+        return problems
+    for name, prop in props.items():
+        if not _changes_graph(spec, registry, name, prop, [required, with_optionals]):
+            problems.append(Problem(spec.plugin, spec.schema_file, f"parameter `{name}` changes nothing "
+                                    f"in the rendered graph; bind it in {spec.manifest_file} [bindings] "
+                                    f"(e.g. {name} = \"<node id>.<input>\") or list a strategy that writes it"))
+    return problems
