@@ -2,3 +2,5 @@
 
 Loaded automatically (``pytest11`` entry point) wherever discomfy is installed.
 """
+
+from discomfy.testing.comfyui_fixtures import comfyui_client, fake_comfyui  # noqa: E402,F401

@@ -1,0 +1,103 @@
+"""The one place DisComfy talks HTTP to ComfyUI.
+
+Every request goes through :meth:`HttpTransport.request`, so every failure mode (refused
+connection, DNS, timeout, 5xx, a body that is not JSON) becomes one :class:`ComfyUIError`
+naming the server and what was being done. Callers never see a raw aiohttp exception and
+never wait longer than ``request_timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Literal
+
+import aiohttp
+
+from discomfy.exceptions import ComfyUIError
+
+Expect = Literal["json", "bytes", "none"]
+
+
+class HttpTransport:
+    """Owns (or borrows) one aiohttp session bound to one ComfyUI base URL."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        request_timeout: float,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.request_timeout = request_timeout
+        self._session = session
+        self._owns_session = session is None
+        self.request_count = 0
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+            self._owns_session = True
+        return self._session
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        params: dict[str, str] | None = None,
+        json_body: Any = None,
+        data: Any = None,
+        expect: Expect = "json",
+        ok_statuses: tuple[int, ...] = (200,),
+    ) -> tuple[int, Any]:
+        """Send one request and return ``(status, body)``.
+
+        ``what`` is a few words ("queue the prompt") used in the error message. Statuses in
+        ``ok_statuses`` return normally (a 400 with JSON for ``/prompt`` is an answer, not a
+        transport failure); anything else raises :class:`ComfyUIError`.
+        """
+        self.request_count += 1
+        timeout = aiohttp.ClientTimeout(total=self.request_timeout)
+        try:
+            async with self.session.request(
+                method, self.url(path), params=params, json=json_body, data=data, timeout=timeout
+            ) as response:
+                raw = await response.read()
+                status = response.status
+        except asyncio.TimeoutError as exc:
+            raise self._error(what, f"no answer within {self.request_timeout:g} s") from exc
+        except aiohttp.ClientError as exc:
+            raise self._error(what, f"connection failed ({type(exc).__name__}: {exc})") from exc
+        except OSError as exc:  # e.g. a socket error raised outside aiohttp's wrappers
+            raise self._error(what, f"connection failed ({exc})") from exc
+        if status not in ok_statuses:
+            snippet = raw[:300].decode("utf-8", "replace").strip()
+            raise self._error(what, f"HTTP {status}" + (f": {snippet}" if snippet else ""), status)
+        if expect == "bytes":
+            return status, raw
+        if expect == "none" or not raw:
+            return status, None
+        try:
+            return status, json.loads(raw)
+        except ValueError as exc:
+            raise self._error(what, f"answer was not JSON (HTTP {status})", status) from exc
+
+    def _error(self, what: str, reason: str, status: int | None = None) -> ComfyUIError:
+        return ComfyUIError(
+            "The image server is not reachable right now. Please try again later.",
+            detail=f"ComfyUI at {self.base_url}: could not {what}: {reason}",
+            server=self.base_url,
+            status=status,
+        )
