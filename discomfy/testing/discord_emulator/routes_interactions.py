@@ -63,6 +63,28 @@ class InteractionRoutes:
             errors.add(["type"], "INTERACTION_RESPONSE_TYPE_INVALID",
                        f"Interaction response type {kind} is not valid for interaction type {inter.type}")
             errors.raise_if_any()
+        try:
+            message = self._apply_callback(inter, kind, data, rec)
+        except limits.DiscordAPIError as error:
+            if error.code == 50035 and error.errors and kind != MODAL and kind != AUTOCOMPLETE_RESULT:
+                error.errors = {"data": error.errors}  # message fields sit under "data" in a callback
+            raise
+        inter.response = body
+        interaction_info: dict[str, Any] = {"id": inter.id, "type": inter.type}
+        resource: dict[str, Any] = {"type": kind}
+        if message is not None:
+            inter.original_message = message
+            self.emu._store_message(message, created=kind in (MESSAGE, DEFERRED_MESSAGE))
+            interaction_info.update(response_message_id=message.id,
+                                    response_message_loading=message.loading,
+                                    response_message_ephemeral=message.ephemeral)
+            if kind != DEFERRED_UPDATE:
+                resource["message"] = message.to_payload()
+        return {"interaction": interaction_info, "resource": resource}
+
+    def _apply_callback(self, inter: EmulatedInteraction, kind: int, data: dict[str, Any],
+                        rec: RecordedRequest) -> StoredMessage | None:
+        """Validate the callback and build the message it creates or updates (if any)."""
         message: StoredMessage | None = None
         if kind == MESSAGE:
             message = self.emu._new_message(inter.payload["channel_id"], interaction=inter)
@@ -86,18 +108,7 @@ class InteractionRoutes:
             limits.check_modal(data)
         elif kind == AUTOCOMPLETE_RESULT:
             limits.check_autocomplete(data)
-        inter.response = body
-        interaction_info: dict[str, Any] = {"id": inter.id, "type": inter.type}
-        resource: dict[str, Any] = {"type": kind}
-        if message is not None:
-            inter.original_message = message
-            self.emu._store_message(message, created=kind in (MESSAGE, DEFERRED_MESSAGE))
-            interaction_info.update(response_message_id=message.id,
-                                    response_message_loading=message.loading,
-                                    response_message_ephemeral=message.ephemeral)
-            if kind != DEFERRED_UPDATE:
-                resource["message"] = message.to_payload()
-        return {"interaction": interaction_info, "resource": resource}
+        return message
 
     def _live(self, params: dict[str, str]) -> EmulatedInteraction:
         inter = self.emu.interactions_by_token.get(params["token"])
