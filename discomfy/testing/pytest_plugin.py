@@ -3,4 +3,5 @@
 Loaded automatically (``pytest11`` entry point) wherever discomfy is installed.
 """
 
-from discomfy.testing.comfyui_fixtures import comfyui_client, fake_comfyui  # noqa: E402,F401
+from discomfy.testing.comfyui_fixtures import comfyui_client, fake_comfyui  # noqa: F401
+from discomfy.testing.discord_fixtures import discord_emulator  # noqa: F401

@@ -1,0 +1,145 @@
+"""REST routes a bot uses outside interactions: login, command sync, gateway, channel messages."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import limits, message_ops
+from .http_layer import ApiDispatcher
+from .messages import StoredMessage
+from .recording import RecordedRequest
+
+if TYPE_CHECKING:
+    from .server import DiscordEmulator
+
+
+def register(api: ApiDispatcher, emu: "DiscordEmulator") -> None:
+    routes = AppRoutes(emu)
+    api.add("GET", "/users/@me", routes.me)
+    api.add("GET", "/oauth2/applications/@me", routes.application)
+    api.add("GET", "/gateway", routes.gateway)
+    api.add("GET", "/gateway/bot", routes.gateway_bot)
+    api.add("GET", "/applications/{app_id}/commands", routes.get_commands)
+    api.add("PUT", "/applications/{app_id}/commands", routes.put_commands)
+    api.add("GET", "/applications/{app_id}/guilds/{guild_id}/commands", routes.get_commands)
+    api.add("PUT", "/applications/{app_id}/guilds/{guild_id}/commands", routes.put_commands)
+    api.add("GET", "/channels/{channel_id}", routes.get_channel)
+    api.add("GET", "/channels/{channel_id}/messages", routes.list_messages)
+    api.add("POST", "/channels/{channel_id}/messages", routes.create_message)
+    api.add("GET", "/channels/{channel_id}/messages/{message_id}", routes.get_message)
+    api.add("PATCH", "/channels/{channel_id}/messages/{message_id}", routes.edit_message)
+    api.add("DELETE", "/channels/{channel_id}/messages/{message_id}", routes.delete_message)
+
+
+def unauthorized() -> limits.DiscordAPIError:
+    return limits.DiscordAPIError(401, 0, "401: Unauthorized")
+
+
+class AppRoutes:
+    def __init__(self, emu: "DiscordEmulator") -> None:
+        self.emu = emu
+
+    def _auth(self, rec: RecordedRequest) -> None:
+        if rec.headers.get("Authorization") != f"Bot {self.emu.token}":
+            raise unauthorized()
+
+    def _app(self, params: dict[str, str]) -> None:
+        if params.get("app_id") not in (None, self.emu.application_id):
+            raise limits.DiscordAPIError(404, 10002, "Unknown Application")
+        if params.get("guild_id") not in (None, self.emu.guild_id):
+            raise limits.DiscordAPIError(404, 10004, "Unknown Guild")
+
+    async def me(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
+        self._auth(rec)
+        return 200, self.emu.bot_user
+
+    async def application(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
+        self._auth(rec)
+        return 200, self.emu.application
+
+    async def gateway(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
+        return 200, {"url": self.emu.gateway_url}
+
+    async def gateway_bot(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
+        self._auth(rec)
+        return 200, {"url": self.emu.gateway_url, "shards": 1, "session_start_limit": {
+            "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}}
+
+    def _command_store(self, params: dict[str, str]) -> dict[str, dict[str, Any]]:
+        return self.emu._guild_commands if params.get("guild_id") else self.emu._global_commands
+
+    async def get_commands(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
+        self._auth(rec)
+        self._app(params)
+        return 200, list(self._command_store(params).values())
+
+    async def put_commands(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
+        """Bulk overwrite: validated like Discord, ids kept for commands that keep their name."""
+        self._auth(rec)
+        self._app(params)
+        commands = rec.json or []
+        limits.check_commands(commands)
+        store = self._command_store(params)
+        synced: dict[str, dict[str, Any]] = {}
+        for cmd in commands:
+            key = f"{cmd.get('type', 1)}:{cmd['name']}"
+            old = store.get(key)
+            entry = {"type": 1, "description": "", "options": [], "version": self.emu.snowflakes.next(),
+                     "default_member_permissions": None, "dm_permission": True, "nsfw": False, **cmd,
+                     "id": old["id"] if old else self.emu.snowflakes.next(),
+                     "application_id": self.emu.application_id}
+            if params.get("guild_id"):
+                entry["guild_id"] = params["guild_id"]
+            synced[key] = entry
+        store.clear()
+        store.update(synced)
+        self.emu._commands_synced.set()
+        return 200, list(synced.values())
+
+    def _channel(self, rec: RecordedRequest, params: dict[str, str]) -> str:
+        self._auth(rec)
+        if params["channel_id"] not in self.emu.channels:
+            raise limits.DiscordAPIError(404, 10003, "Unknown Channel")
+        return params["channel_id"]
+
+    def _message(self, rec: RecordedRequest, params: dict[str, str]) -> StoredMessage:
+        channel_id = self._channel(rec, params)
+        msg = self.emu.messages.get(params["message_id"])
+        if msg is None or msg.deleted or msg.channel_id != channel_id or msg.ephemeral:
+            raise limits.unknown_message()
+        return msg
+
+    async def get_channel(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
+        return 200, self.emu.channels[self._channel(rec, params)]
+
+    async def list_messages(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
+        channel_id = self._channel(rec, params)
+        limit = int(rec.query.get("limit", 50))
+        found = [m for m in self.emu.messages.values()
+                 if m.channel_id == channel_id and not m.deleted and not m.ephemeral]
+        found.sort(key=lambda m: int(m.id), reverse=True)
+        return 200, [m.to_payload() for m in found[:limit]]
+
+    async def create_message(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
+        channel_id = self._channel(rec, params)
+        msg = self.emu._new_message(channel_id)
+        message_ops.apply(self.emu, msg, rec.json or {}, rec, creating=True)
+        self.emu._store_message(msg, created=True)
+        return 200, msg.to_payload()
+
+    async def get_message(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
+        return 200, self._message(rec, params).to_payload()
+
+    async def edit_message(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
+        msg = self._message(rec, params)
+        if msg.author["id"] != self.emu.bot_user["id"]:
+            raise limits.DiscordAPIError(403, 50005, "Cannot edit a message authored by another user")
+        message_ops.apply(self.emu, msg, rec.json or {}, rec, creating=False)
+        self.emu._store_message(msg, created=False)
+        return 200, msg.to_payload()
+
+    async def delete_message(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
+        msg = self._message(rec, params)
+        msg.deleted = True
+        self.emu._store_message(msg, created=False)
+        return 204, None

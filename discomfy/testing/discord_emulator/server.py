@@ -1,0 +1,247 @@
+"""``DiscordEmulator``: a loopback Discord (REST + gateway) that a real discord.py bot logs into.
+
+One aiohttp server on 127.0.0.1 (free port) serves ``/api/v10/...``, the gateway WebSocket at
+``/gateway`` and uploaded attachment bytes at ``/attachments/...``. discord.py is redirected by
+two class attributes (see ``discomfy.bot.discord_endpoints``), so everything the bot does goes
+over real HTTP and WebSocket through discord.py's own code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import fnmatch
+from typing import Any, AsyncIterator, Callable
+
+from aiohttp import web
+
+from . import payloads, routes_app, routes_interactions
+from .actions import InteractionActions
+from .clock import EmulatorClock, SnowflakeFactory
+from .gateway import PRIVILEGED_INTENTS, Gateway
+from .http_layer import API_PREFIX, ApiDispatcher, RateLimitRule
+from .interactions import EmulatedInteraction
+from .messages import StoredAttachment, StoredMessage
+from .recording import RecordedRequest, Violation, Waiters
+
+DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024
+
+
+@dataclasses.dataclass
+class EmulatedUser:
+    """A guild member that can invoke commands and click buttons."""
+
+    id: str
+    name: str
+    user: dict[str, Any]
+    member: dict[str, Any]
+
+    @property
+    def mention(self) -> str:
+        return f"<@{self.id}>"
+
+
+class DiscordEmulator(InteractionActions):
+    """A guild with one text channel, an application and its bot user, served on loopback."""
+
+    def __init__(self, token: str = "test-token", *, guild_id: int | str | None = None,
+                 channel_id: int | str | None = None, owner_id: int | str | None = None,
+                 attachment_size_limit: int = DEFAULT_ATTACHMENT_LIMIT,
+                 enabled_privileged_intents: int = sum(PRIVILEGED_INTENTS)) -> None:
+        self.token = token
+        self.clock = EmulatorClock()
+        self.snowflakes = SnowflakeFactory(self.clock)
+        self.attachment_size_limit = attachment_size_limit
+        self.application_id = self.snowflakes.next()
+        self.guild_id = str(guild_id or self.snowflakes.next())
+        self.channel_id = str(channel_id or self.snowflakes.next())
+        self.bot_user = payloads.user(self.application_id, "DisComfy Test Bot", bot=True)
+        self.users: dict[str, EmulatedUser] = {}
+        self.owner = self.make_user("owner", user_id=owner_id)
+        self.application = payloads.application(self.application_id, self.owner.user)
+        self.channels = {self.channel_id: payloads.text_channel(self.channel_id, self.guild_id)}
+        self.messages: dict[str, StoredMessage] = {}
+        self.cdn: dict[str, StoredAttachment] = {}
+        self.interactions: dict[str, EmulatedInteraction] = {}
+        self.interactions_by_token: dict[str, EmulatedInteraction] = {}
+        self.requests: list[RecordedRequest] = []
+        self.violations: list[Violation] = []
+        self.unhandled: list[RecordedRequest] = []
+        self._global_commands: dict[str, dict[str, Any]] = {}
+        self._guild_commands: dict[str, dict[str, Any]] = {}
+        self._commands_synced = asyncio.Event()
+        self._message_waiters: Waiters[StoredMessage] = Waiters("message")
+        self._request_waiters: Waiters[RecordedRequest] = Waiters("request")
+        self._violation_waiters: Waiters[Violation] = Waiters("violation")
+        self._finished: list[RecordedRequest] = []
+        self.gateway = Gateway(self, enabled_privileged_intents)
+        self._api = ApiDispatcher(self)
+        routes_app.register(self._api, self)
+        routes_interactions.register(self._api, self)
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application(client_max_size=1024 ** 3)
+        app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._api.handle)
+        app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_get("/gateway/", self.gateway.handle)
+        app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._serve_attachment)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        await self.gateway.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> "DiscordEmulator":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("DiscordEmulator is not started; await emu.start() first")
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_base(self) -> str:
+        """What ``Route.BASE`` must be: ``http://127.0.0.1:PORT/api/v10``."""
+        return self.base_url + API_PREFIX
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    @contextlib.asynccontextmanager
+    async def run_bot(self, bot: Any, *, timeout: float = 10.0) -> AsyncIterator[Any]:
+        """Point discord.py here, start ``bot``, wait until GUILD_CREATE was sent; close it after."""
+        from discomfy.bot.discord_endpoints import point_discord_at
+
+        point_discord_at(self.api_base, self.gateway_url)
+        self.gateway.guild_sent.clear()
+        task = asyncio.create_task(bot.start(self.token), name="discord-emulator-bot")
+        ready = asyncio.create_task(self.gateway.guild_sent.wait())
+        done, _ = await asyncio.wait({task, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if ready not in done:
+            ready.cancel()
+            if task.done():
+                task.result()  # re-raise why the bot stopped (bad token, crash in setup_hook...)
+                raise AssertionError("the bot stopped before connecting to the emulated gateway")
+            task.cancel()
+            raise AssertionError(f"the bot did not reach GUILD_CREATE within {timeout} s; "
+                                 f"requests so far: {self.requests}")
+        try:
+            yield bot
+        finally:
+            await bot.close()
+            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+                await asyncio.wait_for(task, 5)
+
+    # ---- guild state -----------------------------------------------------------------------
+    def make_user(self, name: str, *, user_id: int | str | None = None, admin: bool = False) -> EmulatedUser:
+        """A new guild member (distinct id) to act as in multi-user tests."""
+        uid = str(user_id or self.snowflakes.next())
+        user = payloads.user(uid, name)
+        member = payloads.member(user, self.clock.now(), permissions=payloads.ADMIN_PERMISSIONS if admin
+                                 else payloads.EVERYONE_PERMISSIONS)
+        emulated = EmulatedUser(uid, name, user, member)
+        self.users[uid] = emulated
+        return emulated
+
+    def _user_for(self, user: EmulatedUser | str | int | None) -> EmulatedUser:
+        if user is None:
+            return self.owner
+        if isinstance(user, EmulatedUser):
+            return user
+        found = self.users.get(str(getattr(user, "id", user)))
+        if found is None:
+            raise AssertionError(f"unknown user {user!r}; create users with emu.make_user(name)")
+        return found
+
+    def _guild_payload(self) -> dict[str, Any]:
+        bot_member = payloads.member(self.bot_user, self.clock.now())
+        members = [bot_member, *(u.member for u in self.users.values())]
+        return payloads.guild(self.guild_id, self.owner.id, list(self.channels.values()), members)
+
+    @property
+    def commands(self) -> list[dict[str, Any]]:
+        """Every command the bot synced: global ones, then guild ones (these carry guild_id)."""
+        return [*self._global_commands.values(), *self._guild_commands.values()]
+
+    def command(self, name: str) -> dict[str, Any]:
+        from .injection import find_command
+
+        return find_command(self, name)[0]
+
+    # ---- messages & recording --------------------------------------------------------------
+    def _new_message(self, channel_id: str, *, interaction: EmulatedInteraction | None = None) -> StoredMessage:
+        return StoredMessage(
+            id=self.snowflakes.next(), channel_id=channel_id, guild_id=self.guild_id, author=self.bot_user,
+            created_at=self.clock.now(), interaction_id=interaction.id if interaction else None,
+            webhook_id=self.application_id if interaction else None)
+
+    def _store_message(self, msg: StoredMessage, *, created: bool) -> None:
+        self.messages[msg.id] = msg
+        self._message_waiters.notify(msg)
+
+    def _request_finished(self, rec: RecordedRequest) -> None:
+        self._finished.append(rec)
+        self._request_waiters.notify(rec)
+
+    def _record_violation(self, violation: Violation, rec: RecordedRequest | None = None) -> None:
+        self.violations.append(violation)
+        self._violation_waiters.notify(violation)
+
+    async def _serve_attachment(self, request: web.Request) -> web.Response:
+        att = self.cdn.get(request.match_info["attachment_id"])
+        if att is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=att.data, headers={"Content-Type": att.content_type})
+
+    async def wait_for_message(self, predicate: Callable[[StoredMessage], bool], timeout: float = 5.0) -> StoredMessage:
+        """The first message (current state, created or edited) matching ``predicate``."""
+        return await self._message_waiters.wait(predicate, self.messages.values(), timeout,
+                                                lambda: self.messages.values())
+
+    async def wait_for_request(self, predicate: Callable[[RecordedRequest], bool],
+                               timeout: float = 5.0) -> RecordedRequest:
+        """The first answered REST request matching ``predicate`` (already recorded or future)."""
+        return await self._request_waiters.wait(predicate, self._finished, timeout, lambda: self._finished)
+
+    async def wait_for_violation(self, predicate: Callable[[Violation], bool] = lambda v: True,
+                                 timeout: float = 5.0) -> Violation:
+        return await self._violation_waiters.wait(predicate, self.violations, timeout, lambda: self.violations)
+
+    def channel_messages(self, channel_id: str | None = None) -> list[StoredMessage]:
+        """Live messages in a channel, oldest first (interaction responses included)."""
+        cid = channel_id or self.channel_id
+        return [m for m in self.messages.values() if m.channel_id == cid and not m.deleted]
+
+    # ---- injection -------------------------------------------------------------------------
+    def inject_429(self, route: str | Callable[[RecordedRequest], bool], retry_after: float = 0.2,
+                   times: int = 1, global_: bool = False) -> RateLimitRule:
+        """Answer the next ``times`` requests matching ``route`` (a path glob such as
+        ``/channels/*/messages`` without ``/api/v10``, or a predicate on RecordedRequest) with a 429."""
+        matches = route if callable(route) else (lambda rec, pattern=route: fnmatch.fnmatchcase(rec.path, pattern))
+        rule = RateLimitRule(matches, retry_after, times, global_)
+        self._api.rate_limit_rules.append(rule)
+        return rule
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send any gateway dispatch (``MESSAGE_CREATE``...) to the bot."""
+        await self.gateway.dispatch(event, data)
+
+    async def request_reconnect(self, timeout: float = 5.0) -> None:
+        """Gateway op 7 RECONNECT; returns once the bot has RESUMEd its session."""
+        await self.gateway.request_reconnect(timeout)
