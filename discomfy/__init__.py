@@ -15,8 +15,24 @@ from discomfy.hookspecs import hookimpl
 
 __version__ = "2.0.0"
 
+
+def __getattr__(name: str):
+    """Heavier names load on first use, so importing ``discomfy.core`` never pulls in discord.py."""
+    if name == "WorkflowCog":
+        from discomfy.bot.cog import WorkflowCog
+
+        return WorkflowCog
+    if name == "WorkflowParameters":
+        from discomfy.core.comfyui.workflows.schema.parameters import WorkflowParameters
+
+        return WorkflowParameters
+    raise AttributeError(f"module 'discomfy' has no attribute {name!r}")
+
+
 __all__ = [
     "hookimpl",
+    "WorkflowCog",
+    "WorkflowParameters",
     "DisComfyError",
     "ValidationError",
     "ComfyUIError",

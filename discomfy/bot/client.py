@@ -7,13 +7,27 @@ gateway, which is how tests reach the loopback emulator).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import discord
 from discord.ext import commands
 
+from discomfy.bot.access import DisComfyTree
+from discomfy.bot.button_actions import ButtonActions
+from discomfy.bot.command_sync import CommandSyncer
+from discomfy.bot.generation import GenerationFlow
+from discomfy.bot.views import JobButton
+from discomfy.core.catalog import WorkflowCatalog
+from discomfy.core.comfyui.workflows.strategies import builtin_strategies
+from discomfy.core.job_store import JobStore
+from discomfy.core.queue import FairQueue
+from discomfy.core.servers import ServerPool
+from discomfy.core.validators.image import ImageValidator
+from discomfy.hookspecs import hookimpl
 from discomfy.plugins import LoadReport, make_plugin_manager
+from discomfy.utils.rate_limit import RateLimitConfig, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +36,23 @@ discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
 
+class BuiltinStrategies:
+    """The built-in updater strategies, offered through the same hook plugins use."""
+
+    @hookimpl
+    def discomfy_register_strategies(self) -> list[Any]:
+        return builtin_strategies()
+
+
 class ComfyUIBot(commands.Bot):
     """The bot. Its ``add_cog``/``remove_cog`` keep the pluggy manager in step with discord.py,
     so a cog instance *is* the plugin: loading, unloading and reloading an extension registers,
     unregisters and re-registers its hooks atomically with its commands."""
 
-    def __init__(self, config: Any, *, plugin_manager: Any = None, **options: Any) -> None:
+    def __init__(self, config: Any, *, plugin_manager: Any = None, dev: bool = False, **options: Any) -> None:
         options.setdefault("intents", discord.Intents.default())
         options.setdefault("help_command", None)
+        options.setdefault("tree_cls", DisComfyTree)
         super().__init__(command_prefix=commands.when_mentioned, **options)
         self.config = config
         self.plugin_manager = plugin_manager or make_plugin_manager()
@@ -39,6 +62,18 @@ class ComfyUIBot(commands.Bot):
         self.plugin_owners: dict[str, str] = {}
         # slash command name -> plugin that owns it (to name both owners on a clash)
         self.command_owners: dict[str, str] = {}
+        self.dev = dev
+        self.plugin_manager.register(BuiltinStrategies(), name="discomfy-strategies")
+        self.workflows = WorkflowCatalog(self.plugin_manager)
+        self.command_syncer = CommandSyncer(self)
+        self.rate_limiter = RateLimiter(RateLimitConfig.from_config(config))
+        self.image_validator = ImageValidator.from_config(config)
+        self.job_queue = FairQueue.from_config(config)
+        self.generation = GenerationFlow(self)
+        self.button_actions = ButtonActions(self)
+        self.servers = ServerPool.from_config(config)
+        self.store = JobStore.from_config(config)
+        self._background: list[asyncio.Task[Any]] = []
 
     # --- plugins ----------------------------------------------------------------------------
 
@@ -96,3 +131,122 @@ class ComfyUIBot(commands.Bot):
         from discomfy.bot.plugin_loading import load_plugins
 
         return await load_plugins(self)
+
+    # --- what plugins and the generation flow ask the bot -----------------------------------
+
+    def autocompleters(self) -> dict[str, Any]:
+        """Parameter name -> async provider, from every plugin's ``discomfy_register_autocomplete``."""
+        merged: dict[str, Any] = {}
+        for result in self.plugin_manager.hook.discomfy_register_autocomplete():
+            merged.update(result or {})
+        return merged
+
+    def render(self, spec: Any, options: dict[str, Any], user_id: int) -> Any:
+        """Validate options against the workflow's schema and render its graph (no I/O)."""
+        def prepare(values: dict[str, Any]) -> None:
+            self.plugin_manager.hook.discomfy_prepare_parameters(workflow=spec, parameters=values, user_id=user_id)
+
+        return self.updater().render(spec, options, prepare=prepare)
+
+    def updater(self) -> Any:
+        from discomfy.core.comfyui.workflows.updater import WorkflowUpdater
+
+        return WorkflowUpdater(self.workflows.registry())
+
+    @staticmethod
+    def image_parameters(spec: Any) -> list[str]:
+        from discomfy.bot.command_builder import is_image_parameter
+
+        return [name for name, prop in spec.parameters.items() if is_image_parameter(prop)]
+
+    def edit_targets(self) -> list[tuple[str, str]]:
+        """(workflow name, label) of every loaded workflow that edits an image: the result
+        buttons offer them, whichever plugins provide them."""
+        return [(spec.name, spec.model) for spec in self.workflows.all().values() if self.image_parameters(spec)]
+
+    def check_access_to_generate(self, user_id: int) -> None:
+        """Raise ``RateLimitError`` if the user may not start a job right now (no side effect)."""
+        wait = self.rate_limiter.retry_after(user_id)
+        if wait > 0:
+            self.rate_limiter.acquire(user_id)  # raises with the user-facing wording
+
+    def _check_rate_limit(self, user_id: int) -> bool:
+        """True when ``user_id`` may start another generation now (API.md)."""
+        return self.rate_limiter.retry_after(user_id) <= 0
+
+    async def _create_unified_progress_callback(self, interaction: discord.Interaction, title: str, prompt: str | None, settings: Any = None) -> Any:
+        """A callback ``(ProgressState fields) -> None`` that keeps one progress message current,
+        throttled by ``progress.edit_interval`` (API.md). Used by the generation flow for every
+        job; plugins with custom flows can use it too."""
+        from discomfy.bot.progress import ThrottledEditor
+
+        async def edit(embed: discord.Embed, files: list[discord.File]) -> None:
+            await interaction.edit_original_response(embed=embed, attachments=files)
+
+        interval = float(getattr(settings, "edit_interval", None) or self.config.progress.edit_interval)
+        editor = ThrottledEditor(title, prompt, edit, interval=interval)
+        return editor.update
+
+    async def check_server_choices(self, spec: Any, parameters: dict[str, Any]) -> None:
+        """Refuse model, LoRA and sampler names the chosen server does not have, before queueing."""
+        await self.servers.check_choices(spec, parameters)
+
+    async def cancel_job(self, job: Any) -> bool:
+        if self.job_queue.cancel(job.id):
+            self.generation.images.pop(job.id, None)
+            from discomfy.bot.delivery import deliver_failure
+
+            await deliver_failure(self, job, "Cancelled by its owner.")
+            await self.store.update(job.id, state="cancelled")
+            return True
+        if job.prompt_id and job.server:
+            server = self.servers.get(job.server)
+            return bool(server and await server.client.cancel(job.prompt_id))
+        return False
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def login(self, token: str) -> None:
+        from discomfy.bot.discord_endpoints import point_discord_at
+
+        point_discord_at(self.config.discord.api_base, self.config.discord.gateway_url)
+        await super().login(token)
+
+    async def setup_hook(self) -> None:
+        await self.store.open()
+        await self.servers.start()
+        report = await self.load_plugins()
+        log.info("%s", report.format())
+        self.add_dynamic_items(JobButton)
+        await self.command_syncer.sync_on_start()
+        for server in self.servers:
+            self._background.append(asyncio.create_task(self._dispatch(server), name=f"dispatch:{server.name}"))
+        if self.dev:
+            from discomfy.bot.reload import PluginReloader
+
+            self._background.append(asyncio.create_task(PluginReloader(self).watch(), name="hot-reload"))
+
+    async def _dispatch(self, server: Any) -> None:
+        """Hand jobs to ``server`` as the fair queue releases them."""
+        from discomfy.core.queue import QueueClosedError
+
+        while True:
+            try:
+                queued = await self.job_queue.next(server.name)
+            except QueueClosedError:
+                return
+            task = asyncio.create_task(self.generation.process(queued.job_id, server), name=f"job:{queued.job_id}")
+            self.generation.tasks[queued.job_id] = task
+            task.add_done_callback(lambda t, job_id=queued.job_id: self.generation.tasks.pop(job_id, None))
+
+    async def close(self) -> None:
+        self.job_queue.close()
+        for task in self._background:
+            task.cancel()
+        for task in list(self.generation.tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self._background, *self.generation.tasks.values(), return_exceptions=True)
+        self._background.clear()
+        await self.servers.close()
+        await self.store.close()
+        await super().close()

@@ -72,9 +72,11 @@ async def _load_code_plugin(bot: ComfyUIBot, source: PluginSource, report: LoadR
         else:
             await bot.load_extension(source.module)
     except Exception as exc:  # one broken plugin never stops the others
-        log.error("plugin %s failed to load", source.name, exc_info=exc)
+        reason = describe_failure(exc)
+        log.warning("plugin %s failed to load: %s", source.name, reason)
+        log.debug("plugin %s traceback", source.name, exc_info=exc)
         bot.extension_plugins.pop(source.module, None)
-        report.add(source, "failed", describe_failure(exc))
+        report.add(source, "failed", reason)
         return
     report.add(source, "loaded")
 

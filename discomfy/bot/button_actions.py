@@ -1,0 +1,139 @@
+"""What each job button does. Jobs are loaded from the store, so buttons work after restarts.
+
+Owner-only actions (cancel, delete) refuse other users with a message saying whose job it is.
+Reroll, edit and retry start a new job through the same flow as a slash command, for the user
+who clicked, with their own rate limit.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+
+from discomfy.bot.generation import Submission, replay_options
+from discomfy.bot.responses import report_error
+from discomfy.exceptions import DisComfyError, ValidationError
+
+log = logging.getLogger(__name__)
+
+PROMPT_LIMIT = 1500
+
+
+class EditModal(discord.ui.Modal):
+    """Asks for the edit instruction; the job's first result image becomes the input."""
+
+    def __init__(self, actions: ButtonActions, job: Any, spec: Any, image: discord.Attachment | None) -> None:
+        super().__init__(title=f"Edit with {spec.model}"[:45], timeout=600)
+        self.actions, self.job, self.spec, self.image = actions, job, spec, image
+        self.prompt = discord.ui.TextInput(
+            label="What should change?", style=discord.TextStyle.paragraph, max_length=PROMPT_LIMIT,
+            placeholder="e.g. make it night time, keep everything else",
+        )
+        self.add_item(self.prompt)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        try:
+            submission = await self.actions.edit_submission(self.job, self.spec, str(self.prompt.value), self.image)
+        except Exception as exc:
+            await report_error(interaction, exc)
+            return
+        await self.actions.flow.accept(interaction, submission)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await report_error(interaction, error)
+
+
+class ButtonActions:
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+
+    @property
+    def flow(self) -> Any:
+        return self.bot.generation
+
+    async def handle(self, interaction: discord.Interaction, action: str, job_id: str, arg: str | None) -> None:
+        try:
+            from discomfy.bot.access import access_problem
+
+            problem = access_problem(self.bot.config, interaction)
+            if problem:
+                raise DisComfyError(problem)
+            job = await self.bot.store.get(job_id)
+            if job is None:
+                raise DisComfyError("This job is no longer known to the bot (it was pruned); run the command again.")
+            handler = getattr(self, f"_{action}", None)
+            if handler is None:
+                raise DisComfyError("This button is from an older version of the bot; run the command again.")
+            await handler(interaction, job, arg)
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+    def _require_owner(self, interaction: discord.Interaction, job: Any, what: str) -> None:
+        if interaction.user.id != job.user_id:
+            raise DisComfyError(f"Only <@{job.user_id}>, who started this job, can {what} it.")
+
+    def _spec(self, job: Any) -> Any:
+        spec = self.bot.workflows.get(job.workflow)
+        if spec is None:
+            raise DisComfyError(f"The workflow `{job.workflow}` is not installed on this bot any more.")
+        return spec
+
+    async def _cancel(self, interaction: discord.Interaction, job: Any, arg: str | None) -> None:
+        self._require_owner(interaction, job, "cancel")
+        if job.is_final():
+            raise DisComfyError("This job has already finished.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        cancelled = await self.bot.cancel_job(job)
+        await interaction.followup.send("Cancelled." if cancelled else "It was too late to cancel this job.", ephemeral=True)
+
+    async def _delete(self, interaction: discord.Interaction, job: Any, arg: str | None) -> None:
+        self._require_owner(interaction, job, "delete")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if interaction.message is not None:
+            await interaction.message.delete()
+        await interaction.followup.send("Deleted.", ephemeral=True)
+
+    async def _info(self, interaction: discord.Interaction, job: Any, arg: str | None) -> None:
+        embed = discord.Embed(title=f"Job {job.id}", colour=discord.Colour.blurple())
+        embed.add_field(name="Workflow", value=f"{job.workflow} (/{job.command})", inline=False)
+        embed.add_field(name="Seed", value=f"`{job.seed}`")
+        embed.add_field(name="By", value=f"<@{job.user_id}>")
+        for key, value in sorted(job.parameters.items()):
+            if key not in ("prompt", "seed") and len(embed.fields) < 24:
+                embed.add_field(name=key, value=f"`{value}`"[:1024])
+        if job.parameters.get("prompt"):
+            embed.description = str(job.parameters["prompt"])[:4000]
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    async def _reroll(self, interaction: discord.Interaction, job: Any, arg: str | None) -> None:
+        spec = self._spec(job)
+        options = replay_options(job, spec, seed=-1)
+        await self.flow.accept(interaction, Submission(spec, options, server_images=self._server_images(job, spec)))
+
+    async def _retry(self, interaction: discord.Interaction, job: Any, arg: str | None) -> None:
+        spec = self._spec(job)
+        options = replay_options(job, spec)
+        await self.flow.accept(interaction, Submission(spec, options, server_images=self._server_images(job, spec)))
+
+    async def _edit(self, interaction: discord.Interaction, job: Any, arg: str | None) -> None:
+        spec = self.bot.workflows.get(arg or "")
+        if spec is None:
+            raise DisComfyError("That edit model is not installed on this bot any more.")
+        image = interaction.message.attachments[0] if interaction.message and interaction.message.attachments else None
+        await interaction.response.send_modal(EditModal(self, job, spec, image))
+
+    def _server_images(self, job: Any, spec: Any) -> dict[str, str]:
+        """Input images already uploaded for ``job`` (their ComfyUI names), reused as is."""
+        return {p: job.parameters[p] for p in self.bot.image_parameters(spec) if job.parameters.get(p)}
+
+    async def edit_submission(self, job: Any, spec: Any, prompt: str, image: discord.Attachment | None) -> Submission:
+        image_params = self.bot.image_parameters(spec)
+        if not image_params:
+            raise ValidationError(f"{spec.model} does not take an image.")
+        if image is None:
+            raise ValidationError("This result has no image attached any more; run the command again.")
+        images = await self.flow.read_images({image_params[0]: image})
+        options = {"prompt": prompt, image_params[0]: image.filename}
+        return Submission(spec, options, images)

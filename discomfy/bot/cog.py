@@ -1,0 +1,96 @@
+"""``WorkflowCog``: a plugin's slash command, built from the workflows that share its name.
+
+A model plugin is a few lines: subclass, name the command and its manifest, call
+``self.run`` from the handler. Options, ranges, choices and autocomplete all come from the
+workflows' schemas; every command and button goes through the one generation flow
+(:mod:`discomfy.bot.generation`), so no plugin re-implements validation, queueing or delivery.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from discomfy.bot.command_builder import build_command
+from discomfy.core.comfyui.workflows.commands import group_commands
+from discomfy.hookspecs import hookimpl
+
+MAX_AUTOCOMPLETE = 25
+log = logging.getLogger(__name__)
+
+
+class WorkflowCog(commands.Cog):
+    """Base cog for commands backed by workflows.
+
+    ``command_name`` names the slash command; ``manifest_files`` (relative to the subclass's
+    module folder) are the workflows this plugin ships. Workflows other plugins or data packs
+    register for the same command join it as extra ``model`` choices.
+    """
+
+    command_name: ClassVar[str] = ""
+    command_description: ClassVar[str | None] = None
+    manifest_files: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, bot: Any, *, command_name: str | None = None, owner: str | None = None) -> None:
+        self.bot = bot
+        self.command_name = command_name or self.command_name
+        if command_name:  # a host-made cog for a command only data packs provide
+            self.__cog_name__ = f"workflow:{command_name}"
+        folder = Path(inspect.getfile(type(self))).parent
+        self.own_manifests = [folder / name for name in self.manifest_files]
+        self.owner = owner or bot.plugin_name_of(self)
+        self.specs = bot.workflows.for_command(self.command_name, extra=self.own_manifests, owner=self.owner)
+        if not self.specs:
+            raise ValueError(f"no workflow is registered for /{self.command_name}")
+        self.slash_command = self._build_command()
+        self.__cog_app_commands__.append(self.slash_command)
+
+    # --- hooks: this plugin's workflows are visible to the rest of the host ----------------
+
+    @hookimpl
+    def discomfy_register_workflows(self) -> list[Any]:
+        return list(self.own_manifests)
+
+    # --- the slash command ------------------------------------------------------------------
+
+    def _build_command(self) -> app_commands.Command:
+        self.command = group_commands(self.specs)[self.command_name]
+        # providers are looked up at call time, so a plugin loaded later still completes
+        completed = {o.name for o in self.command.options if o.autocomplete} | set(self.bot.autocompleters())
+        return build_command(
+            self.command,
+            self._dispatch,
+            autocompleters={name: self._autocompleter(name) for name in completed},
+            description=self.command_description,
+        )
+
+    def _autocompleter(self, parameter: str) -> Any:
+        async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            provider = self.bot.autocompleters().get(parameter)
+            if provider is None:
+                return []
+            try:
+                pairs = await provider(self.bot, current)
+            except Exception:  # e.g. ComfyUI down: no suggestions beats an error popup
+                log.warning("autocomplete for %s failed", parameter, exc_info=True)
+                return []
+            return [app_commands.Choice(name=str(label)[:100], value=str(value)[:100]) for label, value in pairs[:MAX_AUTOCOMPLETE]]
+
+        return complete
+
+    async def _dispatch(self, interaction: discord.Interaction, options: dict[str, Any]) -> None:
+        handler = getattr(self, f"{self.command_name}_command_handler", None)
+        if handler is None:
+            await self.run(interaction, options)
+        else:
+            await handler(interaction, options)
+
+    async def run(self, interaction: discord.Interaction, options: dict[str, Any]) -> None:
+        """The shared generation flow: validate, queue, follow, deliver."""
+        await self.bot.generation.from_command(interaction, self.command, options)

@@ -1,0 +1,89 @@
+"""discord.py slash commands from a :class:`CommandSpec` (the workflows sharing a command).
+
+Which options a command has — the union of its workflows' schema properties, with types,
+ranges, choices and descriptions — is decided Discord-free in
+:mod:`discomfy.core.comfyui.workflows.commands`; this module only translates that into the
+callback signature discord.py reads its options from (plus the ``model`` choice when several
+workflows share the command).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+import discord
+from discord import app_commands
+
+from discomfy.core.comfyui.workflows.commands import CommandSpec, OptionSpec
+
+MAX_OPTIONS = 25
+MAX_CHOICES = 25
+DESCRIPTION_LIMIT = 100
+
+_TYPES: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool, "attachment": discord.Attachment}
+
+
+def is_image_parameter(prop: dict[str, Any]) -> bool:
+    """A parameter the user fills with an attached image."""
+    return (prop.get("x-discord") or {}).get("type") == "attachment"
+
+
+def shorten(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def annotation_for(option: OptionSpec) -> Any:
+    kind = _TYPES.get(option.type, str)
+    if kind in (bool, discord.Attachment):
+        return kind
+    if option.choices and len(option.choices) <= MAX_CHOICES and not option.autocomplete:
+        return Literal[tuple(option.choices)]  # type: ignore[misc]
+    if kind in (int, float) and (option.min_value is not None or option.max_value is not None):
+        low = kind(option.min_value) if option.min_value is not None else None
+        high = kind(option.max_value) if option.max_value is not None else None
+        return app_commands.Range[kind, low, high]  # type: ignore[index]
+    if kind is str and option.max_length:
+        return app_commands.Range[str, 1, int(option.max_length)]
+    return kind
+
+
+def model_option(command: CommandSpec) -> OptionSpec | None:
+    if len(command.workflows) < 2:
+        return None
+    return OptionSpec("model", "string", shorten(f"Model to use (default {command.default_model})"), False,
+                      choices=tuple(command.models))
+
+
+Handler = Callable[[discord.Interaction, dict[str, Any]], Awaitable[None]]
+Autocompleter = Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[Any]]]]
+
+
+def build_command(command: CommandSpec, handler: Handler, *, autocompleters: dict[str, Autocompleter] | None = None,
+                  description: str | None = None) -> app_commands.Command:
+    """An app command whose callback hands every given option to ``handler(interaction, options)``."""
+    options = list(command.options)
+    extra = model_option(command)
+    if extra is not None:
+        options.append(extra)
+    if len(options) > MAX_OPTIONS:
+        raise ValueError(f"/{command.name} would have {len(options)} options but Discord allows {MAX_OPTIONS}; "
+                         "split its workflows into two commands")
+    autocompleters = {k: v for k, v in (autocompleters or {}).items() if any(o.name == k for o in options)}
+
+    async def callback(interaction: discord.Interaction, **values: Any) -> None:
+        await handler(interaction, {k: v for k, v in values.items() if v is not None})
+
+    parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)]
+    for option in options:
+        default = inspect.Parameter.empty if option.required else None
+        parameters.append(inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                            annotation=annotation_for(option)))
+    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    callback.__name__ = callback.__qualname__ = f"{command.name}_command"
+    app_commands.describe(**{o.name: shorten(o.description or o.name) for o in options})(callback)
+    if autocompleters:
+        app_commands.autocomplete(**autocompleters)(callback)
+    return app_commands.Command(name=command.name, description=shorten(description or command.description or command.name),
+                                callback=callback)

@@ -1,0 +1,134 @@
+"""Getting a job's outcome to its user, however long the job took.
+
+A job's message is edited through the interaction's webhook while its token lives (15 min);
+after that, or when Discord says the token is gone, the outcome goes to the channel as a new
+message mentioning the user. Images above the guild's upload limit are re-encoded to fit.
+The store's ``mark_delivered`` is atomic, so no result is ever delivered twice.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from typing import Any
+
+import discord
+
+from discomfy.bot.views import result_view
+from discomfy.core.image_fit import fit_images
+
+log = logging.getLogger(__name__)
+
+TOKEN_LIFETIME = 15 * 60
+TOKEN_MARGIN = 30  # do not start an edit that might land after the token died
+GONE_CODES = {10015, 10062, 50027}  # unknown webhook, unknown interaction, invalid webhook token
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+
+
+class JobMessenger:
+    """Edits one job's message, falling back to the channel when the token can't be used."""
+
+    def __init__(self, bot: Any, job: Any) -> None:
+        self.bot = bot
+        self.job = job
+        self.token_dead = False
+
+    def token_alive(self) -> bool:
+        if self.token_dead or not self.job.interaction_token or not self.job.progress_message_id:
+            return False
+        return time.time() - (self.job.interaction_created_at or 0) < TOKEN_LIFETIME - TOKEN_MARGIN
+
+    def _webhook(self) -> discord.Webhook:
+        return discord.Webhook.partial(self.bot.application_id, self.job.interaction_token, client=self.bot)
+
+    async def edit_progress(self, embed: discord.Embed, files: list[discord.File]) -> None:
+        if not self.token_alive():
+            return  # progress is best-effort; the final outcome still reaches the channel
+        try:
+            await self._webhook().edit_message(self.job.progress_message_id, embed=embed, attachments=files)
+        except discord.HTTPException as exc:
+            if exc.code in GONE_CODES or exc.status in (401, 404):
+                self.token_dead = True
+            raise
+
+    async def send_final(self, *, content: str | None, embed: discord.Embed, files: list[discord.File], view: discord.ui.View | None) -> int | None:
+        """Replace the progress message, or post to the channel; returns the result message id."""
+        if self.token_alive():
+            try:
+                message = await self._webhook().edit_message(
+                    self.job.progress_message_id, content=content, embed=embed, attachments=files, view=view
+                )
+                return message.id
+            except discord.HTTPException as exc:
+                if not (exc.code in GONE_CODES or exc.status in (401, 404)):
+                    raise
+                log.info("job %s: interaction token gone (%s); delivering through the channel", self.job.id, exc.code)
+                for file in files:
+                    file.reset()
+        channel = self.bot.get_partial_messageable(self.job.channel_id)
+        mention = f"<@{self.job.user_id}>"
+        text = f"{mention} {content}" if content else mention
+        kwargs: dict[str, Any] = {"content": text, "embed": embed, "files": files,
+                                  "allowed_mentions": discord.AllowedMentions(users=True)}
+        if view is not None:
+            kwargs["view"] = view
+        message = await channel.send(**kwargs)
+        return message.id
+
+
+def job_messenger(bot: Any, job: Any) -> JobMessenger:
+    return JobMessenger(bot, job)
+
+
+def result_embed(job: Any, spec: Any, note: str | None = None) -> discord.Embed:
+    params = job.parameters
+    embed = discord.Embed(title=f"/{job.command} · {spec.model}", colour=discord.Colour.green())
+    if params.get("prompt"):
+        embed.description = str(params["prompt"])[:4000]
+    if job.seed is not None:
+        embed.add_field(name="Seed", value=f"`{job.seed}`", inline=True)
+    for key in ("steps", "guidance", "cfg", "width", "height", "aspect_ratio", "lora"):
+        if params.get(key) not in (None, ""):
+            embed.add_field(name=key.replace("_", " ").title(), value=str(params[key])[:1024], inline=True)
+    footer = f"Job {job.id}"
+    if note:
+        footer += f" · {note}"
+    embed.set_footer(text=footer[:2048])
+    return embed
+
+
+async def deliver_result(bot: Any, job: Any, spec: Any, result: Any) -> None:
+    if not await bot.store.mark_delivered(job.id):
+        log.warning("job %s was already delivered; not sending it again", job.id)
+        return
+    limit = bot.generation.upload_limits.get(job.id) or DEFAULT_UPLOAD_LIMIT
+    fitted = fit_images([(img.filename, img.data) for img in result.images], limit)
+    outputs = [{"filename": i.source.filename, "subfolder": i.source.subfolder, "type": i.source.type}
+               for i in result.images if i.source is not None]
+    if not fitted.files:
+        await deliver_failure(bot, job, fitted.note or "The result is too large to upload here.")
+        return
+    files = [discord.File(io.BytesIO(data), name) for name, data in fitted.files]
+    embed = result_embed(job, spec, fitted.note)
+    view = result_view(job, bot.edit_targets())
+    message_id = await job_messenger(bot, job).send_final(content=None, embed=embed, files=files, view=view)
+    await bot.store.update(job.id, state="delivered", result_message_id=message_id, outputs=outputs, prompt_id=result.prompt_id)
+    bot.plugin_manager.hook.discomfy_job_finished(job=job)
+
+
+async def deliver_failure(bot: Any, job: Any, message: str, *, retry: bool = False) -> None:
+    """End a job with a clear failure message in its own message (and never leave it open)."""
+    try:
+        await bot.store.update(job.id, state="failed", error_message=message)
+    except Exception:  # the store being unusable must not hide the failure from the user
+        log.exception("job %s: could not record its failure", job.id)
+    embed = discord.Embed(title=f"/{job.command} failed", description=message[:4000], colour=discord.Colour.red())
+    embed.set_footer(text=f"Job {job.id}")
+    from discomfy.bot.views import retry_view
+
+    try:
+        await job_messenger(bot, job).send_final(content=None, embed=embed, files=[], view=retry_view(job) if retry else None)
+    except discord.HTTPException as exc:
+        log.error("job %s: could not tell the user it failed: %s", job.id, exc)
+    bot.plugin_manager.hook.discomfy_job_finished(job=job)

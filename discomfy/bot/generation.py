@@ -1,0 +1,216 @@
+"""The one generation flow, shared by every plugin command and every button.
+
+``accept`` runs inside Discord's 3-second window: rate limit, per-user cap, schema, attachments
+and server-side model names are checked first, so every refusal is an ephemeral message naming
+what was wrong; only then is the job written to the store and the user told it is queued.
+``process`` runs when the fair queue hands the job to a server, and always ends the job:
+delivered, or failed with a message in the job's own progress message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+
+from discomfy.bot.delivery import deliver_failure, deliver_result, job_messenger
+from discomfy.bot.progress import ProgressState, ThrottledEditor, progress_embed
+from discomfy.bot.responses import report_error, user_message_for
+from discomfy.bot.views import job_view
+from discomfy.core.comfyui.events import Preview, Progress
+from discomfy.core.execution import ImageInput, execute
+from discomfy.core.jobs import Job
+from discomfy.core.progress.tracker import ProgressTracker
+from discomfy.exceptions import ComfyUIError, DisComfyError, ValidationError
+
+log = logging.getLogger(__name__)
+
+# Discord invalidates an unanswered interaction after 3 s; leave room for the reply itself.
+ACK_BUDGET = 2.2
+
+
+@dataclass
+class Submission:
+    """What a command or button asks for, before it becomes a job."""
+
+    spec: Any
+    options: dict[str, Any]
+    images: dict[str, ImageInput] = field(default_factory=dict)
+    server_images: dict[str, str] = field(default_factory=dict)  # already on ComfyUI (reroll)
+
+
+def replay_options(job: Job, spec: Any, **changes: Any) -> dict[str, Any]:
+    """The options that reproduce ``job`` (its seed included), for recovery, reroll and retry."""
+    options = {k: v for k, v in job.parameters.items() if k in spec.parameters}
+    if "seed" in spec.parameters and job.seed is not None:
+        options["seed"] = job.seed
+    options.update(changes)
+    return options
+
+
+class GenerationFlow:
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+        self.images: dict[str, dict[str, ImageInput | str]] = {}  # job id -> inputs, until queued
+        self.upload_limits: dict[str, int | None] = {}  # job id -> the guild's upload limit
+        self.announced: dict[str, asyncio.Event] = {}  # set once the user saw the progress message
+        self.rendered: dict[str, Any] = {}  # job id -> its rendered workflow, until queued
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+
+    # --- from a slash command -------------------------------------------------------------
+
+    async def from_command(self, interaction: discord.Interaction, command: Any, options: dict[str, Any]) -> None:
+        """A slash command's options -> a submission; refusals are ephemeral and immediate."""
+        try:
+            spec = command.workflow_for(options.pop("model", None))
+            attachments = {k: v for k, v in options.items() if isinstance(v, discord.Attachment)}
+            for name, attachment in attachments.items():
+                options[name] = attachment.filename
+            self.bot.check_access_to_generate(interaction.user.id)
+            images = await asyncio.wait_for(self.read_images(attachments), timeout=self._budget(interaction))
+        except asyncio.TimeoutError:
+            await report_error(interaction, ValidationError("Your attachment took too long to download; please try again."))
+            return
+        except Exception as exc:
+            await report_error(interaction, exc)
+            return
+        await self.accept(interaction, Submission(spec, options, images))
+
+    def _budget(self, interaction: discord.Interaction) -> float:
+        age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+        return max(0.2, ACK_BUDGET - max(0.0, age))
+
+    async def read_images(self, attachments: dict[str, discord.Attachment]) -> dict[str, ImageInput]:
+        """Read and validate every attached image (content type, real decode, size, pixels)."""
+        validator = self.bot.image_validator
+        images = {}
+        for name, attachment in attachments.items():
+            first = validator.validate(attachment)
+            if not first.is_valid:
+                raise ValidationError(first.error_message, field=name)
+            data = await attachment.read()
+            result = validator.validate(attachment, data)
+            if not result.is_valid:
+                raise ValidationError(result.error_message, field=name)
+            images[name] = ImageInput(attachment.filename, data)
+        return images
+
+    # --- accepting a job --------------------------------------------------------------------
+
+    async def accept(self, interaction: discord.Interaction, submission: Submission) -> Job | None:
+        """Validate what is left, store the job, queue it, answer with its progress message."""
+        user_id = interaction.user.id
+        try:
+            rendered = self.bot.render(submission.spec, submission.options, user_id)
+            await asyncio.wait_for(self.bot.check_server_choices(submission.spec, rendered.parameters),
+                                   timeout=self._budget(interaction))
+            self.bot.rate_limiter.acquire(user_id)
+        except asyncio.TimeoutError:
+            await report_error(interaction, ComfyUIError("The image server did not answer in time; please try again in a minute."))
+            return None
+        except Exception as exc:
+            await report_error(interaction, exc)
+            return None
+        job = Job(
+            user_id=user_id,
+            plugin=submission.spec.plugin,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            interaction_token=interaction.token,
+            interaction_created_at=interaction.created_at.timestamp(),
+            command=submission.spec.command,
+            workflow=submission.spec.name,
+            parameters={**rendered.parameters, **submission.server_images},
+            seed=rendered.seed,
+        )
+        announced = self.announced[job.id] = asyncio.Event()
+        try:
+            await self.bot.store.add(job)
+            try:
+                self.bot.job_queue.submit(job.id, user_id)
+            except Exception:
+                await self.bot.store.update(job.id, state="cancelled", error_message="refused by the queue")
+                raise
+        except Exception as exc:
+            self.announced.pop(job.id, None)
+            await report_error(interaction, exc)
+            return None
+        self.images[job.id] = {**submission.images, **submission.server_images}
+        self.rendered[job.id] = rendered
+        self.upload_limits[job.id] = getattr(interaction, "attachment_size_limit", None)
+        title = f"/{job.command} · {submission.spec.model}"
+        state = ProgressState(phase="Queued", position=self.bot.job_queue.position(job.id))
+        try:
+            response = await interaction.response.send_message(
+                embed=progress_embed(title, job.parameters.get("prompt"), state), view=job_view(job.id))
+            message_id = getattr(getattr(response, "resource", None), "id", None) or (await interaction.original_response()).id
+            job = await self.bot.store.update(job.id, progress_message_id=message_id, state="queued")
+        except Exception as exc:  # the user was never told: take the job back
+            log.error("job %s: could not answer the interaction", job.id, exc_info=exc)
+            self.bot.job_queue.cancel(job.id)
+            self.images.pop(job.id, None)
+            await self.bot.store.update(job.id, state="failed", error_message="could not answer the interaction")
+            return None
+        finally:
+            announced.set()
+        return job
+
+    # --- running a job ----------------------------------------------------------------------
+
+    async def process(self, job_id: str, server: Any) -> None:
+        """Run a dequeued job to its end; never raises, never leaves the job open."""
+        announced = self.announced.pop(job_id, None)
+        if announced is not None:
+            await asyncio.wait_for(announced.wait(), timeout=10)
+        job = await self.bot.store.get(job_id)
+        if job is None or job.is_final():
+            self.bot.job_queue.release(job_id)
+            return
+        spec = self.bot.workflows.get(job.workflow)
+        images = self.images.pop(job_id, {})
+        messenger = job_messenger(self.bot, job)
+        editor = ThrottledEditor(
+            f"/{job.command} · {spec.model if spec else job.workflow}",
+            job.parameters.get("prompt"),
+            messenger.edit_progress,
+            interval=float(self.bot.config.progress.edit_interval),
+        )
+        tracker = ProgressTracker()
+        tracker.add_callback(lambda snap: editor.update(phase=snap.phase, percent=snap.percentage, eta=snap.eta_seconds))
+
+        def on_event(event: Any) -> None:
+            tracker.feed(event)
+            if isinstance(event, Progress):
+                editor.update(step=int(event.value), steps=int(event.max))
+            elif isinstance(event, Preview):
+                editor.update(preview=event.data)
+        try:
+            if spec is None:
+                raise DisComfyError(f"The workflow `{job.workflow}` is no longer installed on this bot.")
+            rendered = self.rendered.pop(job_id, None) or self.bot.render(spec, replay_options(job, spec), job.user_id)
+            await self.bot.store.update(job.id, state="running", server=server.name)
+            editor.update(phase="Starting", position=None)
+
+            async def on_queued(prompt_id: str) -> None:
+                await self.bot.store.update(job.id, prompt_id=prompt_id)
+
+            result = await execute(
+                server.client,
+                rendered,
+                images,
+                on_queued=on_queued,
+                on_event=on_event,
+                deadline=float(self.bot.config.comfyui.job_deadline),
+            )
+            await editor.stop()
+            job.parameters.update(result.uploaded)
+            await deliver_result(self.bot, job, spec, result)
+        except Exception as exc:
+            await editor.stop()
+            await deliver_failure(self.bot, job, user_message_for(exc))
+        finally:
+            self.bot.job_queue.release(job.id)
+            self.upload_limits.pop(job.id, None)

@@ -1,0 +1,124 @@
+"""One progress message per job: phase, bar, step x/y, elapsed, ETA, queue position, preview.
+
+Updates arrive far faster than Discord lets us edit (a sampler reports every step, previews
+stream), so ``ThrottledEditor`` keeps only the latest state and edits at most once per
+``progress.edit_interval`` seconds. A burst of 100 users therefore costs at most one edit per
+job per interval, which keeps us under Discord's rate limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+import discord
+
+log = logging.getLogger(__name__)
+
+BAR_WIDTH = 16
+PREVIEW_NAME = "preview.jpg"
+
+
+@dataclass(frozen=True)
+class ProgressState:
+    phase: str = "Queued"
+    percent: float = 0.0
+    step: int | None = None
+    steps: int | None = None
+    elapsed: float = 0.0
+    eta: float | None = None
+    position: int | None = None
+    preview: bytes | None = None
+
+
+def progress_bar(percent: float, width: int = BAR_WIDTH) -> str:
+    filled = round(max(0.0, min(100.0, percent)) / 100 * width)
+    return "█" * filled + "░" * (width - filled)
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def progress_embed(title: str, prompt: str | None, state: ProgressState) -> discord.Embed:
+    lines = [f"**{state.phase}**"]
+    if state.position:
+        lines.append(f"Position in queue: **{state.position}**")
+    else:
+        lines.append(f"`{progress_bar(state.percent)}` {state.percent:.0f}%")
+    if state.step is not None and state.steps:
+        lines.append(f"Step {state.step}/{state.steps}")
+    timing = f"Elapsed {format_seconds(state.elapsed)}"
+    if state.eta is not None and not state.position:
+        timing += f" · ETA {format_seconds(state.eta)}"
+    lines.append(timing)
+    embed = discord.Embed(title=title[:256], description="\n".join(lines), colour=discord.Colour.blurple())
+    if prompt:
+        embed.add_field(name="Prompt", value=prompt[:1024], inline=False)
+    if state.preview:
+        embed.set_image(url=f"attachment://{PREVIEW_NAME}")
+    return embed
+
+
+Editor = Callable[[discord.Embed, list[discord.File]], Awaitable[None]]
+
+
+class ThrottledEditor:
+    """Coalesces progress states and applies the latest one at most once per ``interval``."""
+
+    def __init__(self, title: str, prompt: str | None, edit: Editor, *, interval: float, started: float | None = None) -> None:
+        self.title = title
+        self.prompt = prompt
+        self._edit = edit
+        self.interval = interval
+        self.started = started if started is not None else time.monotonic()
+        self.state = ProgressState()
+        self._sent: ProgressState | None = None
+        self._last_edit = 0.0
+        self._dirty = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.edits = 0
+
+    def update(self, **changes: object) -> None:
+        """Record new values; never blocks and never calls Discord directly."""
+        self.state = replace(self.state, elapsed=time.monotonic() - self.started, **changes)  # type: ignore[arg-type]
+        self._dirty.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"progress:{self.title}")
+
+    async def _run(self) -> None:
+        while True:
+            await self._dirty.wait()
+            wait = self._last_edit + self.interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._dirty.clear()
+            await self._apply(self.state)
+
+    async def _apply(self, state: ProgressState) -> None:
+        if state == self._sent:
+            return
+        files = [discord.File(io.BytesIO(state.preview), PREVIEW_NAME)] if state.preview else []
+        self._last_edit = time.monotonic()
+        try:
+            await self._edit(progress_embed(self.title, self.prompt, state), files)
+            self._sent = state
+            self.edits += 1
+        except discord.HTTPException as exc:  # a lost edit is not worth failing the job for
+            log.warning("progress edit failed: %s", exc)
+
+    async def stop(self) -> None:
+        """Stop editing; the caller then replaces the message with the result or the error."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None

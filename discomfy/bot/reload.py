@@ -1,0 +1,105 @@
+"""Development hot reload: a changed plugin file reloads its plugin, atomically.
+
+discord.py's ``reload_extension`` keeps the old module when the new one fails to import or set
+up, so a broken edit leaves the previous version serving users; we only report why. A changed
+data pack is re-registered and the plugin owning its command is reloaded so the command picks
+the pack up. Afterwards the development guild is re-synced only if the tree actually changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from discomfy.config import resolve_path
+from discomfy.plugins import MANIFEST_NAME, PLUGIN_NAMESPACE, WorkflowPack
+from discomfy.bot.plugin_loading import describe_failure
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReloadResult:
+    reloaded: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    synced: bool = False
+
+
+class PluginReloader:
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+        self.plugin_dirs = [resolve_path(bot.config, d).resolve() for d in bot.config.plugins.dirs]
+        self.pack_dirs = [resolve_path(bot.config, d).resolve() for d in bot.config.plugins.workflow_dirs]
+        self.lock = asyncio.Lock()
+
+    def owners_of(self, paths: Iterable[str | Path]) -> tuple[set[str], set[str]]:
+        """(plugin extensions to reload, packs to re-register) for a set of changed files."""
+        extensions: set[str] = set()
+        packs: set[str] = set()
+        for raw in paths:
+            path = Path(raw).resolve()
+            for folder in self.plugin_dirs:
+                if path.is_relative_to(folder) and path != folder:
+                    extensions.add(f"{PLUGIN_NAMESPACE}.{path.relative_to(folder).parts[0]}")
+            for folder in self.pack_dirs:
+                if path.is_relative_to(folder) and path != folder:
+                    packs.add(path.relative_to(folder).parts[0])
+        return extensions, packs
+
+    async def handle_changes(self, paths: Iterable[str | Path]) -> ReloadResult:
+        async with self.lock:
+            extensions, packs = self.owners_of(paths)
+            result = ReloadResult()
+            for pack in sorted(packs):
+                extensions |= self._reregister_pack(pack)
+            for extension in sorted(extensions):
+                await self._reload(extension, result)
+            if result.reloaded:
+                result.synced = await self.bot.command_syncer.sync_dev_guild()
+            return result
+
+    def _reregister_pack(self, pack: str) -> set[str]:
+        """Swap a pack's registration; return the extensions whose commands it joins."""
+        manager = self.bot.plugin_manager
+        old = manager.get_plugin(pack)
+        if old is not None:
+            manager.unregister(old)
+        manifest = next((d / pack / MANIFEST_NAME for d in self.pack_dirs if (d / pack / MANIFEST_NAME).is_file()), None)
+        if manifest is not None:
+            manager.register(WorkflowPack(pack, manifest), name=pack)
+        # the workflow cogs rebuild their commands from every registered pack when reloaded
+        return {ext for ext, plugin in self.bot.extension_plugins.items()
+                if ext in self.bot.extensions and getattr(self.bot.extensions[ext], "USES_WORKFLOWS", False)}
+
+    async def _reload(self, extension: str, result: ReloadResult) -> None:
+        plugin = extension.rsplit(".", 1)[-1]
+        try:
+            if extension in self.bot.extensions:
+                await self.bot.reload_extension(extension)
+            else:
+                self.bot.extension_plugins[extension] = plugin
+                await self.bot.load_extension(extension)
+        except Exception as exc:
+            reason = describe_failure(exc)
+            log.error("reload of plugin %s failed; the previous version keeps running: %s", plugin, reason, exc_info=exc)
+            result.failed[plugin] = reason
+            return
+        log.info("reloaded plugin %s", plugin)
+        result.reloaded.append(plugin)
+
+    async def watch(self) -> None:
+        """Reload on every change under the plugin and pack folders until cancelled."""
+        from watchfiles import awatch  # development extra only
+
+        folders = [str(d) for d in self.plugin_dirs + self.pack_dirs if d.is_dir()]
+        log.info("hot reload watching %s", ", ".join(folders))
+        async for changes in awatch(*folders, debounce=200, step=50):
+            paths = [p for _, p in changes if not p.endswith((".pyc", "~")) and "__pycache__" not in p]
+            if paths:
+                result = await self.handle_changes(paths)
+                for plugin, reason in result.failed.items():
+                    log.warning("plugin %s not reloaded: %s", plugin, reason)
