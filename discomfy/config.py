@@ -9,13 +9,14 @@ wrong with it and how to fix it: a bot owner fixes a config in one pass, not fiv
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from dynaconf import Dynaconf
+from dynaconf import Dynaconf, Validator
 
 from discomfy.exceptions import DisComfyError
 
@@ -39,20 +40,31 @@ def get_config(root: str | Path | None = None, *, purpose: str | None = None) ->
     ``"offline"`` checks everything but the token, ``None`` checks nothing.
     """
     root = Path(root) if root is not None else Path(os.environ.get("DISCOMFY_ROOT", os.getcwd()))
+    # Defaults fill only keys no other source set: loaded as a settings file, dynaconf would
+    # append a user's list to the default list instead of replacing it.
     config = Dynaconf(
         envvar_prefix=ENV_PREFIX,
-        settings_files=[str(DEFAULTS_FILE), str(root / "settings.toml"), str(root / ".secrets.toml")],
+        settings_files=[str(root / "settings.toml"), str(root / ".secrets.toml")],
         root_path=str(root),
         merge_enabled=True,
         load_dotenv=False,
         environments=False,
+        validators=[Validator(key, default=value) for key, value in _default_values().items()],
     )
+    config.validators.validate()
     config.set("ROOT", str(root))
     if purpose is not None:
         problems = validate_config(config, purpose=purpose)
         if problems:
             raise ConfigError(problems)
     return config
+
+
+def _default_values() -> dict[str, Any]:
+    """Every ``section.key`` of the packaged defaults with its value."""
+    with DEFAULTS_FILE.open("rb") as handle:
+        data = tomllib.load(handle)
+    return {f"{section}.{key}": value for section, table in data.items() for key, value in table.items()}
 
 
 def resolve_path(config: Any, value: str | Path) -> Path:

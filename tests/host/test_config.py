@@ -59,3 +59,11 @@ def test_malformed_comfyui_url_and_every_other_problem_reported_together(project
     assert "http://" in joined  # says what a valid one looks like
     assert "limits.per_user = 0 must be a number greater than 0" in joined
     assert "discord.token is missing" in joined
+
+
+def test_a_list_in_settings_replaces_the_default_list(project):
+    (project / "settings.toml").write_text('[limits]\nimage_formats = ["PNG"]\n[plugins]\ndisabled = ["sdxl"]\n')
+    config = get_config(project)
+    assert config.limits.image_formats == ["PNG"]
+    assert config.plugins.disabled == ["sdxl"]
+    assert config.limits.max_image_mb == 25.0  # the rest of the section keeps its defaults

@@ -67,6 +67,17 @@ def listed(files: list[str]) -> list[str]:
     return sorted(f.replace("\\", "/") for f in files if f.lower().endswith(MODEL_EXTENSIONS))
 
 
+def model_folder(class_type: str, input_name: str) -> str | None:
+    """The model folder a loader input lists (``UNETLoader.unet_name`` -> diffusion_models)."""
+    if (class_type, input_name) in _EXPLICIT_FOLDERS:
+        return _EXPLICIT_FOLDERS[(class_type, input_name)]
+    if input_name == "lora_name":
+        return "loras"
+    if input_name == "ckpt_name":
+        return "checkpoints"
+    return None
+
+
 def _folder_of(class_type: str, input_name: str, choices: list[Any]) -> str | None:
     if (class_type, input_name) in _EXPLICIT_FOLDERS:
         return _EXPLICIT_FOLDERS[(class_type, input_name)]
