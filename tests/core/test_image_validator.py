@@ -160,6 +160,14 @@ def test_missing_content_type_falls_back_to_the_bytes(validator):
     assert refused.error_message == f"`report.pdf` is not an image (application/pdf). {ACCEPTED}"
 
 
+def test_octet_stream_lets_the_bytes_decide(validator):
+    data = encode("WEBP")
+    attachment = FakeAttachment("upload", "application/octet-stream", len(data))
+    assert validator.validate(attachment).is_valid
+    assert validator.validate(attachment, data).format == "WEBP"
+    assert not validator.validate(attachment, b"MZ\x90\x00 not an image").is_valid
+
+
 def test_unusual_filenames_cannot_break_the_message(validator):
     result = validator.validate_bytes(b"hello", "a`b`" + "x" * 200 + ".txt", "text/plain")
     assert "`" not in result.error_message.split(" is not")[0].strip("`")

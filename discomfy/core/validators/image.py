@@ -38,6 +38,7 @@ FORMAT_CONTENT_TYPES: dict[str, tuple[str, ...]] = {
     "HEIF": ("image/heic", "image/heif"),
 }
 _CONTENT_TYPE_FORMATS = {ct: fmt for fmt, cts in FORMAT_CONTENT_TYPES.items() for ct in cts}
+_UNKNOWN_TYPES = frozenset({"application/octet-stream", "binary/octet-stream"})
 _MIB = 1024 * 1024
 
 
@@ -182,6 +183,8 @@ class ImageValidator:
     ) -> ValidationResult | None:
         size_bytes = size if isinstance(size, int) else None
         media = _media_type(content_type)
+        if media in _UNKNOWN_TYPES:
+            media = None  # "some binary": the file name, then the bytes, decide
         if media is None:
             guessed, _ = mimetypes.guess_type(str(filename or ""))
             if guessed and not guessed.startswith("image/"):
