@@ -27,8 +27,9 @@ from discomfy.exceptions import DisComfyError
 
 T = TypeVar("T")
 
-#: Fields ``update`` may change; ``id`` and ``created_at`` are fixed, ``updated_at`` automatic.
-UPDATABLE_FIELDS = frozenset(JOB_FIELDS) - {"id", "created_at", "updated_at"}
+#: Fields ``update`` may change; ``id`` and ``created_at`` are fixed, ``updated_at`` automatic,
+#: and ``delivered`` belongs to ``mark_delivered`` alone (the once-only guarantee).
+UPDATABLE_FIELDS = frozenset(JOB_FIELDS) - {"id", "created_at", "updated_at", "delivered"}
 _JSON_FIELDS = ("parameters", "outputs")
 _FINAL = tuple(s.value for s in FINAL_STATES)
 _UNFINISHED = tuple(s.value for s in UNFINISHED_STATES)
@@ -120,6 +121,8 @@ class JobStore:
             )
         if "state" in changes:
             changes["state"] = JobState(changes["state"])
+            if changes["state"] is JobState.DELIVERED:
+                raise ValueError("a job becomes delivered only through mark_delivered()")
         row = {name: _encode(name, value) for name, value in changes.items()}
         row["updated_at"] = self._clock()
         assignments = ", ".join(f"{name} = ?" for name in row)
@@ -163,12 +166,15 @@ class JobStore:
 
     async def mark_delivered(self, job_id: str) -> bool:
         """Claim delivery of a job's result: True only for the first caller, ever, so one
-        result is never sent twice (after a restart, a retry, or two racing paths)."""
+        result is never sent twice (after a restart, a retry, or two racing paths). Call it
+        right before sending. False too for a job already failed or cancelled, so a result
+        that arrives after the user cancelled is not delivered."""
+        marks = ", ".join("?" for _ in _UNFINISHED)
         sql = (
             "UPDATE jobs SET delivered = 1, state = ?, updated_at = ? "
-            "WHERE id = ? AND delivered = 0"
+            f"WHERE id = ? AND delivered = 0 AND state IN ({marks})"
         )
-        args = (JobState.DELIVERED.value, self._clock(), job_id)
+        args = (JobState.DELIVERED.value, self._clock(), job_id, *_UNFINISHED)
         count = await self._call(lambda c: self._write(c, lambda: c.execute(sql, args).rowcount))
         return count == 1
 

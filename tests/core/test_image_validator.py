@@ -3,6 +3,7 @@ and what is accepted; good images pass with their real format and size."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import struct
 import zlib
@@ -16,6 +17,9 @@ from PIL import Image
 from discomfy.core.validators.image import ImageValidator, ValidationResult
 
 ACCEPTED = "Attach a PNG, JPEG, WEBP, GIF or BMP up to 25 MB."
+
+# Pillow warns when it opens the header of a bomb; the tests assert the refusal itself.
+pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 
 
 @dataclass
@@ -156,6 +160,14 @@ def test_missing_content_type_falls_back_to_the_bytes(validator):
     assert refused.error_message == f"`report.pdf` is not an image (application/pdf). {ACCEPTED}"
 
 
+def test_octet_stream_lets_the_bytes_decide(validator):
+    data = encode("WEBP")
+    attachment = FakeAttachment("upload", "application/octet-stream", len(data))
+    assert validator.validate(attachment).is_valid
+    assert validator.validate(attachment, data).format == "WEBP"
+    assert not validator.validate(attachment, b"MZ\x90\x00 not an image").is_valid
+
+
 def test_unusual_filenames_cannot_break_the_message(validator):
     result = validator.validate_bytes(b"hello", "a`b`" + "x" * 200 + ".txt", "text/plain")
     assert "`" not in result.error_message.split(" is not")[0].strip("`")
@@ -263,3 +275,13 @@ def test_animation_is_costed_over_all_its_frames():
 def test_animation_frame_cap():
     result = ImageValidator(max_frames=3).validate_bytes(animated_gif(4), "many.gif")
     assert result.error_message.startswith("`many.gif` has more than 3 animation frames.")
+
+
+async def test_validate_async_gives_the_same_answers_from_threads():
+    validator = ImageValidator()
+    inputs = [(FakeAttachment("g.png", "image/png", len(GOOD[0])), GOOD[0]),
+              (FakeAttachment("b.png", "image/png", 200), png_header_only(10_000, 10_000)),
+              (FakeAttachment("t.txt", "text/plain", 5), b"hello")]
+    results = await asyncio.gather(*(validator.validate_async(a, d) for a, d in inputs * 5))
+    assert results == [validator.validate(a, d) for a, d in inputs * 5]
+    assert [r.is_valid for r in results[:3]] == [True, False, False]

@@ -139,6 +139,20 @@ async def test_mark_delivered_is_true_exactly_once_even_when_racing(store, tmp_p
     assert not await store.mark_delivered("unknown")
 
 
+async def test_cancelled_or_failed_jobs_are_never_delivered_and_update_cannot_fake_it(store):
+    cancelled = await store.add(make_job(state=JobState.CANCELLED))
+    failed = await store.add(make_job(state=JobState.FAILED))
+    assert not await store.mark_delivered(cancelled.id)
+    assert not await store.mark_delivered(failed.id)
+    assert (await store.get(cancelled.id)).state is JobState.CANCELLED
+    running = await store.add(make_job(state=JobState.RUNNING))
+    with pytest.raises(ValueError, match="mark_delivered"):
+        await store.update(running.id, state=JobState.DELIVERED)
+    with pytest.raises(TypeError, match="cannot update delivered"):
+        await store.update(running.id, delivered=True)
+    assert await store.mark_delivered(running.id)
+
+
 async def test_prune_removes_only_old_finished_jobs(store, clock):
     day = 86400
     old_done = await store.add(make_job(state=JobState.DELIVERED, created_at=clock.now - 40 * day))

@@ -12,11 +12,11 @@ Duck-typed on purpose: ``validate`` takes anything with ``filename``, ``content_
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import mimetypes
 import os
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +38,7 @@ FORMAT_CONTENT_TYPES: dict[str, tuple[str, ...]] = {
     "HEIF": ("image/heic", "image/heif"),
 }
 _CONTENT_TYPE_FORMATS = {ct: fmt for fmt, cts in FORMAT_CONTENT_TYPES.items() for ct in cts}
+_UNKNOWN_TYPES = frozenset({"application/octet-stream", "binary/octet-stream"})
 _MIB = 1024 * 1024
 
 
@@ -137,6 +138,11 @@ class ImageValidator:
             return ValidationResult(True, format=declared, size_bytes=known_size)
         return self.validate_bytes(data, filename, content_type)
 
+    async def validate_async(self, attachment: Any, data: bytes | None = None) -> ValidationResult:
+        """``validate`` in a worker thread: decoding a large image takes tens to hundreds of
+        milliseconds of CPU, which must not stall the event loop (and Discord's 3 s ack)."""
+        return await asyncio.to_thread(self.validate, attachment, data)
+
     def validate_bytes(
         self, data: bytes, filename: str | None, content_type: str | None = None
     ) -> ValidationResult:
@@ -177,6 +183,8 @@ class ImageValidator:
     ) -> ValidationResult | None:
         size_bytes = size if isinstance(size, int) else None
         media = _media_type(content_type)
+        if media in _UNKNOWN_TYPES:
+            media = None  # "some binary": the file name, then the bytes, decide
         if media is None:
             guessed, _ = mimetypes.guess_type(str(filename or ""))
             if guessed and not guessed.startswith("image/"):
@@ -199,26 +207,21 @@ class ImageValidator:
 
     def _decode(self, name: str, data: bytes) -> ValidationResult:
         size = len(data)
-        with warnings.catch_warnings(record=True) as caught:
-            # Pillow warns (not raises) between MAX_IMAGE_PIXELS and twice that: record it so
-            # our own pixel limit (usually lower) can report the real dimensions first.
-            warnings.simplefilter("always", Image.DecompressionBombWarning)
-            try:
-                header = Image.open(io.BytesIO(data))
-            except Image.DecompressionBombError:
-                return self._refuse(
-                    f"{name} has far too many pixels to be processed safely "
-                    f"(limit {self.max_pixels / 1e6:g} megapixels). Scale it down.",
-                    size_bytes=size,
-                )
-            except Exception as exc:  # noqa: BLE001 - Pillow raises many types for junk
-                log.debug("%s not identified by Pillow: %r", name, exc)
-                return self._refuse(
-                    f"{name} is not a readable image: its contents are not in any image format "
-                    "(it may be damaged or renamed).",
-                    size_bytes=size,
-                )
-        pillow_bomb = any(issubclass(w.category, Image.DecompressionBombWarning) for w in caught)
+        try:
+            header = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError:
+            return self._refuse(
+                f"{name} has far too many pixels to be processed safely "
+                f"(limit {self.max_pixels / 1e6:g} megapixels). Scale it down.",
+                size_bytes=size,
+            )
+        except Exception as exc:  # noqa: BLE001 - Pillow raises many types for junk
+            log.debug("%s not identified by Pillow: %r", name, exc)
+            return self._refuse(
+                f"{name} is not a readable image: its contents are not in any image format "
+                "(it may be damaged or renamed).",
+                size_bytes=size,
+            )
         with header:
             fmt = (header.format or "").upper() or None
             width, height = header.size
@@ -227,8 +230,11 @@ class ImageValidator:
             return self._refuse(f"{name} is a {fmt} image, which is not accepted.", **known)
         if width <= 0 or height <= 0:
             return self._refuse(f"{name} has no pixels ({width}×{height}).", **known)
-        if width * height > self.max_pixels or pillow_bomb:
-            limit = min(self.max_pixels, Image.MAX_IMAGE_PIXELS or self.max_pixels)
+        # Pillow's own bomb limit also counts (it would refuse to decode above it); comparing
+        # here instead of catching its warning keeps this free of the process-global
+        # warnings filters, so validations may run in threads side by side.
+        limit = min(self.max_pixels, Image.MAX_IMAGE_PIXELS or self.max_pixels)
+        if width * height > limit:
             return self._refuse(
                 f"{name} is {width}×{height} pixels ({width * height / 1e6:.1f} megapixels), "
                 f"over the limit of {limit / 1e6:g} megapixels. Scale it down.",
@@ -251,9 +257,7 @@ class ImageValidator:
                 "Send a still image or a shorter animation.",
                 **known,
             )
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            problem = _decode_problem(data) if frames is not None else "frames unreadable"
+        problem = _decode_problem(data) if frames is not None else "frames unreadable"
         if problem is not None:
             log.debug("%s failed to decode: %s", name, problem)
             return self._refuse(
