@@ -82,7 +82,7 @@ class ButtonActions:
 
     async def _cancel(self, interaction: discord.Interaction, job: Any, arg: str | None) -> None:
         self._require_owner(interaction, job, "cancel")
-        if job.is_final():
+        if job.is_final:
             raise DisComfyError("This job has already finished.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         cancelled = await self.bot.cancel_job(job)

@@ -166,7 +166,7 @@ class GenerationFlow:
         if announced is not None:
             await asyncio.wait_for(announced.wait(), timeout=10)
         job = await self.bot.store.get(job_id)
-        if job is None or job.is_final():
+        if job is None or job.is_final:
             self.bot.job_queue.release(job_id)
             return
         spec = self.bot.workflows.get(job.workflow)
