@@ -105,7 +105,10 @@ class GenerationFlow:
         user_id = interaction.user.id
         try:
             rendered = self.bot.render(submission.spec, submission.options, user_id)
-            await asyncio.wait_for(self.bot.check_server_choices(submission.spec, rendered.parameters),
+            # input images are uploaded only once the job runs, so they are not server choices yet
+            inputs = set(self.bot.image_parameters(submission.spec))
+            choices = {k: v for k, v in rendered.parameters.items() if k not in inputs}
+            await asyncio.wait_for(self.bot.check_server_choices(submission.spec, choices),
                                    timeout=self._budget(interaction))
             self.bot.rate_limiter.acquire(user_id)
         except asyncio.TimeoutError:
