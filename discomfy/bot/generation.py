@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # Discord invalidates an unanswered interaction after 3 s; leave room for the reply itself.
 ACK_BUDGET = 2.2
+CANCELLED = "Cancelled by its owner."
 
 
 @dataclass
@@ -59,6 +60,7 @@ class GenerationFlow:
         self.announced: dict[str, asyncio.Event] = {}  # set once the user saw the progress message
         self.rendered: dict[str, Any] = {}  # job id -> its rendered workflow, until queued
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.cancelling: set[str] = set()  # running jobs their owner cancelled
 
     # --- from a slash command -------------------------------------------------------------
 
@@ -199,6 +201,8 @@ class GenerationFlow:
 
             async def on_queued(prompt_id: str) -> None:
                 await self.bot.store.update(job.id, prompt_id=prompt_id)
+                if job.id in self.cancelling:  # cancelled while its inputs were uploading
+                    await server.client.cancel(prompt_id)
 
             result = await execute(
                 server.client,
@@ -213,7 +217,31 @@ class GenerationFlow:
             await deliver_result(self.bot, job, spec, result)
         except Exception as exc:
             await editor.stop()
-            await deliver_failure(self.bot, job, user_message_for(exc))
+            if job.id in self.cancelling:
+                await deliver_failure(self.bot, job, CANCELLED, state="cancelled")
+            else:
+                await deliver_failure(self.bot, job, user_message_for(exc))
         finally:
             self.bot.job_queue.release(job.id)
             self.upload_limits.pop(job.id, None)
+            self.cancelling.discard(job.id)
+
+    # --- cancelling -------------------------------------------------------------------------
+
+    async def cancel(self, job: Job) -> bool:
+        """Cancel ``job`` (fresh from the store): a waiting job leaves the queue and never
+        reaches ComfyUI; a running one is interrupted there and ends as cancelled."""
+        if self.bot.job_queue.cancel(job.id):
+            for held in (self.images, self.rendered, self.upload_limits, self.announced):
+                held.pop(job.id, None)
+            await deliver_failure(self.bot, job, CANCELLED, state="cancelled")
+            return True
+        if job.id not in self.tasks:
+            return False
+        self.cancelling.add(job.id)
+        if job.prompt_id and job.server:  # else on_queued interrupts it as soon as it is queued
+            server = self.bot.servers.get(job.server)
+            if server is None or not await server.client.cancel(job.prompt_id):
+                self.cancelling.discard(job.id)
+                return False
+        return True

@@ -50,7 +50,7 @@ def is_result(message: Any) -> bool:
 
 
 def is_failure(message: Any) -> bool:
-    return bool(message.embeds) and message.embeds[0].get("title", "").endswith("failed")
+    return bool(message.embeds) and message.embeds[0].get("title", "").endswith(("failed", "cancelled"))
 
 
 async def wait_outcome(emu: Any, inter: Any, timeout: float = 10.0) -> Any:
@@ -70,14 +70,14 @@ def saved_outputs(fake: Any) -> list[bytes]:
     return list(fake.files.files["output"].values())
 
 
-def ephemeral_text(inter: Any) -> str:
-    """The text of an interaction's ephemeral answer (initial response or first followup)."""
-    message = inter.original_message
-    if message is None or message.loading:
-        message = inter.followups[0] if inter.followups else message
-    assert message is not None, f"no answer to {inter.describe()}"
-    assert message.ephemeral, f"the answer to {inter.describe()} is public: {embed_text(message)!r}"
-    return embed_text(message)
+async def answer_text(emu: Any, inter: Any, timeout: float = 5.0) -> str:
+    """The text of an interaction's ephemeral answer, once a deferred "thinking" became it."""
+    original = inter.original_message
+    assert original is not None, f"the bot answered {inter.describe()} without a message: {inter.response}"
+    if original.loading:
+        await emu.wait_for_message(lambda m: m.id == original.id and not m.loading, timeout=timeout)
+    assert original.ephemeral, f"the answer to {inter.describe()} is public: {embed_text(original)!r}"
+    return embed_text(original)
 
 
 async def wait_idle(bot: Any, timeout: float = 10.0) -> None:
