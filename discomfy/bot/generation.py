@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 # Discord invalidates an unanswered interaction after 3 s; leave room for the reply itself.
 ACK_BUDGET = 2.2
 CANCELLED = "Cancelled by its owner."
+FACTS_TTL = 5.0  # seconds a fetched LoRA/model list is trusted for new commands
 
 
 @dataclass
@@ -61,6 +63,22 @@ class GenerationFlow:
         self.rendered: dict[str, Any] = {}  # job id -> its rendered workflow, until queued
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.cancelling: set[str] = set()  # running jobs their owner cancelled
+        # job id -> the editor of its one progress message, from "queued" to its outcome
+        self.editors: dict[str, ThrottledEditor] = {}
+        bot.job_queue.add_listener(self._positions_changed)
+        self._facts: asyncio.Future[Any] | None = None  # the shared node-definitions fetch
+        self._facts_at = 0.0
+
+    def _new_editor(self, job: Job, title: str) -> ThrottledEditor:
+        return ThrottledEditor(title, job.parameters.get("prompt"), job_messenger(self.bot, job).edit_progress,
+                               interval=float(self.bot.config.progress.edit_interval))
+
+    def _positions_changed(self, changes: dict[str, int | None]) -> None:
+        """Keep "position N in queue" current on every waiting job's message (throttled)."""
+        for job_id, position in changes.items():
+            editor = self.editors.get(job_id)
+            if editor is not None and position is not None:
+                editor.update(position=position)
 
     # --- from a slash command -------------------------------------------------------------
 
@@ -100,6 +118,25 @@ class GenerationFlow:
             images[name] = ImageInput(attachment.filename, data)
         return images
 
+    # --- what the server has -----------------------------------------------------------------
+
+    async def _check_choices(self, spec: Any, choices: dict[str, Any]) -> None:
+        await self._fresh_server_facts()
+        await self.bot.check_server_choices(spec, choices)
+
+    async def _fresh_server_facts(self) -> None:
+        """Re-read the server's node definitions (LoRA and model lists) at most every
+        ``FACTS_TTL`` seconds, one request shared by every command arriving meanwhile: a burst
+        of 100 commands must not fetch 100 copies inside Discord's 3-second window, and a
+        LoRA installed a minute ago must not be refused."""
+        task = self._facts
+        stale = task is None or (task.done() and (task.cancelled() or task.exception() is not None
+                                                  or time.monotonic() - self._facts_at > FACTS_TTL))
+        if stale:
+            self._facts_at = time.monotonic()
+            task = self._facts = asyncio.ensure_future(self.bot.servers.primary.client.get_object_info(refresh=True))
+        await asyncio.shield(task)
+
     # --- accepting a job --------------------------------------------------------------------
 
     async def accept(self, interaction: discord.Interaction, submission: Submission) -> Job | None:
@@ -110,8 +147,7 @@ class GenerationFlow:
             # input images are uploaded only once the job runs, so they are not server choices yet
             inputs = set(self.bot.image_parameters(submission.spec))
             choices = {k: v for k, v in rendered.parameters.items() if k not in inputs}
-            await asyncio.wait_for(self.bot.check_server_choices(submission.spec, choices),
-                                   timeout=self._budget(interaction))
+            await asyncio.wait_for(self._check_choices(submission.spec, choices), timeout=self._budget(interaction))
             self.bot.rate_limiter.acquire(user_id)
         except asyncio.TimeoutError:
             await report_error(interaction, ComfyUIError("The image server did not answer in time; please try again in a minute."))
@@ -153,6 +189,8 @@ class GenerationFlow:
                 embed=progress_embed(title, job.parameters.get("prompt"), state), view=job_view(job.id))
             message_id = getattr(getattr(response, "resource", None), "id", None) or (await interaction.original_response()).id
             job = await self.bot.store.update(job.id, progress_message_id=message_id, state="queued")
+            editor = self.editors[job.id] = self._new_editor(job, title)
+            editor.state = state  # what the message shows now; later changes are edits
         except Exception as exc:  # the user was never told: take the job back
             log.error("job %s: could not answer the interaction", job.id, exc_info=exc)
             self.bot.job_queue.cancel(job.id)
@@ -176,13 +214,7 @@ class GenerationFlow:
             return
         spec = self.bot.workflows.get(job.workflow)
         images = self.images.pop(job_id, {})
-        messenger = job_messenger(self.bot, job)
-        editor = ThrottledEditor(
-            f"/{job.command} · {spec.model if spec else job.workflow}",
-            job.parameters.get("prompt"),
-            messenger.edit_progress,
-            interval=float(self.bot.config.progress.edit_interval),
-        )
+        editor = self.editors.pop(job_id, None) or self._new_editor(job, f"/{job.command} · {spec.model if spec else job.workflow}")
         tracker = ProgressTracker()
         tracker.add_callback(lambda snap: editor.update(phase=snap.phase, percent=snap.percentage, eta=snap.eta_seconds))
 
@@ -234,6 +266,9 @@ class GenerationFlow:
         if self.bot.job_queue.cancel(job.id):
             for held in (self.images, self.rendered, self.upload_limits, self.announced):
                 held.pop(job.id, None)
+            editor = self.editors.pop(job.id, None)
+            if editor is not None:
+                await editor.stop()
             await deliver_failure(self.bot, job, CANCELLED, state="cancelled")
             return True
         if job.id not in self.tasks:

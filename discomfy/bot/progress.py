@@ -83,23 +83,30 @@ class ThrottledEditor:
         self._last_edit = 0.0
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
         self.edits = 0
 
     def update(self, **changes: object) -> None:
         """Record new values; never blocks and never calls Discord directly."""
+        if self._stopped:
+            return
         self.state = replace(self.state, elapsed=time.monotonic() - self.started, **changes)  # type: ignore[arg-type]
         self._dirty.set()
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"progress:{self.title}")
 
     async def _run(self) -> None:
-        while True:
-            await self._dirty.wait()
-            wait = self._last_edit + self.interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._dirty.clear()
-            await self._apply(self.state)
+        """Apply the latest state until nothing is left to show, then end: an idle editor
+        (a job waiting in a long queue) holds no task."""
+        try:
+            while self._dirty.is_set():
+                wait = self._last_edit + self.interval - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._dirty.clear()
+                await self._apply(self.state)
+        finally:
+            self._task = None
 
     async def _apply(self, state: ProgressState) -> None:
         if state == self._sent:
@@ -114,11 +121,12 @@ class ThrottledEditor:
             log.warning("progress edit failed: %s", exc)
 
     async def stop(self) -> None:
-        """Stop editing; the caller then replaces the message with the result or the error."""
-        if self._task is not None:
-            self._task.cancel()
+        """Stop editing for good; the caller then replaces the message with the result or the error."""
+        self._stopped = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
             try:
-                await self._task
+                await task
             except asyncio.CancelledError:
                 pass
-            self._task = None
