@@ -135,6 +135,8 @@ class GenerationFlow:
         if stale:
             self._facts_at = time.monotonic()
             task = self._facts = asyncio.ensure_future(self.bot.servers.primary.client.get_object_info(refresh=True))
+            # a fetch outliving its waiters (timed out, bot closing) must not log a lost error
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
         await asyncio.shield(task)
 
     # --- accepting a job --------------------------------------------------------------------
