@@ -207,6 +207,19 @@ class GenerationFlow:
 
     async def process(self, job_id: str, server: Any) -> None:
         """Run a dequeued job to its end; never raises, never leaves the job open."""
+        try:
+            await self._run_job(job_id, server)
+        except Exception as exc:  # a bug in the flow itself: still end the job, visibly
+            message = user_message_for(exc)
+            job = await self.bot.store.get(job_id)
+            if job is not None and not job.is_final:
+                await deliver_failure(self.bot, job, message)
+        finally:
+            self.bot.job_queue.release(job_id)
+            for held in (self.images, self.rendered, self.upload_limits, self.announced, self.editors):
+                held.pop(job_id, None)
+
+    async def _run_job(self, job_id: str, server: Any) -> None:
         announced = self.announced.pop(job_id, None)
         if announced is not None:
             await asyncio.wait_for(announced.wait(), timeout=10)
