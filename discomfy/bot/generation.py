@@ -183,7 +183,7 @@ class GenerationFlow:
             return None
         self.images[job.id] = {**submission.images, **submission.server_images}
         self.rendered[job.id] = rendered
-        self.upload_limits[job.id] = getattr(interaction, "attachment_size_limit", None)
+        self.upload_limits[job.id] = getattr(interaction, "filesize_limit", None)  # discord.py's name for attachment_size_limit
         title = f"/{job.command} · {submission.spec.model}"
         state = ProgressState(phase="Queued", position=self.bot.job_queue.position(job.id))
         try:
