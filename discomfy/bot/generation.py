@@ -266,8 +266,8 @@ class GenerationFlow:
             await editor.stop()
             if job.id in self.cancelling:
                 await deliver_failure(self.bot, job, CANCELLED, state="cancelled")
-            else:
-                await deliver_failure(self.bot, job, user_message_for(exc))
+            else:  # the user's input was fine: offer to run the same job again
+                await deliver_failure(self.bot, job, user_message_for(exc), retry=not isinstance(exc, ValidationError))
         finally:
             self.bot.job_queue.release(job.id)
             self.upload_limits.pop(job.id, None)

@@ -128,3 +128,17 @@ async def test_reroll_of_an_edit_reuses_the_image_comfyui_stored_even_when_it_wa
     assert [n["inputs"]["image"] for n in graph.values() if n["class_type"] == "LoadImage"] == ["photo (1).png"]
     assert image_size(rerolled.attachments[0].data)[0] < image_size(rerolled.attachments[0].data)[1], "the portrait input"
     await assert_settled(emu, bot)
+
+
+async def test_a_job_lost_by_a_comfyui_restart_offers_retry_with_the_same_seed(discord_emulator, fake_comfyui, bot):
+    emu = discord_emulator
+    fake_comfyui.simulate("SamplerCustomAdvanced", steps=100, step_delay=0.02)
+    inter = await emu.invoke("generate", {"prompt": "lost", "seed": 99})
+    await emu.wait_for_message(lambda m: m.id == inter.original_message.id and "Step" in embed_text(m))
+    await fake_comfyui.restart()
+    failed = await wait_outcome(emu, inter)
+    assert is_failure(failed) and "lost this job" in embed_text(failed)
+    fake_comfyui.simulate("SamplerCustomAdvanced", steps=1, step_delay=0)
+    retried = await wait_result(emu, await emu.click(failed, button(failed, "retry")))
+    assert (await bot.store.get(job_id_of(retried))).seed == 99
+    await assert_settled(emu, bot)
