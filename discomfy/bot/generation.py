@@ -20,6 +20,7 @@ import discord
 from discomfy.bot.delivery import deliver_failure, deliver_result, job_messenger
 from discomfy.bot.progress import ProgressState, ThrottledEditor, progress_embed
 from discomfy.bot.responses import report_error, user_message_for
+from discomfy.bot.server_facts import SharedRefresh
 from discomfy.bot.views import job_view
 from discomfy.core.comfyui.events import Preview, Progress
 from discomfy.core.execution import ImageInput, execute
@@ -66,8 +67,7 @@ class GenerationFlow:
         # job id -> the editor of its one progress message, from "queued" to its outcome
         self.editors: dict[str, ThrottledEditor] = {}
         bot.job_queue.add_listener(self._positions_changed)
-        self._facts: asyncio.Future[Any] | None = None  # the shared node-definitions fetch
-        self._facts_at = 0.0
+        self.server_facts = SharedRefresh(lambda: bot.servers.primary.client.get_object_info(refresh=True), ttl=FACTS_TTL)
 
     def _new_editor(self, job: Job, title: str) -> ThrottledEditor:
         return ThrottledEditor(title, job.parameters.get("prompt"), job_messenger(self.bot, job).edit_progress,
@@ -100,7 +100,9 @@ class GenerationFlow:
         await self.accept(interaction, Submission(spec, options, images))
 
     def _budget(self, interaction: discord.Interaction) -> float:
-        age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+        """Seconds left of Discord's 3-second window (by Discord's clock, see delivery)."""
+        now = getattr(self.bot, "discord_clock", time.time)()
+        age = now - interaction.created_at.timestamp()
         return max(0.2, ACK_BUDGET - max(0.0, age))
 
     async def read_images(self, attachments: dict[str, discord.Attachment]) -> dict[str, ImageInput]:
@@ -121,23 +123,9 @@ class GenerationFlow:
     # --- what the server has -----------------------------------------------------------------
 
     async def _check_choices(self, spec: Any, choices: dict[str, Any]) -> None:
-        await self._fresh_server_facts()
+        await self.server_facts.fresh()  # then the check reads the client's fresh cache
         await self.bot.check_server_choices(spec, choices)
 
-    async def _fresh_server_facts(self) -> None:
-        """Re-read the server's node definitions (LoRA and model lists) at most every
-        ``FACTS_TTL`` seconds, one request shared by every command arriving meanwhile: a burst
-        of 100 commands must not fetch 100 copies inside Discord's 3-second window, and a
-        LoRA installed a minute ago must not be refused."""
-        task = self._facts
-        stale = task is None or (task.done() and (task.cancelled() or task.exception() is not None
-                                                  or time.monotonic() - self._facts_at > FACTS_TTL))
-        if stale:
-            self._facts_at = time.monotonic()
-            task = self._facts = asyncio.ensure_future(self.bot.servers.primary.client.get_object_info(refresh=True))
-            # a fetch outliving its waiters (timed out, bot closing) must not log a lost error
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())
-        await asyncio.shield(task)
 
     # --- accepting a job --------------------------------------------------------------------
 
