@@ -181,6 +181,9 @@ class GenerationFlow:
             job = await self.bot.store.update(job.id, progress_message_id=message_id, state="queued")
             editor = self.editors[job.id] = self._new_editor(job, title)
             editor.state = state  # what the message shows now; later changes are edits
+            moved = self.bot.job_queue.position(job.id)  # jobs may have started while we answered
+            if moved is not None and moved != state.position:
+                editor.update(position=moved)
         except Exception as exc:  # the user was never told: take the job back
             log.error("job %s: could not answer the interaction", job.id, exc_info=exc)
             self.bot.job_queue.cancel(job.id)
