@@ -29,7 +29,8 @@ def positions_shown(emu, message_id: str) -> list[int]:
 
 async def test_a_burst_of_100_users_is_served_fairly_without_rate_limit_trouble(discord_emulator, fake_comfyui, start_bot):
     emu = discord_emulator
-    async with start_bot(**{"limits.global_limit": 1000, "limits.max_queued_per_user": 3}) as bot:
+    async with start_bot(**{"limits.global_limit": 1000, "limits.max_queued_per_user": 3,
+                            "progress.edit_interval": 0.5}) as bot:
         users = [emu.make_user(f"user{n}") for n in range(100)]
         greedy = emu.make_user("greedy")
         inters = [await emu.invoke("generate", {"prompt": f"picture {n}"}, user=u, wait=False) for n, u in enumerate(users)]
