@@ -16,6 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from discomfy import hookimpl
+from discomfy.bot.responses import report_error  # the host's one error path (built-in plugin)
 from discomfy.core.comfyui.workflows.manifest import load_command_manifest
 
 PAGE_SIZE = 25
@@ -53,9 +54,12 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button], template=r"loras:pag
         return cls(int(match["page"]), match["text"], item.label or "")
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        cog = interaction.client.get_cog("loras")
-        embed, view = await cog.render_page(self.page, self.text)
-        await interaction.response.edit_message(embed=embed, view=view)
+        try:
+            cog = interaction.client.get_cog("loras")
+            embed, view = await cog.render_page(self.page, self.text)
+            await interaction.response.edit_message(embed=embed, view=view)
+        except Exception as exc:  # e.g. ComfyUI down: say so, or Discord shows "interaction failed"
+            await report_error(interaction, exc)
 
 
 class LorasCog(commands.Cog, name="loras"):

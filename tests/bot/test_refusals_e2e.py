@@ -138,3 +138,14 @@ async def test_comfyui_down_after_a_recent_check_fails_the_job_at_once_and_retry
     retried = await wait_result(emu, await emu.click(failed, retry))
     assert "`8`" in embed_text(retried)
     await assert_settled(emu, bot)
+
+
+async def test_loras_says_when_comfyui_is_down_for_the_command_and_its_page_buttons(discord_emulator, fake_comfyui, bot):
+    emu = discord_emulator
+    fake_comfyui.loras = [f"style_{i:02d}.safetensors" for i in range(30)]
+    listing = (await emu.invoke("loras")).original_message
+    await fake_comfyui.stop()
+    page = await emu.click(listing, next(c for c in listing.custom_ids if c.startswith("loras:page:2")))
+    assert "not reachable" in await answer_text(emu, page)
+    assert "not reachable" in await refusal(emu, "loras", {})
+    await assert_settled(emu, bot)
