@@ -8,6 +8,7 @@ who clicked, with their own rate limit.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import discord
@@ -21,33 +22,41 @@ log = logging.getLogger(__name__)
 PROMPT_LIMIT = 1500
 
 
+EDIT_MODAL = re.compile(r"discomfy:editmodal:(?P<job>[A-Za-z0-9_-]+):(?P<workflow>[A-Za-z0-9_.-]+)")
+PROMPT_INPUT = "prompt"
+
+
 class EditModal(discord.ui.Modal):
-    """Asks for the edit instruction; the job's first result image becomes the input."""
+    """Asks for the edit instruction. Its custom_id names the job and the edit workflow and
+    it is answered by ``ButtonActions.on_interaction``, not by this object, so a modal opened
+    before a restart is still answered after it."""
 
-    def __init__(self, actions: ButtonActions, job: Any, spec: Any, image: discord.Attachment | None) -> None:
-        super().__init__(title=f"Edit with {spec.model}"[:45], timeout=600)
-        self.actions, self.job, self.spec, self.image = actions, job, spec, image
-        self.prompt = discord.ui.TextInput(
-            label="What should change?", style=discord.TextStyle.paragraph, max_length=PROMPT_LIMIT,
-            placeholder="e.g. make it night time, keep everything else",
-        )
-        self.add_item(self.prompt)
+    def __init__(self, job_id: str, spec: Any) -> None:
+        super().__init__(title=f"Edit with {spec.model}"[:45], timeout=None,
+                         custom_id=f"discomfy:editmodal:{job_id}:{spec.name}"[:100])
+        self.add_item(discord.ui.TextInput(
+            label="What should change?", custom_id=PROMPT_INPUT, style=discord.TextStyle.paragraph,
+            max_length=PROMPT_LIMIT, placeholder="e.g. make it night time, keep everything else",
+        ))
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        try:
-            submission = await self.actions.edit_submission(self.job, self.spec, str(self.prompt.value), self.image)
-        except Exception as exc:
-            await report_error(interaction, exc)
-            return
-        await self.actions.flow.accept(interaction, submission)
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        await report_error(interaction, error)
+def submitted_text(data: Any, custom_id: str) -> str:
+    """The value of one text input in a modal submission (in an action row or a label)."""
+    stack = list((data or {}).get("components") or [])
+    while stack:
+        component = stack.pop()
+        if component.get("custom_id") == custom_id and "value" in component:
+            return str(component["value"])
+        stack += list(component.get("components") or [])
+        if "component" in component:
+            stack.append(component["component"])
+    raise ValidationError("The edit form came back without its text; please try again.")
 
 
 class ButtonActions:
     def __init__(self, bot: Any) -> None:
         self.bot = bot
+        bot.add_listener(self.on_interaction, "on_interaction")
 
     @property
     def flow(self) -> Any:
@@ -121,8 +130,37 @@ class ButtonActions:
         spec = self.bot.workflows.get(arg or "")
         if spec is None:
             raise DisComfyError("That edit model is not installed on this bot any more.")
-        image = interaction.message.attachments[0] if interaction.message and interaction.message.attachments else None
-        await interaction.response.send_modal(EditModal(self, job, spec, image))
+        modal = EditModal(job.id, spec)
+        await interaction.response.send_modal(modal)
+        modal.stop()  # nothing is kept in memory: on_interaction answers the submission
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Answer edit-modal submissions, including those of modals opened before a restart."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        match = EDIT_MODAL.fullmatch(str((interaction.data or {}).get("custom_id", "")))
+        if match is None:
+            return
+        try:
+            from discomfy.bot.access import access_problem
+
+            problem = access_problem(self.bot.config, interaction)
+            if problem:
+                raise DisComfyError(problem)
+            job = await self.bot.store.get(match["job"])
+            if job is None:
+                raise DisComfyError("This job is no longer known to the bot (it was pruned); run the command again.")
+            spec = self.bot.workflows.get(match["workflow"])
+            if spec is None:
+                raise DisComfyError("That edit model is not installed on this bot any more.")
+            message = interaction.message
+            image = message.attachments[0] if message is not None and message.attachments else None
+            prompt = submitted_text(interaction.data, PROMPT_INPUT)
+            submission = await self.edit_submission(job, spec, prompt, image)
+        except Exception as exc:
+            await report_error(interaction, exc)
+            return
+        await self.flow.accept(interaction, submission)
 
     def _server_images(self, job: Any, spec: Any) -> dict[str, str]:
         """Input images already uploaded for ``job`` (their ComfyUI names), reused as is."""

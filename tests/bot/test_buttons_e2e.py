@@ -98,15 +98,19 @@ async def test_buttons_work_after_the_bot_restarts(discord_emulator, fake_comfyu
     async with running_bot(emu, fake_comfyui, bot_config):
         result = await first_result(emu, user=alice)
         other = await first_result(emu, user=alice, prompt="an owl")
+        opened = await emu.click(other, next(c for c in other.custom_ids if c.endswith(":editqwen")), user=alice)
     async with running_bot(emu, fake_comfyui, bot_config) as second:
+        # a modal opened before the restart is answered after it
+        edited = await wait_result(emu, await emu.submit_modal(opened, {"What should change?": "add a moon"}))
+        assert (await second.store.get(job_id_of(edited))).workflow == "editqwen"
         info = await emu.click(result, button(result, "info"), user=bob)
         assert "a red fox" in await answer_text(emu, info)
         reroll = await emu.click(result, button(result, "reroll"), user=bob)
         rerolled = await wait_result(emu, reroll)
         assert (await second.store.get(job_id_of(rerolled))).user_id == int(bob.id)
-        opened = await emu.click(other, next(c for c in other.custom_ids if c.endswith(":editqwen")), user=alice)
-        edited = await wait_result(emu, await emu.submit_modal(opened, {"What should change?": "add a moon"}))
-        assert (await second.store.get(job_id_of(edited))).workflow == "editqwen"
+        opened = await emu.click(other, next(c for c in other.custom_ids if c.endswith(":editflux")), user=bob)
+        edited = await wait_result(emu, await emu.submit_modal(opened, {"What should change?": "add a sun"}))
+        assert (await second.store.get(job_id_of(edited))).workflow == "editflux"
         refused = await emu.click(result, button(result, "delete"), user=bob)
         assert not result.deleted and alice.mention in await answer_text(emu, refused)
         deleted = await emu.click(result, button(result, "delete"), user=alice)
