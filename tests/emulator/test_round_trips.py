@@ -13,7 +13,7 @@ async def test_login_syncs_commands_and_receives_the_guild(discord_emulator, bot
     assert str(bot.user.id) == emu.bot_user["id"]
     assert str(bot.application_id) == emu.application_id
     assert bot.get_guild(int(emu.guild_id)).get_channel(int(emu.channel_id)).name == "general"
-    assert {c["name"] for c in emu.commands} == {"generate", "edit", "probe"}
+    assert {c["name"] for c in emu.commands} == {"generate", "edit", "counter", "probe"}
     generate = emu.command("generate")
     assert [o["name"] for o in generate["options"]] == ["prompt", "steps", "image", "lora"]
     sync = await emu.wait_for_request(lambda r: r.method == "PUT" and r.path.endswith("/commands"))

@@ -124,13 +124,18 @@ class DiscordEmulator(InteractionActions):
         return f"ws://127.0.0.1:{self.port}/gateway"
 
     @contextlib.asynccontextmanager
-    async def run_bot(self, bot: Any, *, timeout: float = 10.0) -> AsyncIterator[Any]:
-        """Point discord.py here, start ``bot``, wait until GUILD_CREATE was sent; close it after."""
+    async def run_bot(self, bot: Any, *, token: str | None = None, timeout: float = 10.0) -> AsyncIterator[Any]:
+        """Point discord.py here, start ``bot``, wait until GUILD_CREATE was sent; close it after.
+
+        ``token`` is what the bot logs in with (default: the emulator's, so login succeeds).
+        Readiness is GUILD_CREATE, not ``on_ready`` (which discord.py delays by
+        ``guild_ready_timeout``): interactions dispatched from here on are handled.
+        """
         from discomfy.bot.discord_endpoints import point_discord_at
 
         point_discord_at(self.api_base, self.gateway_url)
         self.gateway.guild_sent.clear()
-        task = asyncio.create_task(bot.start(self.token), name="discord-emulator-bot")
+        task = asyncio.create_task(bot.start(token or self.token), name="discord-emulator-bot")
         ready = asyncio.create_task(self.gateway.guild_sent.wait())
         done, _ = await asyncio.wait({task, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:
