@@ -87,6 +87,18 @@ class ProbeCog(commands.Cog):
     async def counter(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message("count 0", view=CounterView())
 
+    model = app_commands.Group(name="model", description="Model commands")
+
+    @model.command(name="info", description="Describe a model")
+    async def model_info(self, interaction: discord.Interaction, name: str, verbose: bool = False) -> None:
+        await interaction.response.send_message(f"model {name} verbose={verbose}", ephemeral=True)
+
+    @app_commands.command(description="Name a member")
+    async def whois(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        await interaction.response.defer(ephemeral=True)
+        await interaction.followup.send(f"{member.name} ({member.id})", ephemeral=True)
+        await interaction.followup.send("second, also private", ephemeral=True)
+
     @app_commands.command(description="Run a test scenario")
     async def probe(self, interaction: discord.Interaction, name: str) -> None:
         outcome = self.outcomes[name]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import discord
 import pytest
 
@@ -13,7 +15,7 @@ async def test_login_syncs_commands_and_receives_the_guild(discord_emulator, bot
     assert str(bot.user.id) == emu.bot_user["id"]
     assert str(bot.application_id) == emu.application_id
     assert bot.get_guild(int(emu.guild_id)).get_channel(int(emu.channel_id)).name == "general"
-    assert {c["name"] for c in emu.commands} == {"generate", "edit", "counter", "probe"}
+    assert {c["name"] for c in emu.commands} == {"generate", "edit", "counter", "model", "whois", "probe"}
     generate = emu.command("generate")
     assert [o["name"] for o in generate["options"]] == ["prompt", "steps", "image", "lora"]
     sync = await emu.wait_for_request(lambda r: r.method == "PUT" and r.path.endswith("/commands"))
@@ -155,3 +157,39 @@ async def test_bot_that_never_responds_fails_the_wait_clearly(discord_emulator, 
     bot.probe.scenario("silent", silent)
     with pytest.raises(AssertionError, match=r"no interaction response to /probe"):
         await discord_emulator.invoke("probe", {"name": "silent"}, timeout=0.2)
+
+
+async def test_subcommand_and_ephemeral_response(discord_emulator, bot):
+    inter = await discord_emulator.invoke("model info", {"name": "sdxl", "verbose": True})
+    assert inter.original_message.content == "model sdxl verbose=True"
+    assert inter.original_message.ephemeral
+    with pytest.raises(AssertionError, match="needs a subcommand"):
+        await discord_emulator.invoke("model")
+
+
+async def test_member_option_is_resolved_and_ephemeral_defer_followups(discord_emulator, bot):
+    emu = discord_emulator
+    carol = emu.make_user("carol")
+    inter = await emu.invoke("whois", {"member": carol})
+    assert inter.response == {"type": 5, "data": {"flags": 64}}
+    second = await emu.wait_for_message(lambda m: m.content == "second, also private")
+    assert inter.original_message.content == f"carol ({carol.id})" and inter.original_message.ephemeral
+    assert inter.followups == [second] and second.ephemeral
+
+
+async def test_user_messages_reach_the_bot_without_content_intent(discord_emulator, bot):
+    emu = discord_emulator
+    alice = emu.make_user("alice")
+    seen = asyncio.create_task(bot.wait_for("message", check=lambda m: m.author.id == int(alice.id), timeout=5))
+    await emu.post_message("secret words", user=alice)
+    assert (await seen).content == ""  # Intents.default() has no MESSAGE_CONTENT
+    seen = asyncio.create_task(bot.wait_for("message", check=lambda m: m.author.id == int(alice.id), timeout=5))
+    await emu.post_message(f"<@{bot.user.id}> hello", user=alice)
+    assert (await seen).content.endswith("hello")
+
+
+async def test_bot_sees_its_own_channel_messages_as_gateway_events(discord_emulator, bot):
+    channel = bot.get_channel(int(discord_emulator.channel_id))
+    seen = asyncio.create_task(bot.wait_for("message", check=lambda m: m.content == "mine", timeout=5))
+    sent = await channel.send("mine")
+    assert (await seen).id == sent.id

@@ -26,6 +26,7 @@ from .messages import StoredAttachment, StoredMessage
 from .recording import RecordedRequest, Violation, Waiters
 
 DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024
+GUILD_MESSAGES_INTENT, MESSAGE_CONTENT_INTENT = 1 << 9, 1 << 15
 
 
 @dataclasses.dataclass
@@ -196,9 +197,33 @@ class DiscordEmulator(InteractionActions):
             created_at=self.clock.now(), interaction_id=interaction.id if interaction else None,
             webhook_id=self.application_id if interaction else None)
 
-    def _store_message(self, msg: StoredMessage, *, created: bool) -> None:
+    async def _store_message(self, msg: StoredMessage, *, created: bool) -> None:
+        """Keep the message, wake waiters, and tell the bot like Discord does (GUILD_MESSAGES)."""
         self.messages[msg.id] = msg
         self._message_waiters.notify(msg)
+        if msg.ephemeral or not (self.gateway.intents or 0) & GUILD_MESSAGES_INTENT:
+            return
+        if msg.deleted:
+            await self.gateway.dispatch("MESSAGE_DELETE", {"id": msg.id, "channel_id": msg.channel_id,
+                                                           "guild_id": self.guild_id})
+            return
+        payload = msg.to_payload()
+        author = self.users.get(msg.author["id"])
+        if author is not None:
+            payload["member"] = {k: v for k, v in author.member.items() if k != "user"}
+            if not (self.gateway.intents or 0) & MESSAGE_CONTENT_INTENT and f"<@{self.bot_user['id']}>" not in msg.content:
+                payload.update(content="", embeds=[], attachments=[], components=[])  # no MESSAGE_CONTENT intent
+        await self.gateway.dispatch("MESSAGE_CREATE" if created else "MESSAGE_UPDATE", payload)
+
+    async def post_message(self, content: str, *, user: EmulatedUser | None = None,
+                           channel_id: str | None = None) -> StoredMessage:
+        """A user writes in a channel: stored and sent to the bot as MESSAGE_CREATE."""
+        member = self._user_for(user)
+        msg = StoredMessage(id=self.snowflakes.next(), channel_id=channel_id or self.channel_id,
+                            guild_id=self.guild_id, author=member.user, created_at=self.clock.now(),
+                            content=content)
+        await self._store_message(msg, created=True)
+        return msg
 
     def _request_finished(self, rec: RecordedRequest) -> None:
         self._finished.append(rec)
