@@ -136,6 +136,17 @@ async def test_injected_429_is_retried_by_discord_py(discord_emulator, bot):
     assert (await emu.wait_for_message(lambda m: m.id == str(message.id))).content == "after a rate limit"
 
 
+async def test_injected_global_429_on_a_followup_is_retried(discord_emulator, bot):
+    emu = discord_emulator
+    rule = emu.inject_429(lambda r: r.method == "POST" and r.path.startswith("/webhooks/"), retry_after=0.05,
+                          global_=True)
+    await emu.invoke("generate", {"prompt": "rate limited"})
+    message = await emu.wait_for_message(lambda m: "rate limited" in m.content)
+    limited = [r for r in emu.requests if r.status == 429]
+    assert rule.times == 0 and len(limited) == 1 and limited[0].response["global"] is True
+    assert message.attachments and not emu.violations
+
+
 async def test_gateway_reconnect_resumes_and_commands_keep_working(discord_emulator, bot):
     emu = discord_emulator
     await emu.request_reconnect()

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from .recording import Violation
+
 if TYPE_CHECKING:
     from .server import DiscordEmulator
 
@@ -130,8 +132,6 @@ class Gateway:
             await ws.close(code=1001, message=b"emulator stopping")
 
 
-def _intent_violation(missing: list[str]):
-    from .recording import Violation
-
+def _intent_violation(missing: list[str]) -> Violation:
     return Violation("GATEWAY", "IDENTIFY", 4014, 4014,
                      f"Disallowed intent(s): {', '.join(missing)} not enabled for this application")

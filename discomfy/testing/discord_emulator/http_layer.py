@@ -72,9 +72,9 @@ class ApiDispatcher:
         limited = self._injected_429(rec)
         if limited is not None:
             rec.status = 429
-            return json_response(429, {"message": "You are being rate limited.",
-                                       "retry_after": limited.retry_after, "global": limited.global_},
-                                 self._rate_headers(bucket, limited))
+            rec.response = {"message": "You are being rate limited.",
+                            "retry_after": limited.retry_after, "global": limited.global_}
+            return json_response(429, rec.response, self._rate_headers(bucket, limited))
         if route is None:
             body = {"message": "404: Not Found", "code": 0}
             rec.status, rec.response = 404, body
@@ -89,7 +89,7 @@ class ApiDispatcher:
         except DiscordAPIError as error:
             status, body = error.status, error.body()
             emu._record_violation(Violation(rec.method, rec.path, error.status, error.code,
-                                            error.message, error.errors), rec)
+                                            error.message, error.errors))
         except Exception as exc:  # an emulator gap: a 4xx (a 5xx would make discord.py retry for seconds)
             log.exception("emulator failed on %s %s", rec.method, rec.path)
             status, body = 400, {"message": f"emulator error: {exc!r}", "code": 0}

@@ -94,7 +94,6 @@ class AppRoutes:
             synced[key] = entry
         store.clear()
         store.update(synced)
-        self.emu._commands_synced.set()
         return 200, list(synced.values())
 
     def _channel(self, rec: RecordedRequest, params: dict[str, str]) -> str:

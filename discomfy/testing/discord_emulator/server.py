@@ -71,7 +71,6 @@ class DiscordEmulator(InteractionActions):
         self.unhandled: list[RecordedRequest] = []
         self._global_commands: dict[str, dict[str, Any]] = {}
         self._guild_commands: dict[str, dict[str, Any]] = {}
-        self._commands_synced = asyncio.Event()
         self._message_waiters: Waiters[StoredMessage] = Waiters("message")
         self._request_waiters: Waiters[RecordedRequest] = Waiters("request")
         self._violation_waiters: Waiters[Violation] = Waiters("violation")
@@ -229,7 +228,7 @@ class DiscordEmulator(InteractionActions):
         self._finished.append(rec)
         self._request_waiters.notify(rec)
 
-    def _record_violation(self, violation: Violation, rec: RecordedRequest | None = None) -> None:
+    def _record_violation(self, violation: Violation) -> None:
         self.violations.append(violation)
         self._violation_waiters.notify(violation)
 
