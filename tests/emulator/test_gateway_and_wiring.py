@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import discord
@@ -32,6 +33,14 @@ async def test_privileged_intent_not_enabled_closes_with_4014(discord_emulator):
             pass
     assert discord_emulator.violations[-1].code == 4014
     assert "MESSAGE_CONTENT" in discord_emulator.violations[-1].message
+
+
+async def test_all_intents_chunk_the_guild_and_become_ready(discord_emulator):
+    bot = plain_bot(discord.Intents.all())
+    async with discord_emulator.run_bot(bot):
+        await asyncio.wait_for(bot.wait_until_ready(), 5)
+        guild = bot.get_guild(int(discord_emulator.guild_id))
+        assert guild.chunked and {m.name for m in guild.members} == {"DisComfy Test Bot", "owner"}
 
 
 async def test_button_that_edits_its_message_keeps_working(discord_emulator, bot):

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 0, 1, 2, 6, 7, 9, 10, 11
+DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, REQUEST_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = (
+    0, 1, 2, 6, 7, 8, 9, 10, 11)
 HEARTBEAT_INTERVAL_MS = 41250
 PRIVILEGED_INTENTS = {1 << 1: "GUILD_MEMBERS", 1 << 8: "GUILD_PRESENCES", 1 << 15: "MESSAGE_CONTENT"}
 CLOSE_AUTHENTICATION_FAILED, CLOSE_DISALLOWED_INTENTS = 4004, 4014
@@ -67,6 +68,11 @@ class Gateway:
             await self._identify(ws, data)
         elif op == RESUME:
             await self._resume(ws, data)
+        elif op == REQUEST_MEMBERS:  # guild chunking at startup when the members intent is on
+            members = self._emu._guild_payload()["members"]
+            await self.dispatch("GUILD_MEMBERS_CHUNK", {"guild_id": self._emu.guild_id, "members": members,
+                                                        "chunk_index": 0, "chunk_count": 1,
+                                                        "nonce": data.get("nonce"), "not_found": []})
         else:
             log.debug("emulated gateway ignored op %s", op)
 

@@ -140,6 +140,7 @@ class DiscordEmulator(InteractionActions):
         done, _ = await asyncio.wait({task, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:
             ready.cancel()
+            await bot.close()  # release its HTTP session whatever happened
             if task.done():
                 task.result()  # re-raise why the bot stopped (bad token, crash in setup_hook...)
                 raise AssertionError("the bot stopped before connecting to the emulated gateway")
