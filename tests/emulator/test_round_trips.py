@@ -130,10 +130,13 @@ async def test_attachment_bytes_are_served_for_attachment_read(discord_emulator,
 async def test_injected_429_is_retried_by_discord_py(discord_emulator, bot):
     emu = discord_emulator
     emu.inject_429("/channels/*/messages", retry_after=0.05, times=1)
+    emu.inject_429("PATCH /channels/*/messages/*", retry_after=0.05, times=2)
     message = await bot.get_channel(int(emu.channel_id)).send("after a rate limit")
     statuses = [r.status for r in emu.requests if r.path == f"/channels/{emu.channel_id}/messages"]
     assert statuses == [429, 200]
-    assert (await emu.wait_for_message(lambda m: m.id == str(message.id))).content == "after a rate limit"
+    await message.edit(content="edited after two rate limits")
+    assert [r.status for r in emu.requests if r.method == "PATCH"] == [429, 429, 200]
+    assert (await emu.wait_for_message(lambda m: m.id == str(message.id))).content == "edited after two rate limits"
 
 
 async def test_injected_global_429_on_a_followup_is_retried(discord_emulator, bot):

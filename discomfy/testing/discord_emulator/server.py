@@ -261,9 +261,17 @@ class DiscordEmulator(InteractionActions):
     # ---- injection -------------------------------------------------------------------------
     def inject_429(self, route: str | Callable[[RecordedRequest], bool], retry_after: float = 0.2,
                    times: int = 1, global_: bool = False) -> RateLimitRule:
-        """Answer the next ``times`` requests matching ``route`` (a path glob such as
-        ``/channels/*/messages`` without ``/api/v10``, or a predicate on RecordedRequest) with a 429."""
-        matches = route if callable(route) else (lambda rec, pattern=route: fnmatch.fnmatchcase(rec.path, pattern))
+        """Answer the next ``times`` requests matching ``route`` with a 429 discord.py will retry.
+
+        ``route`` is a path glob without ``/api/v10`` (``"/channels/*/messages"``), optionally
+        preceded by a method (``"PATCH /webhooks/*"``), or a predicate on ``RecordedRequest``.
+        """
+        if callable(route):
+            matches = route
+        else:
+            method, _, pattern = route.rpartition(" ")
+            matches = (lambda rec: (not method or rec.method == method.upper())
+                       and fnmatch.fnmatchcase(rec.path, pattern))
         rule = RateLimitRule(matches, retry_after, times, global_)
         self._api.rate_limit_rules.append(rule)
         return rule
