@@ -58,9 +58,20 @@ class PluginReloader:
                 extensions |= self._reregister_pack(pack)
             for extension in sorted(extensions):
                 await self._reload(extension, result)
+            if packs:
+                from discomfy.bot.plugin_loading import add_pack_commands
+
+                await add_pack_commands(self.bot)
+                result.reloaded.extend(sorted(packs))
             if result.reloaded:
                 result.synced = await self.bot.command_syncer.sync_dev_guild()
             return result
+
+    async def reload_all(self) -> ReloadResult:
+        """Reload every plugin folder and pack (``/discomfy reload``)."""
+        paths = [child for folder in self.plugin_dirs + self.pack_dirs if folder.is_dir()
+                 for child in folder.iterdir() if child.is_dir() and not child.name.startswith((".", "_"))]
+        return await self.handle_changes(paths)
 
     def _reregister_pack(self, pack: str) -> set[str]:
         """Swap a pack's registration; return the extensions whose commands it joins."""
@@ -72,8 +83,10 @@ class PluginReloader:
         if manifest is not None:
             manager.register(WorkflowPack(pack, manifest), name=pack)
         # the workflow cogs rebuild their commands from every registered pack when reloaded
-        return {ext for ext, plugin in self.bot.extension_plugins.items()
-                if ext in self.bot.extensions and getattr(self.bot.extensions[ext], "USES_WORKFLOWS", False)}
+        from discomfy.bot.cog import WorkflowCog
+
+        modules = {type(c).__module__ for c in self.bot.cogs.values() if isinstance(c, WorkflowCog)}
+        return {ext for ext in self.bot.extensions if any(m == ext or m.startswith(ext + ".") for m in modules)}
 
     async def _reload(self, extension: str, result: ReloadResult) -> None:
         plugin = extension.rsplit(".", 1)[-1]
