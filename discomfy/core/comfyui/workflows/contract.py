@@ -148,6 +148,10 @@ def contract_check(spec: WorkflowSpec, object_info: ObjectInfo | None = None, *,
             problems.append(Problem(spec.plugin, spec.manifest_file, f"rendering {what} failed: {exc.detail}",
                                     getattr(cause, "node", None), getattr(cause, "input", None)))
             continue
+        for node_id in spec.outputs:
+            if node_id not in rendered.graph:
+                problems.append(Problem(spec.plugin, spec.template_file, f"rendering {what} removed "
+                                        f"output node {node_id}", node_id))
         if object_info is not None:
             problems += _graph_problems(spec, rendered.graph, object_info, f"rendering {what}")
     if problems:
