@@ -159,7 +159,7 @@ def scaffold_pack(name: str, api_json_path: str | Path, dest_dir: str | Path, *,
     required = [p for p in props if p == "prompt" or p.startswith("image")]
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
               "additionalProperties": False, "required": required, "properties": props}
-    command = command or ("edit" + name if find_by_class(graph, "LoadImage") else "generate")
+    command = command or name  # a new command named after the pack, unless told to join one
     outputs = [nid for nid, n in graph.items() if n["class_type"] in ("SaveImage", "PreviewImage")]
     lines = [f"# Scaffolded from {src.name} by `discomfy new-pack`; review descriptions and ranges.",
              f"name = {_toml_value(name)}", f"command = {_toml_value(command)}",
