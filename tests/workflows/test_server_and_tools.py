@@ -6,7 +6,7 @@ import copy
 import json
 
 import pytest
-from wf_helpers import sdxl_graph
+from wf_helpers import REPO, sdxl_graph
 
 from discomfy.core.comfyui.workflows import (
     PackLoadError,
@@ -14,6 +14,7 @@ from discomfy.core.comfyui.workflows import (
     contract_check,
     load_manifest,
     server_check,
+    validate_graph,
 )
 from discomfy.core.comfyui.workflows.render_cli import parse_cli_values, render_cli
 from discomfy.core.comfyui.workflows.scaffold import scaffold_pack
@@ -72,10 +73,24 @@ def test_scaffolded_txt2img_pack_passes_the_contract_unedited(tmp_path, object_i
     assert contract_check(spec, object_info) == []
     assert set(spec.parameters) == {"prompt", "negative_prompt", "seed", "steps", "cfg", "aspect_ratio",
                                     "batch", "lora", "lora_strength"}
-    assert not [n for n in spec.template.values() if n["class_type"] == "LoraLoader"]
-    assert spec.parameters["lora_strength"]["default"] == 0.7
     default = render_cli(spec, ["prompt=hi", "seed=3"])
-    assert (default["5"]["inputs"]["width"], default["5"]["inputs"]["height"]) == (512, 512)
+    assert default == {**graph, **{k: default[k] for k in ("3", "6")}}  # only prompt and seed differ
+    assert (default["3"]["inputs"]["seed"], default["6"]["inputs"]["text"]) == (3, "hi")
+    # the exported LoRA is part of the recipe and stays; a user's LoRA hangs after it
+    styled = render_cli(spec, ["prompt=hi", "lora=style_b.safetensors"])
+    [user_lora] = [nid for nid, n in styled.items() if nid not in graph]
+    assert styled[user_lora]["inputs"]["model"] == ["10", 0] and styled[user_lora]["inputs"]["clip"] == ["10", 1]
+    assert styled["3"]["inputs"]["model"] == [user_lora, 0] and styled["6"]["inputs"]["clip"] == [user_lora, 1]
+    assert validate_graph(styled, object_info) == []
+
+
+@pytest.mark.parametrize("plugin", ["generate", "editflux", "editqwen"])
+def test_scaffolding_the_shipped_graphs_gives_passing_packs(plugin, tmp_path, object_info):
+    pack = scaffold_pack(plugin, REPO / "plugins" / plugin / "workflow.json", tmp_path)
+    spec = load_manifest(pack)
+    assert contract_check(spec, object_info) == []
+    assert {"prompt", "seed", "steps"} <= set(spec.parameters)
+    assert spec.command == plugin
 
 
 def test_scaffold_refuses_a_ui_export(tmp_path):

@@ -94,7 +94,7 @@ def _static_problems(spec: WorkflowSpec, registry: StrategyRegistry) -> list[Pro
         if name not in registry:
             problems.append(Problem(spec.plugin, spec.manifest_file, f"unknown strategy `{name}` "
                                     f"(known: {', '.join(registry.names())})"))
-    produced = {p for s in known for p in registry.get(s).produces}
+    produced = {p for s in known for p in getattr(registry.get(s), "produces", ())}
     for param, targets in spec.bindings.items():
         if param not in props and param not in produced:
             problems.append(Problem(spec.plugin, spec.manifest_file, f"binding `{param}` is not a "

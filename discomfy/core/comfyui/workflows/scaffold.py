@@ -3,9 +3,9 @@
 Recognises what the strategies know by shape (prompt and negative text by following the
 sampler's links, seed, steps, cfg, FLUX guidance, latent size and batch, LoRA loaders,
 LoadImage nodes) and writes explicit bindings for them, so the pack for a standard
-text-to-image graph passes the contract check without edits. LoRA loader nodes found in the
-export are taken out (the ``lora`` strategy inserts them on demand, so no file name is ever
-left over) and their strength becomes the default ``lora_strength``.
+text-to-image graph passes the contract check without edits. LoRA loaders already in the
+export stay (they are part of the model's recipe, e.g. a Lightning LoRA); the ``lora`` option
+inserts the user's LoRAs after them, and only when one is chosen.
 """
 
 from __future__ import annotations
@@ -23,26 +23,25 @@ from .strategies.text import text_targets
 
 ASPECT_RATIOS = ["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9"]
 SEED_MAX = 2**53 - 1
+LORA_CLASSES = ("LoraLoader", "LoraLoaderModelOnly")
 
 
-def _remove_loras(graph: Graph) -> tuple[str | None, float | None]:
-    """Bypass every LoRA loader (rewire consumers to its inputs); return the model source
-    the chain hung from and the first LoRA's strength."""
-    source, strength = None, None
-    for nid in find_by_class(graph, "LoraLoader", "LoraLoaderModelOnly"):
-        inputs = graph[nid]["inputs"]
-        for out_index, input_name in ((0, "model"), (1, "clip")):
-            upstream = inputs.get(input_name)
-            if is_link(upstream):
-                for reader, inp in consumers(graph, nid, out_index):
-                    graph[reader]["inputs"][inp] = list(upstream)
-        if strength is None and isinstance(inputs.get("strength_model"), (int, float)):
-            strength = float(inputs["strength_model"])
-        del graph[nid]
+def lora_anchor(graph: Graph) -> tuple[str | None, str | None]:
+    """Where user LoRAs should hang: after the model loader and any LoRA loaders the export
+    already chains to it (those are part of the model's recipe, e.g. a Lightning LoRA, and
+    stay). Returns ``(after node id, clip output "id.index" or None)``."""
     loaders = find_by_class(graph, *MODEL_LOADERS)
-    if loaders:
-        source = loaders[0]
-    return source, strength
+    if not loaders:
+        return None, None
+    current = loaders[0]
+    while True:
+        nxt = [nid for nid, inp in consumers(graph, current, 0)
+               if inp == "model" and graph[nid]["class_type"] in LORA_CLASSES]
+        if len(nxt) != 1:
+            break
+        current = nxt[0]
+    clip = f"{current}.1" if graph[current]["class_type"] == "LoraLoader" else None
+    return current, clip
 
 
 def _literal_targets(graph: Graph, input_name: str, accept) -> list[str]:
@@ -61,13 +60,12 @@ def _sampler_like(cls: str) -> bool:
 
 
 def recognise(graph: Graph) -> tuple[dict[str, Any], dict[str, list[str]], list[str], dict[str, dict]]:
-    """(schema properties, bindings, strategies, strategy options) for ``graph`` (mutated:
-    LoRA loaders are removed)."""
+    """(schema properties, bindings, strategies, strategy options) recognised in ``graph``."""
     props: dict[str, Any] = {}
     bindings: dict[str, list[str]] = {}
     strategies = ["images", "seed", "size", "bindings"]
     options: dict[str, dict] = {}
-    lora_source, lora_strength = _remove_loras(graph)
+    lora_after, lora_clip = lora_anchor(graph)
     images = find_by_class(graph, "LoadImage")
     for i, nid in enumerate(images, start=1):
         name = "image" if i == 1 else f"image{i}"
@@ -118,13 +116,13 @@ def recognise(graph: Graph) -> tuple[dict[str, Any], dict[str, list[str]], list[
             props["batch"] = {"type": "integer", "minimum": 1, "maximum": 4,
                               "default": min(4, inputs["batch_size"]), "description": "How many images to make"}
             bindings["batch"] = [f"{n}.batch_size" for n in latents]
-    if lora_source is not None:
+    if lora_after is not None:
         strategies.insert(3, "lora")
-        options["lora"] = {"after": lora_source}
+        options["lora"] = {"after": lora_after, **({"clip": lora_clip} if lora_clip else {})}
         props["lora"] = {"type": "string", "minLength": 1, "description": "LoRA file to apply",
                          "x-discord": {"autocomplete": True}}
         props["lora_strength"] = {"type": "number", "minimum": -2.0, "maximum": 2.0,
-                                  "default": lora_strength if lora_strength is not None else 1.0,
+                                  "default": 1.0,
                                   "description": "How strongly the LoRA applies"}
     return props, bindings, strategies, options
 
