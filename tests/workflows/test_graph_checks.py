@@ -4,6 +4,8 @@ input's aspect ratio by construction."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from wf_helpers import sdxl_graph
 
 from discomfy.core.comfyui.workflows import validate_graph
@@ -88,3 +90,11 @@ def test_edit_output_keeps_the_input_aspect_ratio(name, sampler, shipped_specs):
 def test_schema_problems_are_named(prop, expected):
     problems = check_schema({"type": "object", "properties": prop})
     assert any(expected in p for p in problems), problems
+
+
+@given(width=st.one_of(st.none(), st.integers(1, 6000)), height=st.one_of(st.none(), st.integers(1, 6000)),
+       ratio=st.sampled_from(["1:1", "16:9", "9:16", "21:9", "2:3"]), multiple=st.sampled_from([8, 16, 64]))
+def test_dimensions_are_always_multiples_within_bounds(width, height, ratio, multiple):
+    w, h = dimensions(width=width, height=height, aspect_ratio=ratio, multiple=multiple)
+    assert w % multiple == 0 and h % multiple == 0
+    assert 256 <= w <= 2048 and 256 <= h <= 2048

@@ -100,3 +100,8 @@ def test_bare_images_go_to_load_image_nodes_and_fill_images_writes_uploads():
     assert r.graph["1"]["inputs"]["image"] == "local.png"  # the earlier render is untouched
     with pytest.raises(WorkflowError):
         fill_images(r, {})
+
+
+def test_an_image_without_a_load_image_node_is_noted_not_needed():
+    r = WorkflowUpdater().render_graph(sdxl_graph(), {"image": "a.png", "seed": 1})
+    assert r.images_needed == [] and "no LoadImage" in r.notes[0]
