@@ -79,6 +79,8 @@ class ComfyUIBot(commands.Bot):
 
     def plugin_name_of(self, obj: Any) -> str:
         """The plugin a cog or module belongs to, from the extension that defined it."""
+        if getattr(obj, "plugin_owner", None):
+            return obj.plugin_owner
         module = getattr(obj, "__module__", None) or type(obj).__module__
         for extension, plugin in self.extension_plugins.items():
             if module == extension or module.startswith(extension + "."):

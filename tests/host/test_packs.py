@@ -11,8 +11,9 @@ from discomfy.config import get_config
 from tests.conftest import REPO_ROOT
 
 
-def copy_pack(project, name: str, **manifest_changes: str):
-    target = project / "workflows" / name
+def copy_pack(project, folder: str, **manifest_changes: str):
+    name = folder
+    target = project / "workflows" / folder
     shutil.copytree(REPO_ROOT / "workflows" / "sdxl", target)
     manifest = (target / "manifest.toml").read_text()
     for key, value in {"name": f"generate-{name}", "model": name, **manifest_changes}.items():
@@ -64,7 +65,7 @@ async def test_a_broken_pack_is_reported_with_file_node_and_input_and_others_sti
     bot = await load(project)
     failed = {e.name: e.reason for e in bot.load_report.failed}
     assert set(failed) == {"broken", "uiexport"}
-    assert "manifest.toml" in failed["broken"] and "99" in failed["broken"] and "steps" in failed["broken"]
+    assert failed["broken"].startswith("broken: workflow.json node 99 input `steps`")
     assert "Save (API)" in failed["uiexport"]
     models = [c["value"] for c in options_of(bot, "generate")["model"]["choices"]]
     assert models == ["fine", "flux"] or models == ["flux", "fine"]
