@@ -74,6 +74,7 @@ class ComfyUIBot(commands.Bot):
         self.servers = ServerPool.from_config(config)
         self.store = JobStore.from_config(config)
         self._background: list[asyncio.Task[Any]] = []
+        self.reloader: Any = None  # the hot reloader, with `discomfy run --dev`
 
     # --- plugins ----------------------------------------------------------------------------
 
@@ -226,7 +227,8 @@ class ComfyUIBot(commands.Bot):
         if self.dev:
             from discomfy.bot.reload import PluginReloader
 
-            self._background.append(asyncio.create_task(PluginReloader(self).watch(), name="hot-reload"))
+            self.reloader = PluginReloader(self)
+            self._background.append(asyncio.create_task(self.reloader.watch(), name="hot-reload"))
 
     async def _dispatch(self, server: Any) -> None:
         """Hand jobs to ``server`` as the fair queue releases them."""

@@ -35,6 +35,9 @@ class PluginReloader:
         self.plugin_dirs = [resolve_path(bot.config, d).resolve() for d in bot.config.plugins.dirs]
         self.pack_dirs = [resolve_path(bot.config, d).resolve() for d in bot.config.plugins.workflow_dirs]
         self.lock = asyncio.Lock()
+        # every outcome, for whoever wants to report it (the log, a test waiting for a reload)
+        self.results: asyncio.Queue[ReloadResult] = asyncio.Queue(maxsize=100)
+        self.watching = asyncio.Event()
 
     def owners_of(self, paths: Iterable[str | Path]) -> tuple[set[str], set[str]]:
         """(plugin extensions to reload, packs to re-register) for a set of changed files."""
@@ -65,6 +68,9 @@ class PluginReloader:
                 result.reloaded.extend(sorted(packs))
             if result.reloaded:
                 result.synced = await self.bot.command_syncer.sync_dev_guild()
+            if self.results.full():
+                self.results.get_nowait()
+            self.results.put_nowait(result)
             return result
 
     async def reload_all(self) -> ReloadResult:
@@ -110,7 +116,9 @@ class PluginReloader:
 
         folders = [str(d) for d in self.plugin_dirs + self.pack_dirs if d.is_dir()]
         log.info("hot reload watching %s", ", ".join(folders))
-        async for changes in awatch(*folders, debounce=200, step=50):
+        # yield_on_timeout: an empty batch every rust_timeout proves the watcher is running
+        async for changes in awatch(*folders, debounce=200, step=50, rust_timeout=300, yield_on_timeout=True):
+            self.watching.set()
             paths = [p for _, p in changes if not p.endswith((".pyc", "~")) and "__pycache__" not in p]
             if paths:
                 result = await self.handle_changes(paths)
