@@ -222,6 +222,9 @@ class ComfyUIBot(commands.Bot):
         log.info("%s", report.format())
         self.add_dynamic_items(JobButton)
         await self.command_syncer.sync_on_start()
+        from discomfy.bot.recovery import recover_jobs
+
+        await recover_jobs(self)
         for server in self.servers:
             self._background.append(asyncio.create_task(self._dispatch(server), name=f"dispatch:{server.name}"))
         if self.dev:

@@ -113,7 +113,7 @@ async def deliver_result(bot: Any, job: Any, spec: Any, result: Any) -> None:
     embed = result_embed(job, spec, fitted.note)
     view = result_view(job, bot.edit_targets())
     message_id = await job_messenger(bot, job).send_final(content=None, embed=embed, files=files, view=view)
-    await bot.store.update(job.id, state="delivered", result_message_id=message_id, outputs=outputs, prompt_id=result.prompt_id)
+    await bot.store.update(job.id, result_message_id=message_id, outputs=outputs, prompt_id=result.prompt_id)
     bot.plugin_manager.hook.discomfy_job_finished(job=job)
 
 

@@ -16,14 +16,12 @@ from typing import Any
 
 import discord
 
-from discomfy.bot.delivery import deliver_failure, deliver_result, job_messenger
-from discomfy.bot.progress import ProgressState, ThrottledEditor, progress_embed
+from discomfy.bot.delivery import deliver_failure, deliver_result
+from discomfy.bot.progress import ProgressState, progress_embed, track_progress
 from discomfy.bot.responses import report_error, user_message_for
 from discomfy.bot.views import job_view
-from discomfy.core.comfyui.events import Preview, Progress
 from discomfy.core.execution import ImageInput, execute
 from discomfy.core.jobs import Job
-from discomfy.core.progress.tracker import ProgressTracker
 from discomfy.exceptions import ComfyUIError, DisComfyError, ValidationError
 
 log = logging.getLogger(__name__)
@@ -171,22 +169,7 @@ class GenerationFlow:
             return
         spec = self.bot.workflows.get(job.workflow)
         images = self.images.pop(job_id, {})
-        messenger = job_messenger(self.bot, job)
-        editor = ThrottledEditor(
-            f"/{job.command} · {spec.model if spec else job.workflow}",
-            job.parameters.get("prompt"),
-            messenger.edit_progress,
-            interval=float(self.bot.config.progress.edit_interval),
-        )
-        tracker = ProgressTracker()
-        tracker.add_callback(lambda snap: editor.update(phase=snap.phase, percent=snap.percentage, eta=snap.eta_seconds))
-
-        def on_event(event: Any) -> None:
-            tracker.feed(event)
-            if isinstance(event, Progress):
-                editor.update(step=int(event.value), steps=int(event.max))
-            elif isinstance(event, Preview):
-                editor.update(preview=event.data)
+        editor, on_event = track_progress(self.bot, job, spec)
         try:
             if spec is None:
                 raise DisComfyError(f"The workflow `{job.workflow}` is no longer installed on this bot.")
@@ -194,8 +177,10 @@ class GenerationFlow:
             await self.bot.store.update(job.id, state="running", server=server.name)
             editor.update(phase="Starting", position=None)
 
-            async def on_queued(prompt_id: str) -> None:
-                await self.bot.store.update(job.id, prompt_id=prompt_id)
+            async def on_queued(prompt_id: str, uploaded: dict[str, str]) -> None:
+                # the server-side names let reroll, retry and recovery reuse the inputs
+                job.parameters.update(uploaded)
+                await self.bot.store.update(job.id, prompt_id=prompt_id, parameters=job.parameters)
 
             result = await execute(
                 server.client,
@@ -206,11 +191,11 @@ class GenerationFlow:
                 deadline=float(self.bot.config.comfyui.job_deadline),
             )
             await editor.stop()
-            job.parameters.update(result.uploaded)
             await deliver_result(self.bot, job, spec, result)
         except Exception as exc:
             await editor.stop()
             await deliver_failure(self.bot, job, user_message_for(exc))
-        finally:
+        finally:  # also on cancellation (the bot stopping): the job stays open for recovery
+            await editor.stop()
             self.bot.job_queue.release(job.id)
             self.upload_limits.pop(job.id, None)

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import discord
 
@@ -122,3 +123,28 @@ class ThrottledEditor:
             except asyncio.CancelledError:
                 pass
             self._task = None
+
+
+def track_progress(bot: Any, job: Any, spec: Any) -> tuple[ThrottledEditor, Callable[[Any], None]]:
+    """A job's progress message editor and the event sink that feeds it (tracker + steps + previews)."""
+    from discomfy.bot.delivery import job_messenger
+    from discomfy.core.comfyui.events import Preview, Progress
+    from discomfy.core.progress.tracker import ProgressTracker
+
+    editor = ThrottledEditor(
+        f"/{job.command} · {spec.model if spec else job.workflow}",
+        job.parameters.get("prompt"),
+        job_messenger(bot, job).edit_progress,
+        interval=float(bot.config.progress.edit_interval),
+    )
+    tracker = ProgressTracker()
+    tracker.add_callback(lambda snap: editor.update(phase=snap.phase, percent=snap.percentage, eta=snap.eta_seconds))
+
+    def on_event(event: Any) -> None:
+        tracker.feed(event)
+        if isinstance(event, Progress):
+            editor.update(step=int(event.value), steps=int(event.max))
+        elif isinstance(event, Preview):
+            editor.update(preview=event.data)
+
+    return editor, on_event

@@ -38,10 +38,13 @@ class ComfyUIClient:
         job_deadline: float = 1800.0,
         reconnect_max_delay: float = 30.0,
         session: aiohttp.ClientSession | None = None,
+        client_id: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.job_deadline = job_deadline
-        self.client_id = f"discomfy-{uuid.uuid4().hex}"
+        # ComfyUI sends a prompt's events only to the socket of the client_id that queued it,
+        # so a bot that restarts must reuse its id to keep hearing about its jobs.
+        self.client_id = client_id or f"discomfy-{uuid.uuid4().hex}"
         self.http = HttpTransport(self.base_url, request_timeout=request_timeout, session=session)
         self._finisher = JobFinisher(self.http)
         self.router = EventRouter(on_complete=self._finisher.complete)
