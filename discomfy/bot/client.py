@@ -211,12 +211,17 @@ class ComfyUIBot(commands.Bot):
 
     async def login(self, token: str) -> None:
         from discomfy.bot.discord_endpoints import point_discord_at
+        from discomfy.bot.log_redaction import redact_tokens
 
+        redact_tokens(token)
         point_discord_at(self.config.discord.api_base, self.config.discord.gateway_url)
         await super().login(token)
 
     async def setup_hook(self) -> None:
         await self.store.open()
+        pruned = await self.store.prune(float(self.config.jobs.prune_after_days))
+        if pruned:
+            log.info("pruned %d finished jobs older than %s days", pruned, self.config.jobs.prune_after_days)
         await self.servers.start()
         report = await self.load_plugins()
         log.info("%s", report.format())
