@@ -195,17 +195,8 @@ class ComfyUIBot(commands.Bot):
         await self.servers.check_choices(spec, parameters)
 
     async def cancel_job(self, job: Any) -> bool:
-        if self.job_queue.cancel(job.id):
-            self.generation.images.pop(job.id, None)
-            from discomfy.bot.delivery import deliver_failure
-
-            await deliver_failure(self, job, "Cancelled by its owner.")
-            await self.store.update(job.id, state="cancelled")
-            return True
-        if job.prompt_id and job.server:
-            server = self.servers.get(job.server)
-            return bool(server and await server.client.cancel(job.prompt_id))
-        return False
+        """Cancel a waiting or running job; False when it was too late."""
+        return await self.generation.cancel(job)
 
     # --- lifecycle --------------------------------------------------------------------------
 
