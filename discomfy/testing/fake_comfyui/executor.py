@@ -292,4 +292,5 @@ class PromptWorker:
         }
         while len(self.history) > HISTORY_CAP:
             self.history.popitem(last=False)
+        self.fake.on_finished(item.prompt_id)
 
