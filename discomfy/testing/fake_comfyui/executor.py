@@ -136,19 +136,34 @@ class PromptWorker:
             self.fake.broadcast({"type": kind, "data": data})
 
     def _order(self, item: QueueItem) -> list[str]:
-        """Nodes needed by the outputs, in the order ComfyUI's ExecutionList picks them."""
-        prompt, needed, stack = item.prompt, set(), list(item.outputs)
-        while stack:
-            nid = stack.pop()
-            if nid not in needed:
-                needed.add(nid)
+        """Nodes needed by the outputs, in the order ComfyUI's ExecutionList runs them.
+
+        Pending nodes are collected by a stack walk from each output (so their order is the
+        real one), and among the ready ones an output node goes first, then a node feeding
+        an output, then one two links away, else the first pending (``ux_friendly_pick_node``).
+        """
+        prompt = item.prompt
+        pending: dict[str, None] = {}
+        for output in item.outputs:
+            stack = [output]
+            while stack:
+                nid = stack.pop()
+                if nid in pending:
+                    continue
+                pending[nid] = None
                 stack += [str(v[0]) for v in prompt[nid]["inputs"].values() if isinstance(v, list)]
-        deps = {n: {str(v[0]) for v in prompt[n]["inputs"].values() if isinstance(v, list)} for n in needed}
+        deps = {n: {str(v[0]) for v in prompt[n]["inputs"].values() if isinstance(v, list)} for n in pending}
+        blocking = {n: [m for m in pending if n in deps[m]] for n in pending}
+        outputs = {n for n in pending if (self.fake.catalog.info(prompt[n]["class_type"]) or {}).get("output_node")}
         order: list[str] = []
-        while len(order) < len(needed):
-            ready = [n for n in prompt if n in needed and n not in order and deps[n] <= set(order)]
-            outputs_ready = [n for n in ready if n in item.outputs]
-            order.append((outputs_ready or ready)[0])
+        while pending:
+            ready = [n for n in pending if not (deps[n] & pending.keys())]
+            pick = next((n for n in ready if n in outputs), None)
+            pick = pick or next((n for n in ready if any(b in outputs for b in blocking[n])), None)
+            pick = pick or next((n for n in ready if any(c in outputs for b in blocking[n] for c in blocking[b])), None)
+            pick = pick or ready[0]
+            del pending[pick]
+            order.append(pick)
         return order
 
     def _signature(self, item: QueueItem, nid: str, memo: dict[str, str]) -> str:
@@ -237,6 +252,9 @@ class PromptWorker:
         inputs = {k: (values[str(v[0])][v[1]] if isinstance(v, list) else v)
                   for k, v in item.prompt[nid]["inputs"].items()}
         info = self.fake.catalog.info(class_type) or {}
+        gate = self.fake.hold_for(nid, class_type)
+        if gate is not None:
+            await gate.wait()
         steps, delay = self.fake.steps_for(nid, class_type, inputs, info)
         for step in range(steps):
             if delay:

@@ -63,6 +63,7 @@ class FakeComfyUI:
         self.sockets: dict[str, SocketConn] = {}
         self._steps: dict[str, tuple[int, float | None]] = {}
         self._faults: dict[str, tuple[str, str]] = {}
+        self._holds: dict[str, asyncio.Event] = {}
         self.http_delay = 0.0
         self._http_failures: list[int] = []
         self.sockets_blocked = False
@@ -146,8 +147,19 @@ class FakeComfyUI:
         """Every later execution of that node raises (``execution_error``) until cleared."""
         self._faults[node_class_or_id] = (message, exception_type)
 
+    def hold_at(self, node_class_or_id: str) -> asyncio.Event:
+        """Make that node wait (after its ``executing`` message) until the returned event is
+        set: a slow node without progress reports, for deterministic interrupt tests."""
+        return self._holds.setdefault(node_class_or_id, asyncio.Event())
+
+    def hold_for(self, nid: str, class_type: str) -> asyncio.Event | None:
+        return self._holds.get(nid) or self._holds.get(class_type)
+
     def clear_faults(self) -> None:
         self._faults.clear()
+        for gate in self._holds.values():
+            gate.set()
+        self._holds.clear()
         self.http_delay = 0.0
         self._http_failures.clear()
 
