@@ -125,7 +125,10 @@ class PromptWorker:
                 self.current_node = None
             self.fake.broadcast(self.status_message())
             self._send(item, "executing", {"node": None, "prompt_id": item.prompt_id})
-            await asyncio.sleep(0)
+            self.fake.completed_at[item.prompt_id] = time.monotonic()
+            # The real server executes on its own thread, so HTTP never queues behind a run of
+            # back-to-back prompts; a short pause here gives the loop the same chance.
+            await asyncio.sleep(self.fake.prompt_gap)
 
     # -- execution -----------------------------------------------------------------------
     def _send(self, item: QueueItem, kind: str, data: dict[str, Any], broadcast: bool = False) -> None:

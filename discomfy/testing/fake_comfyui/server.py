@@ -47,6 +47,7 @@ class FakeComfyUI:
         step_delay: float = 0.0,
         preview_frames: bool = False,
         cache: bool = True,
+        prompt_gap: float = 0.001,
     ) -> None:
         self.models: dict[str, list[str]] = {k: list(v) for k, v in (models or {}).items()}
         self.models["loras"] = list(DEFAULT_LORAS if loras is None else loras)
@@ -54,6 +55,7 @@ class FakeComfyUI:
         self.step_delay = step_delay
         self.preview_frames = preview_frames
         self.cache_enabled = cache
+        self.prompt_gap = prompt_gap  # pause between prompts so HTTP is never starved
         self.files = FileStore()
         self.catalog = NodeCatalog(self.models, self.files.input_names)
         self.validator = PromptValidator(self.catalog, self.files)
@@ -67,6 +69,7 @@ class FakeComfyUI:
         self.http_delay = 0.0
         self._http_failures: list[int] = []
         self.sockets_blocked = False
+        self.completed_at: dict[str, float] = {}  # prompt_id -> time.monotonic() of `executing: null`
         self.ws_connects = 0
         self._finished: dict[str, asyncio.Event] = {}
         self._runner: web.AppRunner | None = None
