@@ -194,3 +194,13 @@ async def test_http_failure_becomes_comfyui_error_with_status(comfyui_client, fa
         await comfyui_client.get_queue()
     assert caught.value.status == 503 and "read the queue" in caught.value.detail
     assert (await comfyui_client.get_queue()).running == []
+
+
+async def test_a_blip_in_http_does_not_fail_a_finished_job(comfyui_client, fake_comfyui):
+    gate = fake_comfyui.hold_at("2")
+    prompt_id = await comfyui_client.queue_prompt(empty_image(color=77))
+    fake_comfyui.fail_http(500, times=2)  # the next two requests: the history reads
+    gate.set()
+    events = [e async for e in comfyui_client.follow(prompt_id, deadline=10)]
+    assert isinstance(events[-1], Succeeded)
+    assert fake_comfyui.count("GET", "/history") == 3

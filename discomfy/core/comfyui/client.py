@@ -19,7 +19,7 @@ import aiohttp
 
 from discomfy.core.comfyui.choices import FOLDER_INPUTS, combo_choices, input_spec
 from discomfy.core.comfyui.error_text import workflow_error_from_400
-from discomfy.core.comfyui.events import Failed, JobEvent, QueueSnapshot, Queued
+from discomfy.core.comfyui.events import Failed, JobEvent, QueueSnapshot
 from discomfy.core.comfyui.http import HttpTransport
 from discomfy.core.comfyui.reconcile import JobFinisher
 from discomfy.core.comfyui.router import EventRouter
@@ -265,7 +265,16 @@ class ComfyUIClient:
                 self.router.forget(prompt_id)
 
     async def _reconcile(self) -> None:
-        await self._finisher.reconcile(self.router.open_channels(), self.get_queue)
+        """After each connect: settle open jobs from /history and /queue, retrying HTTP
+        failures a few times (with the socket up nothing else would settle them)."""
+        for pause in (0.2, 1.0, 5.0, None):
+            try:
+                await self._finisher.reconcile(self.router.open_channels(), self.get_queue)
+                return
+            except ComfyUIError:
+                if pause is None or not self.connected:
+                    raise
+                await asyncio.sleep(pause)
 
 
-__all__ = ["ComfyUIClient", "Queued"]
+__all__ = ["ComfyUIClient"]

@@ -19,7 +19,7 @@ from PIL import Image
 from discomfy.testing.fake_comfyui.catalog import MODEL_FOLDERS
 from discomfy.testing.fake_comfyui.executor import QueueItem
 from discomfy.testing.fake_comfyui.sockets import SocketConn
-from discomfy.testing.fake_comfyui.storage import FOLDER_TYPES, PathRefused, safe_join
+from discomfy.testing.fake_comfyui.storage import FOLDER_TYPES, PathRefused
 
 if TYPE_CHECKING:
     from discomfy.testing.fake_comfyui.server import FakeComfyUI
