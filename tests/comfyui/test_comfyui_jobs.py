@@ -204,3 +204,25 @@ async def test_a_blip_in_http_does_not_fail_a_finished_job(comfyui_client, fake_
     events = [e async for e in comfyui_client.follow(prompt_id, deadline=10)]
     assert isinstance(events[-1], Succeeded)
     assert fake_comfyui.count("GET", "/history") == 3
+
+
+async def test_socket_dropped_mid_job_reconnects_and_the_job_continues(comfyui_client, fake_comfyui):
+    gate = fake_comfyui.hold_at("3")
+    prompt_id = await comfyui_client.queue_prompt(txt2img(seed=21))
+    events = []
+    async for event in comfyui_client.follow(prompt_id):
+        events.append(event)
+        if isinstance(event, NodeStarted) and event.node == "3":
+            break
+    await fake_comfyui.drop_sockets()
+    await asyncio.wait_for(_until(lambda: fake_comfyui.ws_connects == 2 and comfyui_client.connected
+                                  and comfyui_client.client_id in fake_comfyui.sockets), 5)
+    gate.set()
+    events += [e async for e in comfyui_client.follow(prompt_id, deadline=10)]
+    assert [e.value for e in events if isinstance(e, Progress)] == [1.0, 2.0, 3.0, 4.0]
+    assert isinstance(events[-1], Succeeded)
+
+
+async def _until(predicate) -> None:
+    while not predicate():
+        await asyncio.sleep(0.01)
