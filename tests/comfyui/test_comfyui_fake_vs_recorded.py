@@ -265,3 +265,16 @@ async def test_history_misc_matches(fake_comfyui, session):
     await session.post(fake_comfyui.url + "/history", json={"delete": [ids[0]]})
     async with session.get(fake_comfyui.url + f"/history/{ids[0]}") as r:
         assert await r.json() == trace["get_history_after_delete"]["body"] == {}
+
+
+async def test_view_statuses_and_types_match(fake_comfyui, session):
+    trace = load("success_emptyimage.json")
+    fake_comfyui.files.put("output", "discomfy/empty_00003_.png", png((64, 48)))
+    for recorded in trace["view_headers"]:
+        async with session.get(fake_comfyui.url + "/view", params=recorded["params"]) as r:
+            body = await r.read()
+            assert r.status == recorded["status"], recorded["params"]
+            if r.status == 200:
+                assert r.content_type == recorded["content_type"]
+                assert body[:4] == bytes.fromhex(recorded["body_info"]["magic_hex"])[:4]
+                assert r.headers["Content-Disposition"] == recorded["headers"]["Content-Disposition"]

@@ -41,7 +41,7 @@ class QueueItem:
         return self.extra_data.get("client_id")
 
 
-class Interrupted(Exception):
+class InterruptRequested(Exception):
     pass
 
 
@@ -217,7 +217,7 @@ class PromptWorker:
                 self._send(item, "executing", {"node": nid, "display_node": nid, "prompt_id": pid})
                 await asyncio.sleep(0)
                 if self.interrupt_requested:
-                    raise Interrupted(nid)
+                    raise InterruptRequested(nid)
                 result = await self._run_node(item, nid, class_type, values, states)
                 values[nid] = result.outputs
                 self.cache[sigs[nid]] = (result.outputs, result.ui)
@@ -227,7 +227,7 @@ class PromptWorker:
                     self._send(item, "executed", {"node": nid, "display_node": nid, "output": result.ui, "prompt_id": pid})
                 done = states.get(nid, {}).get("max", 1.0)
                 self._state(item, states, nid, done, done, "finished")
-        except Interrupted as stop:
+        except InterruptRequested as stop:
             nid = str(stop.args[0])
             record("execution_interrupted", {"prompt_id": pid, "node_id": nid,
                                              "node_type": item.prompt[nid]["class_type"],
@@ -263,7 +263,7 @@ class PromptWorker:
             if delay:
                 await asyncio.sleep(delay)
             if self.interrupt_requested:
-                raise Interrupted(nid)
+                raise InterruptRequested(nid)
             self._progress(item, states, nid, step + 1, steps, self.fake.preview_image() if self.fake.preview_frames else None)
         fault = self.fake.fault_for(nid, class_type)
         try:
