@@ -226,3 +226,11 @@ async def test_socket_dropped_mid_job_reconnects_and_the_job_continues(comfyui_c
 async def _until(predicate) -> None:
     while not predicate():
         await asyncio.sleep(0.01)
+
+
+async def test_buffered_outcome_wins_over_a_deadline_that_has_passed(comfyui_client, fake_comfyui):
+    prompt_id = await comfyui_client.queue_prompt(empty_image(color=88))
+    await fake_comfyui.wait_finished(prompt_id)
+    await asyncio.wait_for(_until(lambda: comfyui_client.router.channels[prompt_id].done), 5)
+    events = [e async for e in comfyui_client.follow(prompt_id, deadline=0.0)]
+    assert isinstance(events[-1], Succeeded)

@@ -242,7 +242,9 @@ class ComfyUIClient:
         """Yield the events of ``prompt_id`` until (and including) its terminal event.
 
         ``deadline`` is seconds from when the prompt was queued (default ``job_deadline``);
-        when it passes a ``Failed`` event ends the stream.
+        when it passes a ``Failed`` event ends the stream (the prompt itself is left alone:
+        call :meth:`cancel` to remove it from the server). Breaking out of the loop early
+        keeps the job's buffer, so calling ``follow`` again resumes where it stopped.
         """
         channel = self.router.channel(prompt_id, claim=True)
         limit = channel.created + (self.job_deadline if deadline is None else deadline)
@@ -250,7 +252,10 @@ class ComfyUIClient:
             while True:
                 remaining = limit - time.monotonic()
                 try:
-                    event = await asyncio.wait_for(channel.queue.get(), max(remaining, 0.0))
+                    if not channel.queue.empty():  # buffered events win over a passed deadline
+                        event = channel.queue.get_nowait()
+                    else:
+                        event = await asyncio.wait_for(channel.queue.get(), max(remaining, 0.0))
                 except asyncio.TimeoutError:
                     seconds = self.job_deadline if deadline is None else deadline
                     event = Failed(prompt_id, GenerationError(
