@@ -234,3 +234,30 @@ async def test_buffered_outcome_wins_over_a_deadline_that_has_passed(comfyui_cli
     await asyncio.wait_for(_until(lambda: comfyui_client.router.channels[prompt_id].done), 5)
     events = [e async for e in comfyui_client.follow(prompt_id, deadline=0.0)]
     assert isinstance(events[-1], Succeeded)
+
+
+async def test_following_a_prompt_from_a_previous_process(comfyui_client, fake_comfyui):
+    async with ComfyUIClient(fake_comfyui.url, request_timeout=5) as earlier:
+        finished = await earlier.queue_prompt(empty_image(color=99))
+        await fake_comfyui.wait_finished(finished)
+    events = [e async for e in comfyui_client.follow(finished, deadline=5)]
+    assert isinstance(events[-1], Succeeded) and events[-1].images[0].node == "2"
+    events = [e async for e in comfyui_client.follow("never-queued", deadline=5)]
+    assert isinstance(events[-1], Failed) and "lost this job" in events[-1].error.user_message
+
+
+async def test_a_stable_client_id_receives_events_of_a_predecessors_prompt(fake_comfyui):
+    gate = fake_comfyui.hold_at("2")
+    async with ComfyUIClient(fake_comfyui.url, client_id="bot-1") as before:
+        prompt_id = await before.queue_prompt(empty_image(color=101))
+    async with ComfyUIClient(fake_comfyui.url, client_id="bot-1", request_timeout=5) as after:
+        await asyncio.wait_for(_until(lambda: "bot-1" in fake_comfyui.sockets), 5)
+        follower = asyncio.create_task(_collect(after, prompt_id))
+        await asyncio.sleep(0)
+        gate.set()
+        events = await asyncio.wait_for(follower, 10)
+    assert any(isinstance(e, NodeExecuted) for e in events) and isinstance(events[-1], Succeeded)
+
+
+async def _collect(client, prompt_id):
+    return [e async for e in client.follow(prompt_id, deadline=10)]

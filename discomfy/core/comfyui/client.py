@@ -38,10 +38,13 @@ class ComfyUIClient:
         job_deadline: float = 1800.0,
         reconnect_max_delay: float = 30.0,
         session: aiohttp.ClientSession | None = None,
+        client_id: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.job_deadline = job_deadline
-        self.client_id = f"discomfy-{uuid.uuid4().hex}"
+        # A stable id (e.g. saved by the bot) lets a restarted process receive the events of
+        # prompts its predecessor queued; by default each client gets a fresh one.
+        self.client_id = client_id or f"discomfy-{uuid.uuid4().hex}"
         self.http = HttpTransport(self.base_url, request_timeout=request_timeout, session=session)
         self._finisher = JobFinisher(self.http)
         self.router = EventRouter(on_complete=self._finisher.complete)
@@ -246,7 +249,12 @@ class ComfyUIClient:
         call :meth:`cancel` to remove it from the server). Breaking out of the loop early
         keeps the job's buffer, so calling ``follow`` again resumes where it stopped.
         """
+        unknown = prompt_id not in self.router.channels
         channel = self.router.channel(prompt_id, claim=True)
+        if unknown:
+            # Not queued by this client object (e.g. queued before a restart): its outcome
+            # may already be in /history, or it may be gone; look once instead of waiting.
+            self._finisher.spawn(self._finisher.reconcile([channel], self.get_queue))
         limit = channel.created + (self.job_deadline if deadline is None else deadline)
         try:
             while True:

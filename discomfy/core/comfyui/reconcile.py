@@ -64,7 +64,18 @@ class JobFinisher:
 
     def complete(self, channel: JobChannel) -> None:
         """Called by the router when ``executing`` with node None arrives."""
-        task = asyncio.create_task(self._finish(channel))
+        self.spawn(self._finish(channel))
+
+    def spawn(self, coro: Awaitable[None]) -> None:
+        """Run in the background; a ComfyUIError is logged (the job's deadline still holds)."""
+
+        async def guarded() -> None:
+            try:
+                await coro
+            except ComfyUIError as exc:
+                log.warning("could not settle a job: %s", exc.detail)
+
+        task = asyncio.create_task(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
