@@ -34,6 +34,7 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_MESSAGE = re.compile(r"^/webhooks/\d+/(?P<token>[^/]+)/messages/")
+CALLBACK = re.compile(r"^/interactions/\d+/(?P<token>[^/]+)/callback$")
 ROUTE_IDS = re.compile(r"/(\d{5,}|emu\.[^/]+|[0-9a-f]{32}|[0-9a-f-]{36})(?=/|$)")
 
 
@@ -47,6 +48,7 @@ class Stamps:
     prompt_posted: dict[str, float] = field(default_factory=dict)  # prompt_id -> POST /prompt arrived
     finished: dict[str, float] = field(default_factory=dict)  # prompt_id -> execution_success sent
     uploaded: dict[str, list[float]] = field(default_factory=dict)  # token -> PATCHes with files answered 2xx
+    acked: dict[str, float] = field(default_factory=dict)  # token -> interaction callback answered
     discord_log: list[tuple[float, str, str, int | None]] = field(default_factory=list)  # (t, method, route, status)
     comfy_log: list[tuple[float, str, str]] = field(default_factory=list)  # (t, method, path)
 
@@ -115,12 +117,22 @@ def instrument_emulator(emu: Any, stamps: Stamps) -> None:
         match = WEBHOOK_MESSAGE.match(rec.path)
         if rec.method == "PATCH" and match and rec.files and rec.status and rec.status < 300:
             stamps.uploaded.setdefault(match["token"], []).append(now)
+        callback = CALLBACK.match(rec.path)
+        if callback and rec.status and rec.status < 300:
+            stamps.acked.setdefault(callback["token"], now)
         finished(rec)
 
     emu._request_finished = timed_finished
 
 
 # --- the bot in a child process ------------------------------------------------------------
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU time used so far by ``pid`` (default: this process)."""
+    with open(f"/proc/{pid or os.getpid()}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 def read_status(pid: int) -> dict[str, int]:
     """VmRSS / VmHWM (peak) of ``pid`` in kB."""
