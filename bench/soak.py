@@ -59,6 +59,7 @@ class Soak:
         self.outcomes: dict[str, tuple[str, str] | None] = {}  # interaction id -> outcome
         self.faults: Counter[str] = Counter()
         self.rss: dict[str, int] = {}
+        self.timeline: list[tuple[int, int]] = []  # (jobs ended, RSS kB) every tenth of the run
         self.warmed = asyncio.Event()
         self.finished = asyncio.Event()
 
@@ -75,6 +76,8 @@ class Soak:
                 outcome = None
             self.outcomes[inter.id] = outcome
             self.ended += 1
+            if self.ended % max(1, self.args.jobs // 10) == 0:
+                self.timeline.append((self.ended, self.bot.memory()["VmRSS"]))
             if self.ended == self.args.warmup:
                 self.rss["after warm-up"] = self.bot.memory()["VmRSS"]
                 self.warmed.set()
@@ -150,7 +153,8 @@ async def main_async(args: argparse.Namespace) -> None:
             cpu_before = cpu_seconds(bot.proc.pid)
             wall = await soak.run()
             bot_cpu = cpu_seconds(bot.proc.pid) - cpu_before
-            jobs, unfinished = await stored_jobs(bot.store_path, [u.id for u in emu.users.values() if u.name.startswith("soak")])
+            jobs, unfinished = await stored_jobs(bot.store_path, [u.id for u in emu.users.values() if u.name.startswith("soak")],
+                                                 per_user=args.jobs)
         finally:
             await bot.stop()
         report(args, soak, jobs, unfinished, deliveries_per_job(emu), emu, wall, bot_cpu, bot)
@@ -175,7 +179,8 @@ def report(args, soak, jobs, unfinished, deliveries, emu, wall, bot_cpu, bot) ->
     print(f"lost: user got nothing:              {lost_users}")
     print(f"lost: store still accepted/queued/running: {len(unfinished)}"
           + (f"  ({tally([j.state.value for j in unfinished])})" if unfinished else ""))
-    print(f"duplicates (result uploaded twice):  {len(duplicates)}" + (f"  {duplicates}" if duplicates else ""))
+    print(f"duplicates (result uploaded twice):  {len(duplicates)}" + (f"  {duplicates}" if duplicates else "")
+          + f"  ({sum(deliveries.values())} result uploads seen for {len(deliveries)} jobs)")
     print(f"store: {len(jobs)} jobs, states {dict(Counter(j.state.value for j in jobs))}")
     print(f"Discord: {len(emu.requests)} requests, {sum(1 for r in emu.requests if r.status == 429)} answered 429, "
           f"violations {len(emu.violations)}, unhandled {len(emu.unhandled)}")
@@ -185,6 +190,7 @@ def report(args, soak, jobs, unfinished, deliveries, emu, wall, bot_cpu, bot) ->
     goal = "meets goal (< 5%)" if warm and (end - warm) / warm < 0.05 else "MISSES goal (< 5%)"
     print(f"bot RSS: start {rss['start'] / 1024:.1f} MB, after {args.warmup} warm-up jobs "
           f"{(warm or 0) / 1024:.1f} MB, end {end / 1024:.1f} MB -> {growth} {goal}")
+    print("  RSS by jobs ended: " + ", ".join(f"{n}: {kb / 1024:.1f}" for n, kb in soak.timeline) + " MB")
     if emu.violations:
         print(f"  first violations: {[str(v) for v in emu.violations[:3]]}")
     print(f"bot log: {bot.log_path}" + ("" if args.keep else " (removed; keep it with --keep)"))
