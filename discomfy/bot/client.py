@@ -53,6 +53,8 @@ class ComfyUIBot(commands.Bot):
         options.setdefault("intents", discord.Intents.default())
         options.setdefault("help_command", None)
         options.setdefault("tree_cls", DisComfyTree)
+        # the bot never reads discord.py's message cache; its 1,000 messages only cost memory
+        options.setdefault("max_messages", None)
         super().__init__(command_prefix=commands.when_mentioned, **options)
         self.config = config
         self.plugin_manager = plugin_manager or make_plugin_manager()
@@ -74,11 +76,14 @@ class ComfyUIBot(commands.Bot):
         self.servers = ServerPool.from_config(config)
         self.store = JobStore.from_config(config)
         self._background: list[asyncio.Task[Any]] = []
+        self.reloader: Any = None  # the hot reloader, with `discomfy run --dev`
 
     # --- plugins ----------------------------------------------------------------------------
 
     def plugin_name_of(self, obj: Any) -> str:
         """The plugin a cog or module belongs to, from the extension that defined it."""
+        if getattr(obj, "plugin_owner", None):
+            return obj.plugin_owner
         module = getattr(obj, "__module__", None) or type(obj).__module__
         for extension, plugin in self.extension_plugins.items():
             if module == extension or module.startswith(extension + "."):
@@ -199,23 +204,32 @@ class ComfyUIBot(commands.Bot):
 
     async def login(self, token: str) -> None:
         from discomfy.bot.discord_endpoints import point_discord_at
+        from discomfy.bot.log_redaction import redact_tokens
 
+        redact_tokens(token)
         point_discord_at(self.config.discord.api_base, self.config.discord.gateway_url)
         await super().login(token)
 
     async def setup_hook(self) -> None:
         await self.store.open()
+        pruned = await self.store.prune(float(self.config.jobs.prune_after_days))
+        if pruned:
+            log.info("pruned %d finished jobs older than %s days", pruned, self.config.jobs.prune_after_days)
         await self.servers.start()
         report = await self.load_plugins()
         log.info("%s", report.format())
         self.add_dynamic_items(JobButton)
         await self.command_syncer.sync_on_start()
+        from discomfy.bot.recovery import recover_jobs
+
+        await recover_jobs(self)
         for server in self.servers:
             self._background.append(asyncio.create_task(self._dispatch(server), name=f"dispatch:{server.name}"))
         if self.dev:
             from discomfy.bot.reload import PluginReloader
 
-            self._background.append(asyncio.create_task(PluginReloader(self).watch(), name="hot-reload"))
+            self.reloader = PluginReloader(self)
+            self._background.append(asyncio.create_task(self.reloader.watch(), name="hot-reload"))
 
     async def _dispatch(self, server: Any) -> None:
         """Hand jobs to ``server`` as the fair queue releases them."""

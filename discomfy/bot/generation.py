@@ -17,15 +17,13 @@ from typing import Any
 
 import discord
 
-from discomfy.bot.delivery import deliver_failure, deliver_result, job_messenger
-from discomfy.bot.progress import ProgressState, ThrottledEditor, progress_embed
+from discomfy.bot.delivery import deliver_failure, deliver_result
+from discomfy.bot.progress import ProgressState, ThrottledEditor, job_editor, progress_embed, track_progress
 from discomfy.bot.responses import report_error, user_message_for
 from discomfy.bot.server_facts import SharedRefresh
 from discomfy.bot.views import job_view
-from discomfy.core.comfyui.events import Preview, Progress
 from discomfy.core.execution import ImageInput, execute
 from discomfy.core.jobs import Job
-from discomfy.core.progress.tracker import ProgressTracker
 from discomfy.exceptions import ComfyUIError, DisComfyError, ValidationError
 
 log = logging.getLogger(__name__)
@@ -68,10 +66,6 @@ class GenerationFlow:
         self.editors: dict[str, ThrottledEditor] = {}
         bot.job_queue.add_listener(self._positions_changed)
         self.server_facts = SharedRefresh(lambda: bot.servers.primary.client.get_object_info(refresh=True), ttl=FACTS_TTL)
-
-    def _new_editor(self, job: Job, title: str) -> ThrottledEditor:
-        return ThrottledEditor(title, job.parameters.get("prompt"), job_messenger(self.bot, job).edit_progress,
-                               interval=float(self.bot.config.progress.edit_interval))
 
     def _positions_changed(self, changes: dict[str, int | None]) -> None:
         """Keep "position N in queue" current on every waiting job's message (throttled)."""
@@ -179,7 +173,7 @@ class GenerationFlow:
                 embed=progress_embed(title, job.parameters.get("prompt"), state), view=job_view(job.id))
             message_id = getattr(getattr(response, "resource", None), "id", None) or (await interaction.original_response()).id
             job = await self.bot.store.update(job.id, progress_message_id=message_id, state="queued")
-            editor = self.editors[job.id] = self._new_editor(job, title)
+            editor = self.editors[job.id] = job_editor(self.bot, job, title)
             editor.state = state  # what the message shows now; later changes are edits
             moved = self.bot.job_queue.position(job.id)  # jobs may have started while we answered
             if moved is not None and moved != state.position:
@@ -220,16 +214,7 @@ class GenerationFlow:
             return
         spec = self.bot.workflows.get(job.workflow)
         images = self.images.pop(job_id, {})
-        editor = self.editors.pop(job_id, None) or self._new_editor(job, f"/{job.command} · {spec.model if spec else job.workflow}")
-        tracker = ProgressTracker()
-        tracker.add_callback(lambda snap: editor.update(phase=snap.phase, percent=snap.percentage, eta=snap.eta_seconds))
-
-        def on_event(event: Any) -> None:
-            tracker.feed(event)
-            if isinstance(event, Progress):
-                editor.update(step=int(event.value), steps=int(event.max))
-            elif isinstance(event, Preview):
-                editor.update(preview=event.data)
+        editor, on_event = track_progress(self.bot, job, spec, self.editors.pop(job_id, None))
         try:
             if spec is None:
                 raise DisComfyError(f"The workflow `{job.workflow}` is no longer installed on this bot.")
@@ -237,8 +222,10 @@ class GenerationFlow:
             await self.bot.store.update(job.id, state="running", server=server.name)
             editor.update(phase="Starting", position=None)
 
-            async def on_queued(prompt_id: str) -> None:
-                await self.bot.store.update(job.id, prompt_id=prompt_id)
+            async def on_queued(prompt_id: str, uploaded: dict[str, str]) -> None:
+                # the server-side names let reroll, retry and recovery reuse the inputs
+                job.parameters.update(uploaded)
+                await self.bot.store.update(job.id, prompt_id=prompt_id, parameters=job.parameters)
                 if job.id in self.cancelling:  # cancelled while its inputs were uploading
                     await server.client.cancel(prompt_id)
 
@@ -251,7 +238,6 @@ class GenerationFlow:
                 deadline=float(self.bot.config.comfyui.job_deadline),
             )
             await editor.stop()
-            job.parameters.update(result.uploaded)
             await deliver_result(self.bot, job, spec, result)
         except Exception as exc:
             await editor.stop()
@@ -259,7 +245,8 @@ class GenerationFlow:
                 await deliver_failure(self.bot, job, CANCELLED, state="cancelled")
             else:  # the user's input was fine: offer to run the same job again
                 await deliver_failure(self.bot, job, user_message_for(exc), retry=not isinstance(exc, ValidationError))
-        finally:
+        finally:  # also on cancellation (the bot stopping): the job stays open for recovery
+            await editor.stop()
             self.bot.job_queue.release(job.id)
             self.upload_limits.pop(job.id, None)
             self.cancelling.discard(job.id)

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import discord
 
@@ -130,3 +131,33 @@ class ThrottledEditor:
                 await task
             except asyncio.CancelledError:
                 pass
+
+
+def job_editor(bot: Any, job: Any, title: str) -> ThrottledEditor:
+    """The throttled editor of one job's progress message."""
+    from discomfy.bot.delivery import job_messenger
+
+    return ThrottledEditor(title, job.parameters.get("prompt"), job_messenger(bot, job).edit_progress,
+                           interval=float(bot.config.progress.edit_interval))
+
+
+def track_progress(bot: Any, job: Any, spec: Any, editor: ThrottledEditor | None = None
+                   ) -> tuple[ThrottledEditor, Callable[[Any], None]]:
+    """A job's progress editor (``editor``, or a new one) and the event sink that feeds it
+    (tracker percentage/phase/ETA, sampler steps, previews)."""
+    from discomfy.core.comfyui.events import Preview, Progress
+    from discomfy.core.progress.tracker import ProgressTracker
+
+    if editor is None:
+        editor = job_editor(bot, job, f"/{job.command} · {spec.model if spec else job.workflow}")
+    tracker = ProgressTracker()
+    tracker.add_callback(lambda snap: editor.update(phase=snap.phase, percent=snap.percentage, eta=snap.eta_seconds))
+
+    def on_event(event: Any) -> None:
+        tracker.feed(event)
+        if isinstance(event, Progress):
+            editor.update(step=int(event.value), steps=int(event.max))
+        elif isinstance(event, Preview):
+            editor.update(preview=event.data)
+
+    return editor, on_event

@@ -8,6 +8,7 @@ instead of ComfyUI's raw "value not in list" after the user already waited.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +28,14 @@ class Server:
     healthy: bool = True
 
 
+def stable_client_id(config: Any, server_name: str) -> str:
+    """The same ComfyUI client_id across restarts of the same bot (same job store)."""
+    from discomfy.config import resolve_path
+
+    store = str(resolve_path(config, config.jobs.store_path).resolve())
+    return "discomfy-" + hashlib.sha256(f"{store}|{server_name}".encode()).hexdigest()[:24]
+
+
 class ServerPool:
     def __init__(self, servers: list[Server]) -> None:
         if not servers:
@@ -43,6 +52,7 @@ class ServerPool:
             name = (entry.get("name") if isinstance(entry, dict) else None) or ("default" if index == 0 else f"server{index + 1}")
             client = ComfyUIClient(
                 url,
+                client_id=stable_client_id(config, name),
                 request_timeout=float(section.request_timeout),
                 job_deadline=float(section.job_deadline),
                 reconnect_max_delay=float(section.reconnect_max_delay),

@@ -36,8 +36,9 @@ def server_check(spec: WorkflowSpec, object_info: ObjectInfo, *,
     registry = registry if registry is not None else default_registry()
     out: list[str] = []
     classes = set(spec.node_classes)
-    if "lora" in spec.strategies and "lora" in registry:
-        classes.add(LORA_CLASS)
+    for name in spec.strategies:
+        if name in registry:
+            classes.update(getattr(registry.get(name), "inserts", ()))
     missing_classes = sorted(c for c in classes if c not in object_info)
     for cls in missing_classes:
         out.append(f"{spec.plugin}: node class {cls} is not installed (install the custom nodes providing it)")
@@ -68,12 +69,11 @@ def server_check(spec: WorkflowSpec, object_info: ObjectInfo, *,
 
 
 def _bound_combo(spec: WorkflowSpec, param: str, object_info: ObjectInfo):
-    template = spec.template
     for target in spec.bindings.get(param, ()):
         node, inp, by_title = parse_target(target)
         if by_title:
             continue
-        cls = template.get(node, {}).get("class_type")
+        cls = spec.class_of(node)
         ispec = input_spec(object_info, cls, inp) if cls else None
         if ispec and ispec.type == "COMBO":
             return cls, inp, ispec.choices or ()
