@@ -47,6 +47,8 @@ async def test_one_throttled_message_shows_every_progress_detail(discord_emulato
 
         # 60 steps each with a preview frame, yet edits at most once per interval
         assert len(progress) <= took / interval + 2, (len(progress), took)
+        names = [a.filename for a in first.original_message.attachments]
+        assert len(names) == 1 and names[0] != "preview.jpg", f"the result replaces the preview: {names}"
         job_messages = [m for m in emu.channel_messages() if m.interaction_id == first.id]
         assert len(job_messages) == 1, "progress and result share one message"
         await assert_settled(emu, bot)
