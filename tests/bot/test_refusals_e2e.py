@@ -69,6 +69,8 @@ async def test_a_value_outside_the_chosen_models_schema_is_refused(discord_emula
     emu = discord_emulator
     cfg = await refusal(emu, "generate", {"prompt": "x", "cfg": 5.0})  # cfg is an sdxl option
     assert "cfg" in cfg
+    synced = next(o for o in emu.command("generate")["options"] if o["name"] == "steps")
+    assert (synced["min_value"], synced["max_value"]) == (10, 60), "Discord enforces the widest range"
     steps = await refusal(emu, "generate", {"prompt": "x", "steps": 55})  # sdxl allows 60, flux 50
     assert "steps" in steps and "50" in steps
     assert not fake_comfyui.worker.history
