@@ -20,7 +20,8 @@ async def test_generate_flux_attaches_the_image_comfyui_made_in_the_asked_shape(
 
 async def test_generate_with_the_sdxl_model_runs_the_sdxl_workflow(discord_emulator, fake_comfyui, bot):
     emu = discord_emulator
-    inter = await emu.invoke("generate", {"prompt": "a castle", "model": "sdxl", "aspect_ratio": "3:2", "batch": 2})
+    inter = await emu.invoke("generate", {"prompt": "a castle", "model": "sdxl", "aspect_ratio": "3:2", "batch": 2,
+                                          "steps": 55})  # beyond flux's 50: sdxl's own limit applies
     message = await wait_result(emu, inter)
     assert len(message.attachments) == 2, "a batch arrives in one message"
     assert {a.data for a in message.attachments} <= set(saved_outputs(fake_comfyui))
@@ -29,6 +30,7 @@ async def test_generate_with_the_sdxl_model_runs_the_sdxl_workflow(discord_emula
     assert "sdxl" in embed_text(message)
     graph = fake_comfyui.worker.history[next(iter(fake_comfyui.worker.history))]["prompt"][2]
     assert any(node["class_type"] == "CheckpointLoaderSimple" for node in graph.values())
+    assert [n["inputs"]["steps"] for n in graph.values() if n["class_type"] == "KSampler"] == [55]
     await assert_settled(emu, bot)
 
 
