@@ -237,6 +237,8 @@ class GenerationFlow:
                 on_event=on_event,
                 deadline=float(self.bot.config.comfyui.job_deadline),
             )
+            if job.id in self.cancelling:  # the owner was told "Cancelled": keep that promise
+                raise DisComfyError(CANCELLED, detail=f"job {job.id} finished after its owner cancelled it")
             await editor.stop()
             await deliver_result(self.bot, job, spec, result)
         except Exception as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from discomfy.core.jobs import JobState
 from discomfy.testing.bot_harness import running_bot
 from tests.bot.support import (answer_text, assert_settled, embed_text, image_size, is_failure, job_id_of, png_bytes, wait_idle,
@@ -145,4 +147,27 @@ async def test_a_job_lost_by_a_comfyui_restart_offers_retry_with_the_same_seed(d
     fake_comfyui.simulate("SamplerCustomAdvanced", steps=1, step_delay=0)
     retried = await wait_result(emu, await emu.click(failed, button(failed, "retry")))
     assert (await bot.store.get(job_id_of(retried))).seed == 99
+    await assert_settled(emu, bot)
+
+
+@pytest.mark.parametrize("sampler_delay", [0.02, 0.0], ids=["interrupted-in-comfyui", "finished-before-the-interrupt"])
+async def test_cancel_while_the_inputs_upload_is_honoured(discord_emulator, fake_comfyui, bot, sampler_delay):
+    emu = discord_emulator
+    await emu.invoke("loras")  # warm the bot's view of the server before slowing it down
+    fake_comfyui.slow_http(0.3)
+    fake_comfyui.simulate("KSampler", steps=100, step_delay=sampler_delay)
+    inter = await emu.invoke("editflux", {"prompt": "x"}, attachments={"image": ("a.png", png_bytes(), "image/png")})
+    progress = inter.original_message
+    await emu.wait_for_message(lambda m: m.id == progress.id and "Starting" in embed_text(m))
+    cancel = button(progress, "cancel")
+    job_id = cancel.split(":")[2]
+    assert (await bot.store.get(job_id)).prompt_id is None, "still uploading"
+    click = await emu.click(progress, cancel)
+    assert "Cancelled" in await answer_text(emu, click)
+    ended = await wait_outcome(emu, inter)
+    assert "cancelled" in embed_text(ended)
+    fake_comfyui.slow_http(0)
+    if sampler_delay:  # the interrupt reached ComfyUI while it sampled
+        assert not any(entry["status"]["completed"] for entry in fake_comfyui.worker.history.values())
+    assert (await bot.store.get(job_id)).state == JobState.CANCELLED
     await assert_settled(emu, bot)
