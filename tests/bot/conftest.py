@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 import pytest_asyncio
-from PIL import Image
 
 from discomfy.testing.bot_harness import build_config, running_bot
 from tests.conftest import REPO_ROOT
-
-
-def png_bytes(width: int = 64, height: int = 48, colour: str = "red") -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), colour).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture
