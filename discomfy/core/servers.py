@@ -146,6 +146,15 @@ class ServerPool:
             except Exception:  # noqa: BLE001 - the watcher must outlive any one bad check
                 log.exception("health check of the ComfyUI servers failed")
 
+    async def refresh_object_info(self) -> None:
+        """Re-read ``/object_info`` of every healthy server now (after installing models)."""
+        async def one(server: Server) -> None:
+            error = await load_object_info(server, self.request_timeout)
+            if error is not None:
+                server.last_error = error
+
+        await asyncio.gather(*(one(s) for s in self if s.healthy))
+
     # --- routing ----------------------------------------------------------------------------
 
     def running_here(self, server: Server) -> int:

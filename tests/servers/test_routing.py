@@ -92,8 +92,7 @@ async def test_a_missing_node_class_is_named(pool, flux_spec):
 async def test_servers_lacking_different_things_are_each_named(pool, fakes, flux_spec):
     # gpu-b has the LoRA but not (any more) the VAE; gpu-a has the VAE but not the LoRA
     fakes["gpu-b"].models["vae"] = []
-    await pool.get("gpu-b").client.get_object_info(refresh=True)
-    pool.get("gpu-b").object_info = await pool.get("gpu-b").client.get_object_info()
+    await pool.refresh_object_info()
     with pytest.raises(ValidationError) as info:
         await pool.choose(flux_spec, {**PARAMS, "lora": "only_on_b.safetensors"})
     message = info.value.user_message
