@@ -36,6 +36,7 @@ class Missing:
     name: str
     field: str | None = None
     error: DisComfyError | None = None
+    node_class: str | None = None  # whose definition to re-read before believing this
 
     @property
     def key(self) -> tuple[str, str]:
@@ -67,13 +68,13 @@ def missing_on_server(spec: Any, params: Mapping[str, Any] | RenderedWorkflow,
     out: list[Missing] = []
     classes = set(spec.node_classes) | ({LORA_CLASS} if loras else set())
     missing_classes = {c for c in classes if c not in object_info}
-    out += [Missing("node", c) for c in sorted(missing_classes)]
+    out += [Missing("node", c, node_class=c) for c in sorted(missing_classes)]
     for f in spec.model_files:
         if f.node_class not in missing_classes and f.filename not in (choices(object_info, f.node_class, f.input) or ()):
-            out.append(Missing(f.kind, f.filename))
+            out.append(Missing(f.kind, f.filename, node_class=f.node_class))
     if LORA_CLASS not in missing_classes:
         installed = choices(object_info, LORA_CLASS, LORA_INPUT) or ()
-        out += [Missing("LoRA", n, field="lora") for n in loras if n not in installed]
+        out += [Missing("LoRA", n, field="lora", node_class=LORA_CLASS) for n in loras if n not in installed]
     if not out:  # other combo choices (sampler, scheduler, model names bound to parameters)
         try:
             check_choices_before_queue(spec, values, object_info)

@@ -17,6 +17,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
+from discomfy.core.comfyui.workflows.manifest import KNOWN_MODEL_INPUTS
+from discomfy.core.comfyui.workflows.object_info import choices
+from discomfy.core.comfyui.workflows.server_check import LORA_CLASS, LORA_INPUT
 from discomfy.exceptions import ComfyUIError
 
 if TYPE_CHECKING:
@@ -62,6 +65,56 @@ async def load_object_info(server: Server, timeout: float) -> str | None:
     server.object_info = info
     server.object_info_at = time.monotonic()
     return None
+
+
+async def reread_classes(server: Server, classes: list[str], timeout: float) -> str | None:
+    """Re-read only these node definitions (a LoRA or model added since the last full read
+    shows up without fetching all of ``/object_info``); return an error or None."""
+    try:
+        found = await asyncio.wait_for(asyncio.gather(
+            *(server.client.get_object_info(cls, refresh=True) for cls in classes),
+            return_exceptions=True), timeout)
+    except asyncio.TimeoutError as exc:
+        return _error_text(exc)
+    for result in found:
+        if isinstance(result, ComfyUIError):
+            return _error_text(result)
+        if isinstance(result, BaseException):
+            raise result
+    info = server.object_info if server.object_info is not None else {}
+    for cls, one in zip(classes, found):
+        if cls in one:
+            info[cls] = one[cls]
+        else:
+            info.pop(cls, None)
+    server.object_info = info
+    return None
+
+
+def status_row(server: Server, running_jobs: list[str]) -> dict[str, Any]:
+    """What /status shows for one server (see ``ServerPool.status``); no request made."""
+    info = server.object_info or {}
+    models: set[str] = set()
+    for target in KNOWN_MODEL_INPUTS:
+        cls, _, inp = target.partition(".")
+        if not cls.startswith("Lora"):  # files only: VAELoader also lists "pixel_space"
+            models.update(str(c) for c in choices(info, cls, inp) or () if "." in str(c).rsplit("/", 1)[-1])
+    known = server.object_info is not None
+    return {
+        "name": server.name,
+        "url": server.url,
+        "healthy": server.healthy,
+        "queue_running": server.comfy_running,
+        "queue_pending": server.comfy_pending,
+        "queue_length": server.comfy_running + server.comfy_pending,
+        "running": len(running_jobs),
+        "running_jobs": list(running_jobs),
+        "last_error": server.last_error,
+        "down_since": server.down_since,
+        "checked_at": server.checked_at,
+        "models": len(models) if known else None,
+        "loras": len(choices(info, LORA_CLASS, LORA_INPUT) or ()) if known else None,
+    }
 
 
 async def check_server(server: Server, timeout: float) -> Change | None:
@@ -118,4 +171,4 @@ class HealthListeners:
                 log.exception("server %s listener %r failed for %s", change, callback, server.name)
 
 
-__all__ = ["HealthListener", "HealthListeners", "check_server", "load_object_info"]
+__all__ = ["HealthListener", "HealthListeners", "check_server", "load_object_info", "reread_classes", "status_row"]

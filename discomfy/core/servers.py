@@ -18,11 +18,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from discomfy.core.comfyui.client import ComfyUIClient
-from discomfy.core.comfyui.workflows.manifest import KNOWN_MODEL_INPUTS
-from discomfy.core.comfyui.workflows.object_info import choices
-from discomfy.core.comfyui.workflows.server_check import LORA_CLASS, LORA_INPUT
 from discomfy.core.routing import Missing, missing_on_server, no_server_error
-from discomfy.core.server_health import HealthListener, HealthListeners, check_server, load_object_info
+from discomfy.core.server_health import (
+    HealthListener,
+    HealthListeners,
+    check_server,
+    load_object_info,
+    reread_classes,
+    status_row,
+)
 
 if TYPE_CHECKING:
     from discomfy.core.queue import FairQueue
@@ -194,17 +198,30 @@ class ServerPool:
 
     async def _evaluate(self, spec: Any, params: Any, *, refresh: bool
                         ) -> tuple[list[Server], dict[str, list[Missing]], list[str]]:
+        """Ask every healthy server what it lacks. With ``refresh``, a server that lacked
+        something first re-reads the node definitions involved (one small request each)."""
         async def one(server: Server) -> list[Missing] | None:
             if not server.healthy:
                 return None
-            stale = time.monotonic() - server.object_info_at >= self.object_info_min_age
-            if server.object_info is None or (refresh and stale):
+            if server.object_info is None:
                 error = await load_object_info(server, self.request_timeout)
                 if error is not None:
                     server.last_error = error
                     return None
             assert server.object_info is not None
-            return missing_on_server(spec, params, server.object_info)
+            missing = missing_on_server(spec, params, server.object_info)
+            if refresh and missing:
+                classes = {m.node_class for m in missing}
+                if None in classes:  # a choice (sampler...): its class is not known here
+                    fresh = time.monotonic() - server.object_info_at < self.object_info_min_age
+                    error = None if fresh else await load_object_info(server, self.request_timeout)
+                else:
+                    error = await reread_classes(server, sorted(classes), self.request_timeout)
+                if error is not None:
+                    server.last_error = error
+                    return None
+                missing = missing_on_server(spec, params, server.object_info)
+            return missing
 
         results = await asyncio.gather(*(one(s) for s in self))
         ok = [s for s, r in zip(self, results) if r == []]
@@ -222,30 +239,7 @@ class ServerPool:
         if self.job_queue is not None:
             for job in self.job_queue.snapshot().running:
                 running.setdefault(job.server or "default", []).append(job.job_id)
-        out = []
-        for s in self:
-            info = s.object_info or {}
-            models: set[str] = set()
-            for target in KNOWN_MODEL_INPUTS:
-                cls, _, inp = target.partition(".")
-                if not cls.startswith("Lora"):
-                    models.update(str(c) for c in choices(info, cls, inp) or ())
-            out.append({
-                "name": s.name,
-                "url": s.url,
-                "healthy": s.healthy,
-                "queue_running": s.comfy_running,
-                "queue_pending": s.comfy_pending,
-                "queue_length": s.comfy_running + s.comfy_pending,
-                "running": len(running.get(s.name, [])),
-                "running_jobs": running.get(s.name, []),
-                "last_error": s.last_error,
-                "down_since": s.down_since,
-                "checked_at": s.checked_at,
-                "models": len(models) if s.object_info is not None else None,
-                "loras": len(choices(info, LORA_CLASS, LORA_INPUT) or ()) if s.object_info is not None else None,
-            })
-        return out
+        return [status_row(s, running.get(s.name, [])) for s in self]
 
 
 __all__ = ["Server", "ServerPool"]

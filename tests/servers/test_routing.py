@@ -102,7 +102,6 @@ async def test_servers_lacking_different_things_are_each_named(pool, fakes, flux
 
 
 async def test_a_model_installed_after_start_is_found(pool, fakes, flux_spec):
-    pool.object_info_min_age = 0.0
     fakes["gpu-a"].loras = ["style_a.safetensors", "new_lora.safetensors"]
     chosen = await pool.choose(flux_spec, {**PARAMS, "lora": "new_lora.safetensors"})
     assert chosen.name == "gpu-a"
