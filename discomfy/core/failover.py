@@ -128,25 +128,35 @@ class Failover:
                 waiting.append(FailoverAction(job.job_id, job.user_id, "waiting",
                                f"The image server `{name}` went down and no other server can run this job; "
                                "it will start when one is back."))
+        running = [job for job in snapshot.running if job.server == name]
+        await self._stop_runs(running, name)
+        live = {job.job_id for job in snapshot.pending + snapshot.running}
+        self._retried &= live  # forget jobs that have ended since their retry
         retried, failed = [], []
-        for job in snapshot.running:
-            if job.server != name:
-                continue
-            action = await self._take_back(job, name, everywhere, healthy)
+        for job in running:
+            action = self._take_back(job, name, everywhere, healthy)
             (retried if action.outcome == "retried" else failed).append(action)
         report = FailoverReport(name, tuple(moved), tuple(waiting), tuple(retried), tuple(failed))
         log.warning("server %s down: %d moved, %d waiting, %d retried, %d failed", name,
                     len(moved), len(waiting), len(retried), len(failed))
         return report
 
-    async def _take_back(self, job: QueuedJob, name: str, everywhere: frozenset[str],
-                         healthy: set[str]) -> FailoverAction:
-        """Stop the local run of ``job``, then retry it elsewhere once or release it."""
-        if self.stop_run is not None:
+    async def _stop_runs(self, jobs: list[QueuedJob], name: str) -> None:
+        """Stop the local runs of ``jobs`` together, each within ``STOP_RUN_TIMEOUT``."""
+        if self.stop_run is None or not jobs:
+            return
+
+        async def one(job: QueuedJob) -> None:
             try:
                 await asyncio.wait_for(self.stop_run(job.job_id), STOP_RUN_TIMEOUT)
             except Exception:  # noqa: BLE001 - the queue moves must happen regardless
                 log.exception("stopping the run of job %s on %s failed", job.job_id, name)
+
+        await asyncio.gather(*(one(job) for job in jobs))
+
+    def _take_back(self, job: QueuedJob, name: str, everywhere: frozenset[str],
+                   healthy: set[str]) -> FailoverAction:
+        """Retry a stopped job elsewhere once, or release it."""
         allowed = (job.servers if job.servers is not None else everywhere) - {name}
         can_retry = (self.retry_running and self.stop_run is not None and job.job_id not in self._retried
                      and bool(allowed & healthy))

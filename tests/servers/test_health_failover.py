@@ -160,3 +160,24 @@ async def test_a_broken_listener_does_not_stop_the_others(fakes, queue):
         await fakes["gpu-b"].stop()
         await pool.check_all()
         assert heard == [("second", "gpu-b")]
+
+
+async def test_every_running_job_of_the_dead_server_is_stopped_and_retried(fakes):
+    queue = FairQueue(max_per_user=5, max_running_per_server=2)
+    both_stopping = asyncio.Barrier(2)  # proves the runs are stopped together, not in turn
+
+    async def stop_run(job_id: str) -> None:
+        await asyncio.wait_for(both_stopping.wait(), 5)
+        queue.release(job_id)
+
+    async with started(fakes, queue) as pool:
+        failover = Failover(queue, pool, stop_run=stop_run)
+        for job_id in ("one", "two"):
+            queue.submit(job_id, "alice")
+            await queue.next("gpu-a", timeout=1)
+        await fakes["gpu-a"].stop()
+        await pool.check_all()
+        report = await failover.server_down(pool.get("gpu-a"))
+        assert sorted(a.job_id for a in report.retried) == ["one", "two"]
+        assert {j.job_id: j.servers for j in queue.snapshot().pending} == {
+            "one": frozenset({"gpu-b"}), "two": frozenset({"gpu-b"})}
