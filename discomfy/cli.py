@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     parser.add_argument("--root", help="project folder holding settings.toml, plugins/ and workflows/ (default: .)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", required=True)
 
     run = sub.add_parser("run", help="start the bot", description="Log in to Discord and serve slash commands.")
     run.add_argument("--dev", action="store_true", help="watch plugins/ and workflows/ and hot-reload changed plugins")
@@ -69,14 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    purpose = "run" if args.command == "run" else "offline"
+    purpose = "run" if args.subcommand == "run" else "offline"
     try:
         config = get_config(args.root, purpose=purpose)
     except ConfigError as exc:
         print(exc.user_message, file=sys.stderr)
         return 1
     logging.basicConfig(level=str(config.logging.level).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handler = COMMANDS[args.command]
+    handler = COMMANDS[args.subcommand]
     try:
         return handler(config, args)
     except KeyboardInterrupt:

@@ -121,28 +121,20 @@ def mount_plugin_folders(folders: Iterable[Path]) -> types.ModuleType:
     return package
 
 
+def _children_with(folders: Iterable[Path], marker: str) -> list[Path]:
+    """Sub-folders (sorted, per folder in order) that contain ``marker``."""
+    return [child for folder in folders if folder.is_dir()
+            for child in sorted(folder.iterdir()) if (child / marker).is_file()]
+
+
 def _folder_plugins(folders: Iterable[Path]) -> list[PluginSource]:
-    found = []
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        for child in sorted(folder.iterdir()):
-            if (child / "__init__.py").is_file():
-                found.append(
-                    PluginSource(child.name, "builtin", str(child), module=f"{PLUGIN_NAMESPACE}.{child.name}")
-                )
-    return found
+    return [PluginSource(child.name, "builtin", str(child), module=f"{PLUGIN_NAMESPACE}.{child.name}")
+            for child in _children_with(folders, "__init__.py")]
 
 
 def _packs(folders: Iterable[Path]) -> list[PluginSource]:
-    found = []
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        for child in sorted(folder.iterdir()):
-            if (child / MANIFEST_NAME).is_file():
-                found.append(PluginSource(child.name, "pack", str(child), manifest=child / MANIFEST_NAME))
-    return found
+    return [PluginSource(child.name, "pack", str(child), manifest=child / MANIFEST_NAME)
+            for child in _children_with(folders, MANIFEST_NAME)]
 
 
 def _entry_point_plugins() -> list[PluginSource]:

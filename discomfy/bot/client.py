@@ -74,11 +74,14 @@ class ComfyUIBot(commands.Bot):
         self.servers = ServerPool.from_config(config)
         self.store = JobStore.from_config(config)
         self._background: list[asyncio.Task[Any]] = []
+        self.reloader: Any = None  # the hot reloader, with `discomfy run --dev`
 
     # --- plugins ----------------------------------------------------------------------------
 
     def plugin_name_of(self, obj: Any) -> str:
         """The plugin a cog or module belongs to, from the extension that defined it."""
+        if getattr(obj, "plugin_owner", None):
+            return obj.plugin_owner
         module = getattr(obj, "__module__", None) or type(obj).__module__
         for extension, plugin in self.extension_plugins.items():
             if module == extension or module.startswith(extension + "."):
@@ -192,39 +195,39 @@ class ComfyUIBot(commands.Bot):
         await self.servers.check_choices(spec, parameters)
 
     async def cancel_job(self, job: Any) -> bool:
-        if self.job_queue.cancel(job.id):
-            self.generation.images.pop(job.id, None)
-            from discomfy.bot.delivery import deliver_failure
-
-            await deliver_failure(self, job, "Cancelled by its owner.")
-            await self.store.update(job.id, state="cancelled")
-            return True
-        if job.prompt_id and job.server:
-            server = self.servers.get(job.server)
-            return bool(server and await server.client.cancel(job.prompt_id))
-        return False
+        """Cancel a waiting or running job; False when it was too late."""
+        return await self.generation.cancel(job)
 
     # --- lifecycle --------------------------------------------------------------------------
 
     async def login(self, token: str) -> None:
         from discomfy.bot.discord_endpoints import point_discord_at
+        from discomfy.bot.log_redaction import redact_tokens
 
+        redact_tokens(token)
         point_discord_at(self.config.discord.api_base, self.config.discord.gateway_url)
         await super().login(token)
 
     async def setup_hook(self) -> None:
         await self.store.open()
+        pruned = await self.store.prune(float(self.config.jobs.prune_after_days))
+        if pruned:
+            log.info("pruned %d finished jobs older than %s days", pruned, self.config.jobs.prune_after_days)
         await self.servers.start()
         report = await self.load_plugins()
         log.info("%s", report.format())
         self.add_dynamic_items(JobButton)
         await self.command_syncer.sync_on_start()
+        from discomfy.bot.recovery import recover_jobs
+
+        await recover_jobs(self)
         for server in self.servers:
             self._background.append(asyncio.create_task(self._dispatch(server), name=f"dispatch:{server.name}"))
         if self.dev:
             from discomfy.bot.reload import PluginReloader
 
-            self._background.append(asyncio.create_task(PluginReloader(self).watch(), name="hot-reload"))
+            self.reloader = PluginReloader(self)
+            self._background.append(asyncio.create_task(self.reloader.watch(), name="hot-reload"))
 
     async def _dispatch(self, server: Any) -> None:
         """Hand jobs to ``server`` as the fair queue releases them."""

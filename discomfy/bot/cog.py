@@ -44,8 +44,11 @@ class WorkflowCog(commands.Cog):
             self.__cog_name__ = f"workflow:{command_name}"
         folder = Path(inspect.getfile(type(self))).parent
         self.own_manifests = [folder / name for name in self.manifest_files]
-        self.owner = owner or bot.plugin_name_of(self)
-        self.specs = bot.workflows.for_command(self.command_name, extra=self.own_manifests, owner=self.owner)
+        if owner:
+            self.plugin_owner = owner  # bot.plugin_name_of reads it: this cog belongs to a pack
+        self.owner = bot.plugin_name_of(self)
+        self.specs = bot.workflows.for_command(self.command_name, extra=self.own_manifests,
+                                               owner=self.owner if self.own_manifests else None)
         if not self.specs:
             raise ValueError(f"no workflow is registered for /{self.command_name}")
         self.slash_command = self._build_command()

@@ -10,6 +10,7 @@ workflows share the command).
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -49,6 +50,29 @@ def annotation_for(option: OptionSpec) -> Any:
     return kind
 
 
+def widened(command: CommandSpec, option: OptionSpec) -> OptionSpec:
+    """``option`` with the limits and choices of *every* model that has it, not only the
+    first: Discord enforces what we sync, so a narrower range would make values another model
+    accepts (sdxl's 60 steps beside flux's 50) impossible to send. The chosen model's own
+    schema then refuses what it does not accept, naming its limit."""
+    props = [spec.parameters[option.name] for spec in command.workflows.values() if option.name in spec.parameters]
+    lows = [p["minimum"] for p in props if "minimum" in p]
+    highs = [p["maximum"] for p in props if "maximum" in p]
+    changes: dict[str, Any] = {
+        "min_value": min(lows) if len(lows) == len(props) and lows else None,
+        "max_value": max(highs) if len(highs) == len(props) and highs else None,
+    }
+    if option.choices is not None and all("enum" in p for p in props):
+        merged = list(option.choices)
+        merged += [c for p in props for c in p["enum"] if c not in merged]
+        changes["choices"] = tuple(dict.fromkeys(merged))
+    elif option.choices is not None:
+        changes["choices"] = None  # one model takes any value: its schema decides
+    lengths = [p.get("maxLength") for p in props]
+    changes["max_length"] = max(lengths) if lengths and None not in lengths else None
+    return replace(option, **changes)
+
+
 def model_option(command: CommandSpec) -> OptionSpec | None:
     if len(command.workflows) < 2:
         return None
@@ -63,7 +87,7 @@ Autocompleter = Callable[[discord.Interaction, str], Awaitable[list[app_commands
 def build_command(command: CommandSpec, handler: Handler, *, autocompleters: dict[str, Autocompleter] | None = None,
                   description: str | None = None) -> app_commands.Command:
     """An app command whose callback hands every given option to ``handler(interaction, options)``."""
-    options = list(command.options)
+    options = [widened(command, o) for o in command.options]
     extra = model_option(command)
     if extra is not None:
         options.append(extra)

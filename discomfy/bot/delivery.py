@@ -99,9 +99,6 @@ def result_embed(job: Any, spec: Any, note: str | None = None) -> discord.Embed:
 
 
 async def deliver_result(bot: Any, job: Any, spec: Any, result: Any) -> None:
-    if not await bot.store.mark_delivered(job.id):
-        log.warning("job %s was already delivered; not sending it again", job.id)
-        return
     limit = bot.generation.upload_limits.get(job.id) or DEFAULT_UPLOAD_LIMIT
     fitted = fit_images([(img.filename, img.data) for img in result.images], limit)
     outputs = [{"filename": i.source.filename, "subfolder": i.source.subfolder, "type": i.source.type}
@@ -109,21 +106,27 @@ async def deliver_result(bot: Any, job: Any, spec: Any, result: Any) -> None:
     if not fitted.files:
         await deliver_failure(bot, job, fitted.note or "The result is too large to upload here.")
         return
+    # the store's claim is atomic: a result is sent once, and never after a cancel
+    if not await bot.store.mark_delivered(job.id):
+        log.warning("job %s was already delivered, cancelled or failed; not sending its result", job.id)
+        return
     files = [discord.File(io.BytesIO(data), name) for name, data in fitted.files]
     embed = result_embed(job, spec, fitted.note)
     view = result_view(job, bot.edit_targets())
     message_id = await job_messenger(bot, job).send_final(content=None, embed=embed, files=files, view=view)
-    await bot.store.update(job.id, state="delivered", result_message_id=message_id, outputs=outputs, prompt_id=result.prompt_id)
+    await bot.store.update(job.id, result_message_id=message_id, outputs=outputs, prompt_id=result.prompt_id,
+                           parameters=job.parameters)
     bot.plugin_manager.hook.discomfy_job_finished(job=job)
 
 
-async def deliver_failure(bot: Any, job: Any, message: str, *, retry: bool = False) -> None:
+async def deliver_failure(bot: Any, job: Any, message: str, *, retry: bool = False, state: str = "failed") -> None:
     """End a job with a clear failure message in its own message (and never leave it open)."""
     try:
-        await bot.store.update(job.id, state="failed", error_message=message)
+        await bot.store.update(job.id, state=state, error_message=message)
     except Exception:  # the store being unusable must not hide the failure from the user
         log.exception("job %s: could not record its failure", job.id)
-    embed = discord.Embed(title=f"/{job.command} failed", description=message[:4000], colour=discord.Colour.red())
+    title = f"/{job.command} cancelled" if state == "cancelled" else f"/{job.command} failed"
+    embed = discord.Embed(title=title, description=message[:4000], colour=discord.Colour.red())
     embed.set_footer(text=f"Job {job.id}")
     from discomfy.bot.views import retry_view
 

@@ -11,25 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import discord
 
-from discomfy.bot.delivery import deliver_failure, deliver_result, job_messenger
-from discomfy.bot.progress import ProgressState, ThrottledEditor, progress_embed
+from discomfy.bot.delivery import deliver_failure, deliver_result
+from discomfy.bot.progress import ProgressState, ThrottledEditor, job_editor, progress_embed, track_progress
 from discomfy.bot.responses import report_error, user_message_for
 from discomfy.bot.views import job_view
-from discomfy.core.comfyui.events import Preview, Progress
 from discomfy.core.execution import ImageInput, execute
 from discomfy.core.jobs import Job
-from discomfy.core.progress.tracker import ProgressTracker
 from discomfy.exceptions import ComfyUIError, DisComfyError, ValidationError
 
 log = logging.getLogger(__name__)
 
 # Discord invalidates an unanswered interaction after 3 s; leave room for the reply itself.
 ACK_BUDGET = 2.2
+CANCELLED = "Cancelled by its owner."
+FACTS_TTL = 5.0  # seconds a fetched LoRA/model list is trusted for new commands
 
 
 @dataclass
@@ -59,6 +60,19 @@ class GenerationFlow:
         self.announced: dict[str, asyncio.Event] = {}  # set once the user saw the progress message
         self.rendered: dict[str, Any] = {}  # job id -> its rendered workflow, until queued
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.cancelling: set[str] = set()  # running jobs their owner cancelled
+        # job id -> the editor of its one progress message, from "queued" to its outcome
+        self.editors: dict[str, ThrottledEditor] = {}
+        bot.job_queue.add_listener(self._positions_changed)
+        self._facts: asyncio.Future[Any] | None = None  # the shared node-definitions fetch
+        self._facts_at = 0.0
+
+    def _positions_changed(self, changes: dict[str, int | None]) -> None:
+        """Keep "position N in queue" current on every waiting job's message (throttled)."""
+        for job_id, position in changes.items():
+            editor = self.editors.get(job_id)
+            if editor is not None and position is not None:
+                editor.update(position=position)
 
     # --- from a slash command -------------------------------------------------------------
 
@@ -98,6 +112,25 @@ class GenerationFlow:
             images[name] = ImageInput(attachment.filename, data)
         return images
 
+    # --- what the server has -----------------------------------------------------------------
+
+    async def _check_choices(self, spec: Any, choices: dict[str, Any]) -> None:
+        await self._fresh_server_facts()
+        await self.bot.check_server_choices(spec, choices)
+
+    async def _fresh_server_facts(self) -> None:
+        """Re-read the server's node definitions (LoRA and model lists) at most every
+        ``FACTS_TTL`` seconds, one request shared by every command arriving meanwhile: a burst
+        of 100 commands must not fetch 100 copies inside Discord's 3-second window, and a
+        LoRA installed a minute ago must not be refused."""
+        task = self._facts
+        stale = task is None or (task.done() and (task.cancelled() or task.exception() is not None
+                                                  or time.monotonic() - self._facts_at > FACTS_TTL))
+        if stale:
+            self._facts_at = time.monotonic()
+            task = self._facts = asyncio.ensure_future(self.bot.servers.primary.client.get_object_info(refresh=True))
+        await asyncio.shield(task)
+
     # --- accepting a job --------------------------------------------------------------------
 
     async def accept(self, interaction: discord.Interaction, submission: Submission) -> Job | None:
@@ -105,8 +138,10 @@ class GenerationFlow:
         user_id = interaction.user.id
         try:
             rendered = self.bot.render(submission.spec, submission.options, user_id)
-            await asyncio.wait_for(self.bot.check_server_choices(submission.spec, rendered.parameters),
-                                   timeout=self._budget(interaction))
+            # input images are uploaded only once the job runs, so they are not server choices yet
+            inputs = set(self.bot.image_parameters(submission.spec))
+            choices = {k: v for k, v in rendered.parameters.items() if k not in inputs}
+            await asyncio.wait_for(self._check_choices(submission.spec, choices), timeout=self._budget(interaction))
             self.bot.rate_limiter.acquire(user_id)
         except asyncio.TimeoutError:
             await report_error(interaction, ComfyUIError("The image server did not answer in time; please try again in a minute."))
@@ -148,6 +183,8 @@ class GenerationFlow:
                 embed=progress_embed(title, job.parameters.get("prompt"), state), view=job_view(job.id))
             message_id = getattr(getattr(response, "resource", None), "id", None) or (await interaction.original_response()).id
             job = await self.bot.store.update(job.id, progress_message_id=message_id, state="queued")
+            editor = self.editors[job.id] = job_editor(self.bot, job, title)
+            editor.state = state  # what the message shows now; later changes are edits
         except Exception as exc:  # the user was never told: take the job back
             log.error("job %s: could not answer the interaction", job.id, exc_info=exc)
             self.bot.job_queue.cancel(job.id)
@@ -171,22 +208,7 @@ class GenerationFlow:
             return
         spec = self.bot.workflows.get(job.workflow)
         images = self.images.pop(job_id, {})
-        messenger = job_messenger(self.bot, job)
-        editor = ThrottledEditor(
-            f"/{job.command} · {spec.model if spec else job.workflow}",
-            job.parameters.get("prompt"),
-            messenger.edit_progress,
-            interval=float(self.bot.config.progress.edit_interval),
-        )
-        tracker = ProgressTracker()
-        tracker.add_callback(lambda snap: editor.update(phase=snap.phase, percent=snap.percentage, eta=snap.eta_seconds))
-
-        def on_event(event: Any) -> None:
-            tracker.feed(event)
-            if isinstance(event, Progress):
-                editor.update(step=int(event.value), steps=int(event.max))
-            elif isinstance(event, Preview):
-                editor.update(preview=event.data)
+        editor, on_event = track_progress(self.bot, job, spec, self.editors.pop(job_id, None))
         try:
             if spec is None:
                 raise DisComfyError(f"The workflow `{job.workflow}` is no longer installed on this bot.")
@@ -194,8 +216,12 @@ class GenerationFlow:
             await self.bot.store.update(job.id, state="running", server=server.name)
             editor.update(phase="Starting", position=None)
 
-            async def on_queued(prompt_id: str) -> None:
-                await self.bot.store.update(job.id, prompt_id=prompt_id)
+            async def on_queued(prompt_id: str, uploaded: dict[str, str]) -> None:
+                # the server-side names let reroll, retry and recovery reuse the inputs
+                job.parameters.update(uploaded)
+                await self.bot.store.update(job.id, prompt_id=prompt_id, parameters=job.parameters)
+                if job.id in self.cancelling:  # cancelled while its inputs were uploading
+                    await server.client.cancel(prompt_id)
 
             result = await execute(
                 server.client,
@@ -206,11 +232,38 @@ class GenerationFlow:
                 deadline=float(self.bot.config.comfyui.job_deadline),
             )
             await editor.stop()
-            job.parameters.update(result.uploaded)
             await deliver_result(self.bot, job, spec, result)
         except Exception as exc:
             await editor.stop()
-            await deliver_failure(self.bot, job, user_message_for(exc))
-        finally:
+            if job.id in self.cancelling:
+                await deliver_failure(self.bot, job, CANCELLED, state="cancelled")
+            else:
+                await deliver_failure(self.bot, job, user_message_for(exc))
+        finally:  # also on cancellation (the bot stopping): the job stays open for recovery
+            await editor.stop()
             self.bot.job_queue.release(job.id)
             self.upload_limits.pop(job.id, None)
+            self.cancelling.discard(job.id)
+
+    # --- cancelling -------------------------------------------------------------------------
+
+    async def cancel(self, job: Job) -> bool:
+        """Cancel ``job`` (fresh from the store): a waiting job leaves the queue and never
+        reaches ComfyUI; a running one is interrupted there and ends as cancelled."""
+        if self.bot.job_queue.cancel(job.id):
+            for held in (self.images, self.rendered, self.upload_limits, self.announced):
+                held.pop(job.id, None)
+            editor = self.editors.pop(job.id, None)
+            if editor is not None:
+                await editor.stop()
+            await deliver_failure(self.bot, job, CANCELLED, state="cancelled")
+            return True
+        if job.id not in self.tasks:
+            return False
+        self.cancelling.add(job.id)
+        if job.prompt_id and job.server:  # else on_queued interrupts it as soon as it is queued
+            server = self.bot.servers.get(job.server)
+            if server is None or not await server.client.cancel(job.prompt_id):
+                self.cancelling.discard(job.id)
+                return False
+        return True

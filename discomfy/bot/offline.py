@@ -6,10 +6,12 @@ These build a real :class:`ComfyUIBot` and load plugins exactly as ``discomfy ru
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
 from discomfy.bot.client import ComfyUIBot
+from discomfy.exceptions import DisComfyError
 from discomfy.plugins import LoadReport
 
 
@@ -32,15 +34,101 @@ async def command_tree_json(config: Any) -> tuple[list[dict[str, Any]], LoadRepo
         await bot.close()
 
 
+def option_mismatches(bot: ComfyUIBot) -> list[str]:
+    """Slash-command options that do not match their workflows' schemas (a bug, not a user error)."""
+    problems = []
+    for cog in bot.cogs.values():
+        command = getattr(cog, "command", None)
+        slash = getattr(cog, "slash_command", None)
+        if command is None or slash is None:
+            continue
+        expected = {o.name for o in command.options} | ({"model"} if len(command.workflows) > 1 else set())
+        actual = {p.name for p in slash.parameters}
+        if expected != actual:
+            problems.append(f"/{slash.name}: options {sorted(actual)} do not match the schemas' {sorted(expected)}")
+    return problems
+
+
+async def server_problems(bot: ComfyUIBot, url: str) -> dict[str, list[str]]:
+    """Per plugin, what its workflows need that the server at ``url`` lacks."""
+    from discomfy.core.comfyui.client import ComfyUIClient
+    from discomfy.core.comfyui.workflows.server_check import server_check
+
+    async with ComfyUIClient(url, request_timeout=float(bot.config.comfyui.request_timeout)) as client:
+        object_info = await client.get_object_info()
+    registry = bot.workflows.registry()
+    found: dict[str, list[str]] = {}
+    for spec in bot.workflows.all().values():
+        found.setdefault(spec.plugin, []).extend(server_check(spec, object_info, registry=registry))
+    return found
+
+
 async def check_setup(config: Any, *, server: str | None = None) -> int:
     bot = await load_offline(config)
     try:
         print(bot.load_report.format())
-        problems = bot.load_report.failed
-        if problems:
-            print(f"\n{len(problems)} plugin(s) failed to load; fix the reasons above.", file=sys.stderr)
+        failed = len(bot.load_report.failed)
+        mismatches = option_mismatches(bot)
+        for line in mismatches:
+            print(f"  {line}")
+        missing: dict[str, list[str]] = {}
+        if server:
+            try:
+                missing = await server_problems(bot, server)
+            except DisComfyError as exc:
+                print(f"\nCannot check against {server}: {exc.user_message}", file=sys.stderr)
+                return 1
+            print(f"\nAgainst the ComfyUI server {server}:")
+            for plugin, lines in sorted(missing.items()):
+                print(f"  {plugin}: everything is installed" if not lines else "\n".join(f"  {line}" for line in lines))
+        if failed or mismatches or any(missing.values()):
+            print(f"\n{failed} plugin(s) failed to load, {len(mismatches)} command mismatch(es), "
+                  f"{sum(len(v) for v in missing.values())} thing(s) missing on the server; fix the reasons above.",
+                  file=sys.stderr)
             return 1
         print("\nEverything loaded.")
         return 0
     finally:
         await bot.close()
+
+
+async def render_workflow(config: Any, name: str, args: list[str]) -> int:
+    """Print the API JSON ``discomfy render`` would queue for workflow ``name``."""
+    from discomfy.core.comfyui.workflows.render_cli import parse_cli_values
+
+    bot = await load_offline(config)
+    try:
+        spec = bot.workflows.get(name) or next(
+            (s for s in bot.workflows.all().values() if s.plugin == name or s.model == name), None)
+        if spec is None:
+            known = ", ".join(sorted(bot.workflows.all()))
+            print(f"No workflow named {name!r}. Known: {known}", file=sys.stderr)
+            return 1
+        try:
+            rendered = bot.render(spec, parse_cli_values(spec, args), user_id=0)
+        except DisComfyError as exc:
+            print(exc.user_message, file=sys.stderr)
+            return 1
+        print(json.dumps(rendered.graph, indent=2))
+        if rendered.images_needed:
+            print(f"(image inputs {', '.join(rendered.images_needed)} are uploaded first when the bot runs)", file=sys.stderr)
+        return 0
+    finally:
+        await bot.close()
+
+
+def new_pack(config: Any, name: str, source: str, command: str | None) -> int:
+    from discomfy.config import resolve_path
+    from discomfy.core.comfyui.workflows.scaffold import scaffold_pack
+
+    destination = resolve_path(config, config.plugins.workflow_dirs[0])
+    try:
+        folder = scaffold_pack(name, source, destination, command=command)
+    except FileExistsError:
+        print(f"{destination / name} already exists; choose another name or delete it.", file=sys.stderr)
+        return 1
+    except DisComfyError as exc:
+        print(exc.detail, file=sys.stderr)
+        return 1
+    print(f"Created {folder}. Check it with `discomfy check`; edit its params.schema.json to tune the options.")
+    return 0

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Host behaviour is written as default plugins, loaded like any other extension.
-HOST_EXTENSIONS = ("discomfy.bot.commands.help",)
+HOST_EXTENSIONS = ("discomfy.bot.commands.status", "discomfy.bot.commands.help", "discomfy.bot.commands.admin")
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -54,12 +54,45 @@ async def load_plugins(bot: ComfyUIBot) -> LoadReport:
         bot.plugin_manager.register(WorkflowPack(source.name, source.manifest), name=source.name)
         bot.plugin_owners[source.name] = source.name
         report.add(source, "loaded")
+    _drop_broken_workflows(bot, report)  # before any cog builds a command from them
     for source in code:
         if not is_enabled(bot.config, source.name):
             report.add(source, "disabled", "disabled in settings (plugins.enabled / plugins.disabled)")
             continue
         await _load_code_plugin(bot, source, report)
+    _drop_broken_workflows(bot, report)
+    await add_pack_commands(bot, report)
     return report
+
+
+def _drop_broken_workflows(bot: ComfyUIBot, report: LoadReport) -> None:
+    """Report plugins whose workflows fail to load (or clash by name); unregister broken packs."""
+    _, problems = bot.workflows.collect()
+    for owner, reason in problems.items():
+        report.fail(owner, reason)
+        plugin = bot.plugin_manager.get_plugin(owner)
+        if isinstance(plugin, WorkflowPack):
+            bot.plugin_manager.unregister(plugin)
+    if problems:
+        bot.workflows.collect()
+
+
+async def add_pack_commands(bot: ComfyUIBot, report: LoadReport | None = None) -> None:
+    """Give a command that only data packs provide (no code plugin owns it) a host-made cog."""
+    from discomfy.bot.cog import WorkflowCog
+
+    for cog in [c for c in bot.cogs.values() if type(c) is WorkflowCog]:
+        await bot.remove_cog(cog.qualified_name)
+    specs = bot.workflows.all().values()
+    orphaned = sorted({s.command for s in specs if s.command not in bot.command_owners})
+    for command in orphaned:
+        owners = sorted({s.plugin for s in specs if s.command == command})
+        try:
+            await bot.add_cog(WorkflowCog(bot, command_name=command, owner=owners[0]))
+        except Exception as exc:
+            for owner in owners:
+                if report is not None:
+                    report.fail(owner, f"/{command}: {describe_failure(exc)}")
 
 
 async def _load_code_plugin(bot: ComfyUIBot, source: PluginSource, report: LoadReport) -> None:

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import discord
 
@@ -83,23 +84,30 @@ class ThrottledEditor:
         self._last_edit = 0.0
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
         self.edits = 0
 
     def update(self, **changes: object) -> None:
         """Record new values; never blocks and never calls Discord directly."""
+        if self._stopped:
+            return
         self.state = replace(self.state, elapsed=time.monotonic() - self.started, **changes)  # type: ignore[arg-type]
         self._dirty.set()
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"progress:{self.title}")
 
     async def _run(self) -> None:
-        while True:
-            await self._dirty.wait()
-            wait = self._last_edit + self.interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._dirty.clear()
-            await self._apply(self.state)
+        """Apply the latest state until nothing is left to show, then end: an idle editor
+        (a job waiting in a long queue) holds no task."""
+        try:
+            while self._dirty.is_set():
+                wait = self._last_edit + self.interval - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._dirty.clear()
+                await self._apply(self.state)
+        finally:
+            self._task = None
 
     async def _apply(self, state: ProgressState) -> None:
         if state == self._sent:
@@ -114,11 +122,42 @@ class ThrottledEditor:
             log.warning("progress edit failed: %s", exc)
 
     async def stop(self) -> None:
-        """Stop editing; the caller then replaces the message with the result or the error."""
-        if self._task is not None:
-            self._task.cancel()
+        """Stop editing for good; the caller then replaces the message with the result or the error."""
+        self._stopped = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
             try:
-                await self._task
+                await task
             except asyncio.CancelledError:
                 pass
-            self._task = None
+
+
+def job_editor(bot: Any, job: Any, title: str) -> ThrottledEditor:
+    """The throttled editor of one job's progress message."""
+    from discomfy.bot.delivery import job_messenger
+
+    return ThrottledEditor(title, job.parameters.get("prompt"), job_messenger(bot, job).edit_progress,
+                           interval=float(bot.config.progress.edit_interval))
+
+
+def track_progress(bot: Any, job: Any, spec: Any, editor: ThrottledEditor | None = None
+                   ) -> tuple[ThrottledEditor, Callable[[Any], None]]:
+    """A job's progress editor (``editor``, or a new one) and the event sink that feeds it
+    (tracker percentage/phase/ETA, sampler steps, previews)."""
+    from discomfy.core.comfyui.events import Preview, Progress
+    from discomfy.core.progress.tracker import ProgressTracker
+
+    if editor is None:
+        editor = job_editor(bot, job, f"/{job.command} · {spec.model if spec else job.workflow}")
+    tracker = ProgressTracker()
+    tracker.add_callback(lambda snap: editor.update(phase=snap.phase, percent=snap.percentage, eta=snap.eta_seconds))
+
+    def on_event(event: Any) -> None:
+        tracker.feed(event)
+        if isinstance(event, Progress):
+            editor.update(step=int(event.value), steps=int(event.max))
+        elif isinstance(event, Preview):
+            editor.update(preview=event.data)
+
+    return editor, on_event

@@ -35,6 +35,9 @@ class PluginReloader:
         self.plugin_dirs = [resolve_path(bot.config, d).resolve() for d in bot.config.plugins.dirs]
         self.pack_dirs = [resolve_path(bot.config, d).resolve() for d in bot.config.plugins.workflow_dirs]
         self.lock = asyncio.Lock()
+        # every outcome, for whoever wants to report it (the log, a test waiting for a reload)
+        self.results: asyncio.Queue[ReloadResult] = asyncio.Queue(maxsize=100)
+        self.watching = asyncio.Event()
 
     def owners_of(self, paths: Iterable[str | Path]) -> tuple[set[str], set[str]]:
         """(plugin extensions to reload, packs to re-register) for a set of changed files."""
@@ -58,9 +61,23 @@ class PluginReloader:
                 extensions |= self._reregister_pack(pack)
             for extension in sorted(extensions):
                 await self._reload(extension, result)
+            if packs:
+                from discomfy.bot.plugin_loading import add_pack_commands
+
+                await add_pack_commands(self.bot)
+                result.reloaded.extend(sorted(packs))
             if result.reloaded:
                 result.synced = await self.bot.command_syncer.sync_dev_guild()
+            if self.results.full():
+                self.results.get_nowait()
+            self.results.put_nowait(result)
             return result
+
+    async def reload_all(self) -> ReloadResult:
+        """Reload every plugin folder and pack (``/discomfy reload``)."""
+        paths = [child for folder in self.plugin_dirs + self.pack_dirs if folder.is_dir()
+                 for child in folder.iterdir() if child.is_dir() and not child.name.startswith((".", "_"))]
+        return await self.handle_changes(paths)
 
     def _reregister_pack(self, pack: str) -> set[str]:
         """Swap a pack's registration; return the extensions whose commands it joins."""
@@ -72,8 +89,10 @@ class PluginReloader:
         if manifest is not None:
             manager.register(WorkflowPack(pack, manifest), name=pack)
         # the workflow cogs rebuild their commands from every registered pack when reloaded
-        return {ext for ext, plugin in self.bot.extension_plugins.items()
-                if ext in self.bot.extensions and getattr(self.bot.extensions[ext], "USES_WORKFLOWS", False)}
+        from discomfy.bot.cog import WorkflowCog
+
+        modules = {type(c).__module__ for c in self.bot.cogs.values() if isinstance(c, WorkflowCog)}
+        return {ext for ext in self.bot.extensions if any(m == ext or m.startswith(ext + ".") for m in modules)}
 
     async def _reload(self, extension: str, result: ReloadResult) -> None:
         plugin = extension.rsplit(".", 1)[-1]
@@ -97,7 +116,9 @@ class PluginReloader:
 
         folders = [str(d) for d in self.plugin_dirs + self.pack_dirs if d.is_dir()]
         log.info("hot reload watching %s", ", ".join(folders))
-        async for changes in awatch(*folders, debounce=200, step=50):
+        # yield_on_timeout: an empty batch every rust_timeout proves the watcher is running
+        async for changes in awatch(*folders, debounce=200, step=50, rust_timeout=300, yield_on_timeout=True):
+            self.watching.set()
             paths = [p for _, p in changes if not p.endswith((".pyc", "~")) and "__pycache__" not in p]
             if paths:
                 result = await self.handle_changes(paths)

@@ -79,12 +79,12 @@ class WorkflowCatalog:
 
     # --- queries ----------------------------------------------------------------------------
 
-    def for_command(self, command: str, *, extra: Iterable[Path] = (), owner: str = "") -> list[WorkflowSpec]:
+    def for_command(self, command: str, *, extra: Iterable[Path] = (), owner: str | None = None) -> list[WorkflowSpec]:
         """The workflows of one command: the owner's own first (its first is the default model),
         then those other plugins and packs registered. The owner's own load errors raise."""
-        own = [self.load(path, owner) for path in extra]
+        own = [self.load(path, owner or "") for path in extra]
         specs, _ = self.collect()
-        others = [s for s in specs.values() if s.command == command and s.plugin != owner]
+        others = [s for s in specs.values() if s.command == command and (owner is None or s.plugin != owner)]
         for spec in own:
             self._by_name[spec.name] = spec
         return own + sorted(others, key=lambda s: s.name)

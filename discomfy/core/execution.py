@@ -35,7 +35,6 @@ class ResultImage:
 class JobResult:
     prompt_id: str
     images: list[ResultImage] = field(default_factory=list)
-    uploaded: dict[str, str] = field(default_factory=dict)  # image parameter -> name on the server
 
 
 EventSink = Callable[[JobEvent], Awaitable[None] | None]
@@ -92,7 +91,7 @@ async def execute(
     rendered: Any,
     images: Mapping[str, ImageInput | str],
     *,
-    on_queued: Callable[[str], Awaitable[None] | None] | None = None,
+    on_queued: Callable[[str, dict[str, str]], Awaitable[None] | None] | None = None,
     on_event: EventSink | None = None,
     deadline: float | None = None,
 ) -> JobResult:
@@ -103,11 +102,9 @@ async def execute(
     graph = fill_images(rendered, names).graph if rendered.image_nodes else rendered.graph
     prompt_id = await client.queue_prompt(graph)
     if on_queued is not None:
-        maybe = on_queued(prompt_id)
+        maybe = on_queued(prompt_id, names)
         if asyncio.iscoroutine(maybe):
             await maybe
-    result = await follow_to_result(
+    return await follow_to_result(
         client, prompt_id, on_event=on_event, deadline=deadline, output_nodes=tuple(rendered.output_nodes)
     )
-    result.uploaded = names
-    return result

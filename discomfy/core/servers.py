@@ -11,6 +11,7 @@ after. ``watch()`` keeps each server's health current and tells listeners (the b
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -55,6 +56,14 @@ class Server:
     object_info_at: float = 0.0  # monotonic
 
 
+def stable_client_id(config: Any, server_name: str) -> str:
+    """The same ComfyUI client_id across restarts of the same bot (same job store)."""
+    from discomfy.config import resolve_path
+
+    store = str(resolve_path(config, config.jobs.store_path).resolve())
+    return "discomfy-" + hashlib.sha256(f"{store}|{server_name}".encode()).hexdigest()[:24]
+
+
 class ServerPool:
     def __init__(self, servers: list[Server], *, health_interval: float = 15.0,
                  request_timeout: float = 30.0, job_queue: FairQueue | None = None) -> None:
@@ -87,6 +96,7 @@ class ServerPool:
             name = (entry.get("name") if is_table else None) or ("default" if index == 0 else f"server{index + 1}")
             client = ComfyUIClient(
                 url,
+                client_id=stable_client_id(config, name),
                 request_timeout=float(section.request_timeout),
                 job_deadline=float(section.job_deadline),
                 reconnect_max_delay=float(section.reconnect_max_delay),

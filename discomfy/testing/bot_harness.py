@@ -27,8 +27,10 @@ TEST_SETTINGS: dict[str, Any] = {
 
 
 def build_config(root: Path, *, emulator: Any, comfyui_url: str, plugin_dirs: list[Path] | None = None,
-                 workflow_dirs: list[Path] | None = None, settings: dict[str, Any] | None = None) -> Any:
-    """A config for ``root`` wired to the emulator and the fake; ``settings`` override keys."""
+                 workflow_dirs: list[Path] | None = None, settings: dict[str, Any] | None = None,
+                 store_dir: Path | None = None) -> Any:
+    """A config for ``root`` wired to the emulator and the fake; ``settings`` override keys.
+    The job store goes to ``store_dir`` (default: ``root``)."""
     config = get_config(root)
     values: dict[str, Any] = {
         "discord.token": emulator.token,
@@ -36,7 +38,7 @@ def build_config(root: Path, *, emulator: Any, comfyui_url: str, plugin_dirs: li
         "discord.gateway_url": emulator.gateway_url,
         "discord.dev_guild_id": int(emulator.guild_id),
         "comfyui.url": comfyui_url,
-        "jobs.store_path": str(root / "jobs.sqlite3"),
+        "jobs.store_path": str((store_dir or root) / "jobs.sqlite3"),
         **TEST_SETTINGS,
     }
     if plugin_dirs is not None:

@@ -32,7 +32,13 @@ async def comfyui_client(fake_comfyui: FakeComfyUI) -> AsyncIterator[ComfyUIClie
     client = ComfyUIClient(fake_comfyui.url, request_timeout=5.0, job_deadline=30.0,
                            reconnect_max_delay=0.5)
     await client.initialize()
-    await asyncio.wait_for(client.socket.connected.wait(), 5.0)
+
+    async def registered() -> None:  # connected on both ends, so no early message is lost
+        await client.socket.connected.wait()
+        while client.client_id not in fake_comfyui.sockets:
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(registered(), 5.0)
     try:
         yield client
     finally:

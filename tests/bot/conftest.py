@@ -28,3 +28,15 @@ def bot_config(tmp_path, discord_emulator, fake_comfyui):
 async def bot(discord_emulator, fake_comfyui, bot_config):
     async with running_bot(discord_emulator, fake_comfyui, bot_config) as running:
         yield running
+
+
+@pytest.fixture
+def start_bot(tmp_path, discord_emulator, fake_comfyui):
+    """``async with start_bot(**settings) as bot:`` — the bot with some settings overridden."""
+    def start(**settings):
+        config = build_config(tmp_path, emulator=discord_emulator, comfyui_url=fake_comfyui.url,
+                              plugin_dirs=[REPO_ROOT / "plugins"], workflow_dirs=[REPO_ROOT / "workflows"],
+                              settings=settings)
+        return running_bot(discord_emulator, fake_comfyui, config)
+
+    return start

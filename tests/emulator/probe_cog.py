@@ -28,6 +28,19 @@ class AgainView(discord.ui.View):
         await interaction.response.send_modal(PromptModal())
 
 
+class CounterView(discord.ui.View):
+    """Edits its own message on each click (callback type 7), so the view must stay reachable."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=60)
+        self.count = 0
+
+    @discord.ui.button(label="+1", custom_id="count")
+    async def increment(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        self.count += 1
+        await interaction.response.edit_message(content=f"count {self.count}", view=self)
+
+
 class PromptModal(discord.ui.Modal, title="Edit prompt"):
     prompt = discord.ui.TextInput(label="Prompt")
     negative = discord.ui.TextInput(label="Negative", required=False, default="blurry")
@@ -69,6 +82,22 @@ class ProbeCog(commands.Cog):
     @app_commands.command(description="Edit a prompt in a modal")
     async def edit(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_modal(PromptModal())
+
+    @app_commands.command(description="A counter button")
+    async def counter(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("count 0", view=CounterView())
+
+    model = app_commands.Group(name="model", description="Model commands")
+
+    @model.command(name="info", description="Describe a model")
+    async def model_info(self, interaction: discord.Interaction, name: str, verbose: bool = False) -> None:
+        await interaction.response.send_message(f"model {name} verbose={verbose}", ephemeral=True)
+
+    @app_commands.command(description="Name a member")
+    async def whois(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        await interaction.response.defer(ephemeral=True)
+        await interaction.followup.send(f"{member.name} ({member.id})", ephemeral=True)
+        await interaction.followup.send("second, also private", ephemeral=True)
 
     @app_commands.command(description="Run a test scenario")
     async def probe(self, interaction: discord.Interaction, name: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import discord
 import pytest
 
@@ -13,7 +15,7 @@ async def test_login_syncs_commands_and_receives_the_guild(discord_emulator, bot
     assert str(bot.user.id) == emu.bot_user["id"]
     assert str(bot.application_id) == emu.application_id
     assert bot.get_guild(int(emu.guild_id)).get_channel(int(emu.channel_id)).name == "general"
-    assert {c["name"] for c in emu.commands} == {"generate", "edit", "probe"}
+    assert {c["name"] for c in emu.commands} == {"generate", "edit", "counter", "model", "whois", "probe"}
     generate = emu.command("generate")
     assert [o["name"] for o in generate["options"]] == ["prompt", "steps", "image", "lora"]
     sync = await emu.wait_for_request(lambda r: r.method == "PUT" and r.path.endswith("/commands"))
@@ -128,10 +130,24 @@ async def test_attachment_bytes_are_served_for_attachment_read(discord_emulator,
 async def test_injected_429_is_retried_by_discord_py(discord_emulator, bot):
     emu = discord_emulator
     emu.inject_429("/channels/*/messages", retry_after=0.05, times=1)
+    emu.inject_429("PATCH /channels/*/messages/*", retry_after=0.05, times=2)
     message = await bot.get_channel(int(emu.channel_id)).send("after a rate limit")
     statuses = [r.status for r in emu.requests if r.path == f"/channels/{emu.channel_id}/messages"]
     assert statuses == [429, 200]
-    assert (await emu.wait_for_message(lambda m: m.id == str(message.id))).content == "after a rate limit"
+    await message.edit(content="edited after two rate limits")
+    assert [r.status for r in emu.requests if r.method == "PATCH"] == [429, 429, 200]
+    assert (await emu.wait_for_message(lambda m: m.id == str(message.id))).content == "edited after two rate limits"
+
+
+async def test_injected_global_429_on_a_followup_is_retried(discord_emulator, bot):
+    emu = discord_emulator
+    rule = emu.inject_429(lambda r: r.method == "POST" and r.path.startswith("/webhooks/"), retry_after=0.05,
+                          global_=True)
+    await emu.invoke("generate", {"prompt": "rate limited"})
+    message = await emu.wait_for_message(lambda m: "rate limited" in m.content)
+    limited = [r for r in emu.requests if r.status == 429]
+    assert rule.times == 0 and len(limited) == 1 and limited[0].response["global"] is True
+    assert message.attachments and not emu.violations
 
 
 async def test_gateway_reconnect_resumes_and_commands_keep_working(discord_emulator, bot):
@@ -155,3 +171,39 @@ async def test_bot_that_never_responds_fails_the_wait_clearly(discord_emulator, 
     bot.probe.scenario("silent", silent)
     with pytest.raises(AssertionError, match=r"no interaction response to /probe"):
         await discord_emulator.invoke("probe", {"name": "silent"}, timeout=0.2)
+
+
+async def test_subcommand_and_ephemeral_response(discord_emulator, bot):
+    inter = await discord_emulator.invoke("model info", {"name": "sdxl", "verbose": True})
+    assert inter.original_message.content == "model sdxl verbose=True"
+    assert inter.original_message.ephemeral
+    with pytest.raises(AssertionError, match="needs a subcommand"):
+        await discord_emulator.invoke("model")
+
+
+async def test_member_option_is_resolved_and_ephemeral_defer_followups(discord_emulator, bot):
+    emu = discord_emulator
+    carol = emu.make_user("carol")
+    inter = await emu.invoke("whois", {"member": carol})
+    assert inter.response == {"type": 5, "data": {"flags": 64}}
+    second = await emu.wait_for_message(lambda m: m.content == "second, also private")
+    assert inter.original_message.content == f"carol ({carol.id})" and inter.original_message.ephemeral
+    assert inter.followups == [second] and second.ephemeral
+
+
+async def test_user_messages_reach_the_bot_without_content_intent(discord_emulator, bot):
+    emu = discord_emulator
+    alice = emu.make_user("alice")
+    seen = asyncio.create_task(bot.wait_for("message", check=lambda m: m.author.id == int(alice.id), timeout=5))
+    await emu.post_message("secret words", user=alice)
+    assert (await seen).content == ""  # Intents.default() has no MESSAGE_CONTENT
+    seen = asyncio.create_task(bot.wait_for("message", check=lambda m: m.author.id == int(alice.id), timeout=5))
+    await emu.post_message(f"<@{bot.user.id}> hello", user=alice)
+    assert (await seen).content.endswith("hello")
+
+
+async def test_bot_sees_its_own_channel_messages_as_gateway_events(discord_emulator, bot):
+    channel = bot.get_channel(int(discord_emulator.channel_id))
+    seen = asyncio.create_task(bot.wait_for("message", check=lambda m: m.content == "mine", timeout=5))
+    sent = await channel.send("mine")
+    assert (await seen).id == sent.id

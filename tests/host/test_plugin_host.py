@@ -41,7 +41,7 @@ async def test_one_broken_plugin_is_reported_and_the_others_load(project):
     (failed,) = report.failed
     assert failed.name == "broken"
     assert "model folder not configured" in failed.reason
-    assert {c.name for c in bot.tree.get_commands()} == {"good", "help"}
+    assert {c.name for c in bot.tree.get_commands()} == {"good", "help", "status", "discomfy"}
     assert "broken" in report.format() and "failed" in report.format()
 
 

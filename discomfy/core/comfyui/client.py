@@ -19,7 +19,7 @@ import aiohttp
 
 from discomfy.core.comfyui.choices import FOLDER_INPUTS, combo_choices, input_spec
 from discomfy.core.comfyui.error_text import workflow_error_from_400
-from discomfy.core.comfyui.events import Failed, JobEvent, QueueSnapshot, Queued
+from discomfy.core.comfyui.events import Failed, JobEvent, QueueSnapshot
 from discomfy.core.comfyui.http import HttpTransport
 from discomfy.core.comfyui.reconcile import JobFinisher
 from discomfy.core.comfyui.router import EventRouter
@@ -38,10 +38,13 @@ class ComfyUIClient:
         job_deadline: float = 1800.0,
         reconnect_max_delay: float = 30.0,
         session: aiohttp.ClientSession | None = None,
+        client_id: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.job_deadline = job_deadline
-        self.client_id = f"discomfy-{uuid.uuid4().hex}"
+        # ComfyUI sends a prompt's events only to the socket of the client_id that queued it,
+        # so a bot that restarts must reuse its id to keep hearing about its jobs.
+        self.client_id = client_id or f"discomfy-{uuid.uuid4().hex}"
         self.http = HttpTransport(self.base_url, request_timeout=request_timeout, session=session)
         self._finisher = JobFinisher(self.http)
         self.router = EventRouter(on_complete=self._finisher.complete)
@@ -242,15 +245,25 @@ class ComfyUIClient:
         """Yield the events of ``prompt_id`` until (and including) its terminal event.
 
         ``deadline`` is seconds from when the prompt was queued (default ``job_deadline``);
-        when it passes a ``Failed`` event ends the stream.
+        when it passes a ``Failed`` event ends the stream (the prompt itself is left alone:
+        call :meth:`cancel` to remove it from the server). Breaking out of the loop early
+        keeps the job's buffer, so calling ``follow`` again resumes where it stopped.
         """
+        unknown = prompt_id not in self.router.channels
         channel = self.router.channel(prompt_id, claim=True)
+        if unknown:
+            # Not queued by this client object (e.g. queued before a restart): its outcome
+            # may already be in /history, or it may be gone; look once instead of waiting.
+            self._finisher.spawn(self._finisher.reconcile([channel], self.get_queue))
         limit = channel.created + (self.job_deadline if deadline is None else deadline)
         try:
             while True:
                 remaining = limit - time.monotonic()
                 try:
-                    event = await asyncio.wait_for(channel.queue.get(), max(remaining, 0.0))
+                    if not channel.queue.empty():  # buffered events win over a passed deadline
+                        event = channel.queue.get_nowait()
+                    else:
+                        event = await asyncio.wait_for(channel.queue.get(), max(remaining, 0.0))
                 except asyncio.TimeoutError:
                     seconds = self.job_deadline if deadline is None else deadline
                     event = Failed(prompt_id, GenerationError(
@@ -265,7 +278,16 @@ class ComfyUIClient:
                 self.router.forget(prompt_id)
 
     async def _reconcile(self) -> None:
-        await self._finisher.reconcile(self.router.open_channels(), self.get_queue)
+        """After each connect: settle open jobs from /history and /queue, retrying HTTP
+        failures a few times (with the socket up nothing else would settle them)."""
+        for pause in (0.2, 1.0, 5.0, None):
+            try:
+                await self._finisher.reconcile(self.router.open_channels(), self.get_queue)
+                return
+            except ComfyUIError:
+                if pause is None or not self.connected:
+                    raise
+                await asyncio.sleep(pause)
 
 
-__all__ = ["ComfyUIClient", "Queued"]
+__all__ = ["ComfyUIClient"]

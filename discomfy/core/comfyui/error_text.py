@@ -32,8 +32,8 @@ def describe_node_error(node_id: str, class_type: str, err: dict[str, Any]) -> s
     choices = _choices(extra)
     if err.get("type") == "value_not_in_list" and choices is not None:
         shown = ", ".join(choices[:20]) + (" ..." if len(choices) > 20 else "")
-        return (f"{where}: '{extra.get('received_value')}' is not installed on the server; "
-                f"installed choices: {shown or 'none'}")
+        return (f"{where}: '{extra.get('received_value')}' is not available on the server; "
+                f"available choices: {shown or 'none'}")
     return f"{where}: {said}" + (f" ({details})" if details else "")
 
 

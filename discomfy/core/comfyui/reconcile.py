@@ -28,6 +28,10 @@ from discomfy.exceptions import ComfyUIError, GenerationError
 
 log = logging.getLogger(__name__)
 
+#: Pauses between attempts to read a finished prompt's history (a blip in HTTP must not
+#: turn a finished job into a failed one).
+RETRY_PAUSES = (0.1, 0.5, 2.0, 0.0)
+
 
 def terminal_from_history(prompt_id: str, entry: dict[str, Any]) -> JobEvent:
     """The terminal event a history entry describes."""
@@ -60,17 +64,32 @@ class JobFinisher:
 
     def complete(self, channel: JobChannel) -> None:
         """Called by the router when ``executing`` with node None arrives."""
-        task = asyncio.create_task(self._finish(channel))
+        self.spawn(self._finish(channel))
+
+    def spawn(self, coro: Awaitable[None]) -> None:
+        """Run in the background; a ComfyUIError is logged (the job's deadline still holds)."""
+
+        async def guarded() -> None:
+            try:
+                await coro
+            except ComfyUIError as exc:
+                log.warning("could not settle a job: %s", exc.detail)
+
+        task = asyncio.create_task(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _finish(self, channel: JobChannel) -> None:
         pid = channel.prompt_id
-        try:
-            entry = (await self.history(pid)).get(pid)
-        except ComfyUIError as exc:
-            channel.push(Failed(pid, exc))
-            return
+        for attempt, pause in enumerate(RETRY_PAUSES):
+            try:
+                entry = (await self.history(pid)).get(pid)
+                break
+            except ComfyUIError as exc:
+                if attempt == len(RETRY_PAUSES) - 1:
+                    channel.push(Failed(pid, exc))
+                    return
+                await asyncio.sleep(pause)
         if entry is None:
             channel.push(Failed(pid, GenerationError(
                 "The server finished the job but kept no record of its result.",

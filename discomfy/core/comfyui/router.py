@@ -94,8 +94,8 @@ class EventRouter:
             self.queue_remaining = info.get("queue_remaining", self.queue_remaining)
             return
         prompt_id = data.get("prompt_id")
-        if not isinstance(prompt_id, str):
-            return  # feature_flags, the reconnect hint, logs, custom types: nothing to route
+        if not isinstance(prompt_id, str) or kind not in _ROUTED:
+            return  # feature_flags, the reconnect hint, progress_state, custom types: nothing to route
         ch = self.channel(prompt_id)
         if kind == "execution_start":
             self.current_prompt = prompt_id
@@ -116,8 +116,6 @@ class EventRouter:
             )
         elif kind == "executed":
             ch.push(NodeExecuted(prompt_id, str(data.get("node")), data.get("output") or {}))
-        elif kind == "execution_success":
-            pass  # history is not written yet; `executing` with node None follows
         elif kind == "execution_error":
             ch.push(Failed(prompt_id, generation_error_from_execution_error(data)))
         elif kind == "execution_interrupted":
@@ -137,6 +135,12 @@ class EventRouter:
             return
         ch.completing = True
         self._on_complete(ch)
+
+
+#: Message kinds that become events. ``execution_success`` is not one: history is written
+#: only after it, so completion waits for ``executing`` with node None.
+_ROUTED = {"execution_start", "executing", "progress", "executed", "execution_error",
+           "execution_interrupted"}
 
 
 def _opt_str(value: Any) -> str | None:

@@ -99,6 +99,7 @@ class SocketListener:
             self._transport.request_timeout,
         )
         self._ws = ws
+        reconcile: asyncio.Task[None] | None = None
         try:
             await ws.send_json(FEATURE_FLAGS)
             self.connect_count += 1
@@ -119,5 +120,7 @@ class SocketListener:
                     break
             await reconcile
         finally:
+            if reconcile is not None and not reconcile.done():
+                reconcile.cancel()
             self._ws = None
             await ws.close()

@@ -14,12 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from .recording import Violation
+
 if TYPE_CHECKING:
     from .server import DiscordEmulator
 
 log = logging.getLogger(__name__)
 
-DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 0, 1, 2, 6, 7, 9, 10, 11
+DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, REQUEST_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = (
+    0, 1, 2, 6, 7, 8, 9, 10, 11)
 HEARTBEAT_INTERVAL_MS = 41250
 PRIVILEGED_INTENTS = {1 << 1: "GUILD_MEMBERS", 1 << 8: "GUILD_PRESENCES", 1 << 15: "MESSAGE_CONTENT"}
 CLOSE_AUTHENTICATION_FAILED, CLOSE_DISALLOWED_INTENTS = 4004, 4014
@@ -65,6 +68,11 @@ class Gateway:
             await self._identify(ws, data)
         elif op == RESUME:
             await self._resume(ws, data)
+        elif op == REQUEST_MEMBERS:  # guild chunking at startup when the members intent is on
+            members = self._emu._guild_payload()["members"]
+            await self.dispatch("GUILD_MEMBERS_CHUNK", {"guild_id": self._emu.guild_id, "members": members,
+                                                        "chunk_index": 0, "chunk_count": 1,
+                                                        "nonce": data.get("nonce"), "not_found": []})
         else:
             log.debug("emulated gateway ignored op %s", op)
 
@@ -130,8 +138,6 @@ class Gateway:
             await ws.close(code=1001, message=b"emulator stopping")
 
 
-def _intent_violation(missing: list[str]):
-    from .recording import Violation
-
+def _intent_violation(missing: list[str]) -> Violation:
     return Violation("GATEWAY", "IDENTIFY", 4014, 4014,
                      f"Disallowed intent(s): {', '.join(missing)} not enabled for this application")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import re
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
@@ -23,6 +24,7 @@ from .recording import RecordedRequest, RequestPart, Violation
 if TYPE_CHECKING:
     from .server import DiscordEmulator
 
+log = logging.getLogger(__name__)
 API_PREFIX = "/api/v10"
 Handler = Callable[[RecordedRequest, dict[str, str]], Awaitable[tuple[int, Any]]]
 
@@ -70,9 +72,9 @@ class ApiDispatcher:
         limited = self._injected_429(rec)
         if limited is not None:
             rec.status = 429
-            return json_response(429, {"message": "You are being rate limited.",
-                                       "retry_after": limited.retry_after, "global": limited.global_},
-                                 self._rate_headers(bucket, limited))
+            rec.response = {"message": "You are being rate limited.",
+                            "retry_after": limited.retry_after, "global": limited.global_}
+            return json_response(429, rec.response, self._rate_headers(bucket, limited))
         if route is None:
             body = {"message": "404: Not Found", "code": 0}
             rec.status, rec.response = 404, body
@@ -81,11 +83,17 @@ class ApiDispatcher:
         method, pattern, template, handler = route
         params = pattern.match(rec.path).groupdict()  # type: ignore[union-attr]
         try:
+            if rec.invalid_json is not None:
+                raise DiscordAPIError(400, 50109, "The request body contains invalid JSON.")
             status, body = await handler(rec, params)
         except DiscordAPIError as error:
             status, body = error.status, error.body()
             emu._record_violation(Violation(rec.method, rec.path, error.status, error.code,
-                                            error.message, error.errors), rec)
+                                            error.message, error.errors))
+        except Exception as exc:  # an emulator gap: a 4xx (a 5xx would make discord.py retry for seconds)
+            log.exception("emulator failed on %s %s", rec.method, rec.path)
+            status, body = 400, {"message": f"emulator error: {exc!r}", "code": 0}
+            emu.unhandled.append(rec)
         rec.status, rec.response = status, body
         return json_response(status, body, self._rate_headers(bucket))
 
@@ -133,8 +141,13 @@ async def _record(request: web.Request) -> RecordedRequest:
             rec.parts.append(RequestPart(part.name or "", part.filename,  # type: ignore[union-attr]
                                          part.headers.get("Content-Type"), bytes(data)))
         payload = next((p for p in rec.parts if p.name == "payload_json"), None)
-        rec.json = json.loads(payload.data) if payload else {}
+        raw = payload.data if payload else b"{}"
     elif request.can_read_body:
         raw = await request.read()
+    else:
+        return rec
+    try:
         rec.json = json.loads(raw) if raw else None
+    except ValueError:
+        rec.invalid_json = raw
     return rec

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .messages import StoredAttachment, StoredMessage
 
 if TYPE_CHECKING:
-    from .server import DiscordEmulator, EmulatedUser
+    from .server import DiscordEmulator
 
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT = 3, 4, 5, 6, 7, 8, 9, 10, 11
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
@@ -58,7 +58,9 @@ def command_data(emu: "DiscordEmulator", name: str, values: dict[str, Any], atta
     return data
 
 
-def _typed_options(emu, label, schema, values, attachments, focused, resolved, channel_id) -> list[dict[str, Any]]:
+def _typed_options(emu: "DiscordEmulator", label: str, schema: list[dict[str, Any]], values: dict[str, Any],
+                   attachments: Attachments, focused: str | None, resolved: dict[str, dict[str, Any]],
+                   channel_id: str) -> list[dict[str, Any]]:
     by_name = {o["name"]: o for o in schema}
     unknown = [k for k in [*values, *attachments] if k not in by_name]
     if unknown:
@@ -87,7 +89,7 @@ def _typed_options(emu, label, schema, values, attachments, focused, resolved, c
     return options
 
 
-def _typed_value(emu, label: str, opt: dict[str, Any], value: Any, resolved: dict[str, dict[str, Any]]) -> Any:
+def _typed_value(emu: "DiscordEmulator", label: str, opt: dict[str, Any], value: Any, resolved: dict[str, dict[str, Any]]) -> Any:
     kind, name = opt["type"], opt["name"]
     where = f"{label} option {name!r} ({TYPE_NAMES.get(kind, kind)})"
     if kind == STRING:
@@ -128,7 +130,7 @@ def _typed_value(emu, label: str, opt: dict[str, Any], value: Any, resolved: dic
     return value
 
 
-def _upload(emu, channel_id: str, filename: str, data: bytes, content_type: str) -> StoredAttachment:
+def _upload(emu: "DiscordEmulator", channel_id: str, filename: str, data: bytes, content_type: str) -> StoredAttachment:
     from .message_ops import make_attachment
 
     return make_attachment(emu, channel_id, filename, data, content_type)

@@ -32,6 +32,7 @@ class RecordedRequest:
     parts: list[RequestPart] = dataclasses.field(default_factory=list)
     status: int | None = None
     response: Any = None
+    invalid_json: bytes | None = None  # the raw body when it was not JSON
 
     @property
     def files(self) -> list[RequestPart]:

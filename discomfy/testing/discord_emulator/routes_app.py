@@ -29,6 +29,7 @@ def register(api: ApiDispatcher, emu: "DiscordEmulator") -> None:
     api.add("GET", "/channels/{channel_id}/messages/{message_id}", routes.get_message)
     api.add("PATCH", "/channels/{channel_id}/messages/{message_id}", routes.edit_message)
     api.add("DELETE", "/channels/{channel_id}/messages/{message_id}", routes.delete_message)
+    api.add("POST", "/channels/{channel_id}/typing", routes.typing)
 
 
 def unauthorized() -> limits.DiscordAPIError:
@@ -93,7 +94,6 @@ class AppRoutes:
             synced[key] = entry
         store.clear()
         store.update(synced)
-        self.emu._commands_synced.set()
         return 200, list(synced.values())
 
     def _channel(self, rec: RecordedRequest, params: dict[str, str]) -> str:
@@ -124,8 +124,12 @@ class AppRoutes:
         channel_id = self._channel(rec, params)
         msg = self.emu._new_message(channel_id)
         message_ops.apply(self.emu, msg, rec.json or {}, rec, creating=True)
-        self.emu._store_message(msg, created=True)
+        await self.emu._store_message(msg, created=True)
         return 200, msg.to_payload()
+
+    async def typing(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
+        self._channel(rec, params)
+        return 204, None
 
     async def get_message(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
         return 200, self._message(rec, params).to_payload()
@@ -135,11 +139,11 @@ class AppRoutes:
         if msg.author["id"] != self.emu.bot_user["id"]:
             raise limits.DiscordAPIError(403, 50005, "Cannot edit a message authored by another user")
         message_ops.apply(self.emu, msg, rec.json or {}, rec, creating=False)
-        self.emu._store_message(msg, created=False)
+        await self.emu._store_message(msg, created=False)
         return 200, msg.to_payload()
 
     async def delete_message(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
         msg = self._message(rec, params)
         msg.deleted = True
-        self.emu._store_message(msg, created=False)
+        await self.emu._store_message(msg, created=False)
         return 204, None

@@ -42,7 +42,7 @@ class InteractionRoutes:
         if inter is None or inter.token != params["token"]:
             raise limits.unknown_interaction()
         try:
-            return 200, self._respond(inter, rec)
+            return 200, await self._respond(inter, rec)
         except limits.DiscordAPIError as error:
             if inter.response is None:
                 inter.response_error = error
@@ -50,7 +50,7 @@ class InteractionRoutes:
         finally:
             inter.mark_answered()
 
-    def _respond(self, inter: EmulatedInteraction, rec: RecordedRequest) -> dict[str, Any]:
+    async def _respond(self, inter: EmulatedInteraction, rec: RecordedRequest) -> dict[str, Any]:
         if inter.response is not None:
             raise limits.already_acknowledged()
         if self.emu.clock.now() - inter.created_at > INITIAL_RESPONSE_SECONDS:
@@ -74,7 +74,7 @@ class InteractionRoutes:
         resource: dict[str, Any] = {"type": kind}
         if message is not None:
             inter.original_message = message
-            self.emu._store_message(message, created=kind in (MESSAGE, DEFERRED_MESSAGE))
+            await self.emu._store_message(message, created=kind in (MESSAGE, DEFERRED_MESSAGE))
             interaction_info.update(response_message_id=message.id,
                                     response_message_loading=message.loading,
                                     response_message_ephemeral=message.ephemeral)
@@ -138,12 +138,12 @@ class InteractionRoutes:
         if inter.response_type == DEFERRED_MESSAGE and original is not None and original.loading:
             # Discord's documented quirk: the first followup after a defer edits the loading message.
             message_ops.apply(self.emu, original, body, rec, creating=False)
-            self.emu._store_message(original, created=False)
+            await self.emu._store_message(original, created=False)
             return 200, original.to_payload()
         msg = self.emu._new_message(inter.payload["channel_id"], interaction=inter)
         message_ops.apply(self.emu, msg, body, rec, creating=True)
         inter.followups.append(msg)
-        self.emu._store_message(msg, created=True)
+        await self.emu._store_message(msg, created=True)
         return 200, msg.to_payload()
 
     async def get_message(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
@@ -154,12 +154,12 @@ class InteractionRoutes:
         inter = self._live(params)
         msg = self._target(inter, params["message_id"])
         message_ops.apply(self.emu, msg, rec.json or {}, rec, creating=False)
-        self.emu._store_message(msg, created=False)
+        await self.emu._store_message(msg, created=False)
         return 200, msg.to_payload()
 
     async def delete_message(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
         inter = self._live(params)
         msg = self._target(inter, params["message_id"])
         msg.deleted = True
-        self.emu._store_message(msg, created=False)
+        await self.emu._store_message(msg, created=False)
         return 204, None

@@ -26,6 +26,7 @@ from .messages import StoredAttachment, StoredMessage
 from .recording import RecordedRequest, Violation, Waiters
 
 DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024
+GUILD_MESSAGES_INTENT, MESSAGE_CONTENT_INTENT = 1 << 9, 1 << 15
 
 
 @dataclasses.dataclass
@@ -70,7 +71,6 @@ class DiscordEmulator(InteractionActions):
         self.unhandled: list[RecordedRequest] = []
         self._global_commands: dict[str, dict[str, Any]] = {}
         self._guild_commands: dict[str, dict[str, Any]] = {}
-        self._commands_synced = asyncio.Event()
         self._message_waiters: Waiters[StoredMessage] = Waiters("message")
         self._request_waiters: Waiters[RecordedRequest] = Waiters("request")
         self._violation_waiters: Waiters[Violation] = Waiters("violation")
@@ -124,17 +124,23 @@ class DiscordEmulator(InteractionActions):
         return f"ws://127.0.0.1:{self.port}/gateway"
 
     @contextlib.asynccontextmanager
-    async def run_bot(self, bot: Any, *, timeout: float = 10.0) -> AsyncIterator[Any]:
-        """Point discord.py here, start ``bot``, wait until GUILD_CREATE was sent; close it after."""
+    async def run_bot(self, bot: Any, *, token: str | None = None, timeout: float = 10.0) -> AsyncIterator[Any]:
+        """Point discord.py here, start ``bot``, wait until GUILD_CREATE was sent; close it after.
+
+        ``token`` is what the bot logs in with (default: the emulator's, so login succeeds).
+        Readiness is GUILD_CREATE, not ``on_ready`` (which discord.py delays by
+        ``guild_ready_timeout``): interactions dispatched from here on are handled.
+        """
         from discomfy.bot.discord_endpoints import point_discord_at
 
         point_discord_at(self.api_base, self.gateway_url)
         self.gateway.guild_sent.clear()
-        task = asyncio.create_task(bot.start(self.token), name="discord-emulator-bot")
+        task = asyncio.create_task(bot.start(token or self.token), name="discord-emulator-bot")
         ready = asyncio.create_task(self.gateway.guild_sent.wait())
         done, _ = await asyncio.wait({task, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:
             ready.cancel()
+            await bot.close()  # release its HTTP session whatever happened
             if task.done():
                 task.result()  # re-raise why the bot stopped (bad token, crash in setup_hook...)
                 raise AssertionError("the bot stopped before connecting to the emulated gateway")
@@ -191,15 +197,39 @@ class DiscordEmulator(InteractionActions):
             created_at=self.clock.now(), interaction_id=interaction.id if interaction else None,
             webhook_id=self.application_id if interaction else None)
 
-    def _store_message(self, msg: StoredMessage, *, created: bool) -> None:
+    async def _store_message(self, msg: StoredMessage, *, created: bool) -> None:
+        """Keep the message, wake waiters, and tell the bot like Discord does (GUILD_MESSAGES)."""
         self.messages[msg.id] = msg
         self._message_waiters.notify(msg)
+        if msg.ephemeral or not (self.gateway.intents or 0) & GUILD_MESSAGES_INTENT:
+            return
+        if msg.deleted:
+            await self.gateway.dispatch("MESSAGE_DELETE", {"id": msg.id, "channel_id": msg.channel_id,
+                                                           "guild_id": self.guild_id})
+            return
+        payload = msg.to_payload()
+        author = self.users.get(msg.author["id"])
+        if author is not None:
+            payload["member"] = {k: v for k, v in author.member.items() if k != "user"}
+            if not (self.gateway.intents or 0) & MESSAGE_CONTENT_INTENT and f"<@{self.bot_user['id']}>" not in msg.content:
+                payload.update(content="", embeds=[], attachments=[], components=[])  # no MESSAGE_CONTENT intent
+        await self.gateway.dispatch("MESSAGE_CREATE" if created else "MESSAGE_UPDATE", payload)
+
+    async def post_message(self, content: str, *, user: EmulatedUser | None = None,
+                           channel_id: str | None = None) -> StoredMessage:
+        """A user writes in a channel: stored and sent to the bot as MESSAGE_CREATE."""
+        member = self._user_for(user)
+        msg = StoredMessage(id=self.snowflakes.next(), channel_id=channel_id or self.channel_id,
+                            guild_id=self.guild_id, author=member.user, created_at=self.clock.now(),
+                            content=content)
+        await self._store_message(msg, created=True)
+        return msg
 
     def _request_finished(self, rec: RecordedRequest) -> None:
         self._finished.append(rec)
         self._request_waiters.notify(rec)
 
-    def _record_violation(self, violation: Violation, rec: RecordedRequest | None = None) -> None:
+    def _record_violation(self, violation: Violation) -> None:
         self.violations.append(violation)
         self._violation_waiters.notify(violation)
 
@@ -231,9 +261,17 @@ class DiscordEmulator(InteractionActions):
     # ---- injection -------------------------------------------------------------------------
     def inject_429(self, route: str | Callable[[RecordedRequest], bool], retry_after: float = 0.2,
                    times: int = 1, global_: bool = False) -> RateLimitRule:
-        """Answer the next ``times`` requests matching ``route`` (a path glob such as
-        ``/channels/*/messages`` without ``/api/v10``, or a predicate on RecordedRequest) with a 429."""
-        matches = route if callable(route) else (lambda rec, pattern=route: fnmatch.fnmatchcase(rec.path, pattern))
+        """Answer the next ``times`` requests matching ``route`` with a 429 discord.py will retry.
+
+        ``route`` is a path glob without ``/api/v10`` (``"/channels/*/messages"``), optionally
+        preceded by a method (``"PATCH /webhooks/*"``), or a predicate on ``RecordedRequest``.
+        """
+        if callable(route):
+            matches = route
+        else:
+            method, _, pattern = route.rpartition(" ")
+            matches = (lambda rec: (not method or rec.method == method.upper())
+                       and fnmatch.fnmatchcase(rec.path, pattern))
         rule = RateLimitRule(matches, retry_after, times, global_)
         self._api.rate_limit_rules.append(rule)
         return rule

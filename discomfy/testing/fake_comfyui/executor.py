@@ -41,7 +41,7 @@ class QueueItem:
         return self.extra_data.get("client_id")
 
 
-class Interrupted(Exception):
+class InterruptRequested(Exception):
     pass
 
 
@@ -125,7 +125,10 @@ class PromptWorker:
                 self.current_node = None
             self.fake.broadcast(self.status_message())
             self._send(item, "executing", {"node": None, "prompt_id": item.prompt_id})
-            await asyncio.sleep(0)
+            self.fake.completed_at[item.prompt_id] = time.monotonic()
+            # The real server executes on its own thread, so HTTP never queues behind a run of
+            # back-to-back prompts; a short pause here gives the loop the same chance.
+            await asyncio.sleep(self.fake.prompt_gap)
 
     # -- execution -----------------------------------------------------------------------
     def _send(self, item: QueueItem, kind: str, data: dict[str, Any], broadcast: bool = False) -> None:
@@ -136,19 +139,34 @@ class PromptWorker:
             self.fake.broadcast({"type": kind, "data": data})
 
     def _order(self, item: QueueItem) -> list[str]:
-        """Nodes needed by the outputs, in the order ComfyUI's ExecutionList picks them."""
-        prompt, needed, stack = item.prompt, set(), list(item.outputs)
-        while stack:
-            nid = stack.pop()
-            if nid not in needed:
-                needed.add(nid)
+        """Nodes needed by the outputs, in the order ComfyUI's ExecutionList runs them.
+
+        Pending nodes are collected by a stack walk from each output (so their order is the
+        real one), and among the ready ones an output node goes first, then a node feeding
+        an output, then one two links away, else the first pending (``ux_friendly_pick_node``).
+        """
+        prompt = item.prompt
+        pending: dict[str, None] = {}
+        for output in item.outputs:
+            stack = [output]
+            while stack:
+                nid = stack.pop()
+                if nid in pending:
+                    continue
+                pending[nid] = None
                 stack += [str(v[0]) for v in prompt[nid]["inputs"].values() if isinstance(v, list)]
-        deps = {n: {str(v[0]) for v in prompt[n]["inputs"].values() if isinstance(v, list)} for n in needed}
+        deps = {n: {str(v[0]) for v in prompt[n]["inputs"].values() if isinstance(v, list)} for n in pending}
+        blocking = {n: [m for m in pending if n in deps[m]] for n in pending}
+        outputs = {n for n in pending if (self.fake.catalog.info(prompt[n]["class_type"]) or {}).get("output_node")}
         order: list[str] = []
-        while len(order) < len(needed):
-            ready = [n for n in prompt if n in needed and n not in order and deps[n] <= set(order)]
-            outputs_ready = [n for n in ready if n in item.outputs]
-            order.append((outputs_ready or ready)[0])
+        while pending:
+            ready = [n for n in pending if not (deps[n] & pending.keys())]
+            pick = next((n for n in ready if n in outputs), None)
+            pick = pick or next((n for n in ready if any(b in outputs for b in blocking[n])), None)
+            pick = pick or next((n for n in ready if any(c in outputs for b in blocking[n] for c in blocking[b])), None)
+            pick = pick or ready[0]
+            del pending[pick]
+            order.append(pick)
         return order
 
     def _signature(self, item: QueueItem, nid: str, memo: dict[str, str]) -> str:
@@ -199,7 +217,7 @@ class PromptWorker:
                 self._send(item, "executing", {"node": nid, "display_node": nid, "prompt_id": pid})
                 await asyncio.sleep(0)
                 if self.interrupt_requested:
-                    raise Interrupted(nid)
+                    raise InterruptRequested(nid)
                 result = await self._run_node(item, nid, class_type, values, states)
                 values[nid] = result.outputs
                 self.cache[sigs[nid]] = (result.outputs, result.ui)
@@ -209,7 +227,7 @@ class PromptWorker:
                     self._send(item, "executed", {"node": nid, "display_node": nid, "output": result.ui, "prompt_id": pid})
                 done = states.get(nid, {}).get("max", 1.0)
                 self._state(item, states, nid, done, done, "finished")
-        except Interrupted as stop:
+        except InterruptRequested as stop:
             nid = str(stop.args[0])
             record("execution_interrupted", {"prompt_id": pid, "node_id": nid,
                                              "node_type": item.prompt[nid]["class_type"],
@@ -237,12 +255,15 @@ class PromptWorker:
         inputs = {k: (values[str(v[0])][v[1]] if isinstance(v, list) else v)
                   for k, v in item.prompt[nid]["inputs"].items()}
         info = self.fake.catalog.info(class_type) or {}
+        gate = self.fake.hold_for(nid, class_type)
+        if gate is not None:
+            await gate.wait()
         steps, delay = self.fake.steps_for(nid, class_type, inputs, info)
         for step in range(steps):
             if delay:
                 await asyncio.sleep(delay)
             if self.interrupt_requested:
-                raise Interrupted(nid)
+                raise InterruptRequested(nid)
             self._progress(item, states, nid, step + 1, steps, self.fake.preview_image() if self.fake.preview_frames else None)
         fault = self.fake.fault_for(nid, class_type)
         try:
@@ -292,4 +313,5 @@ class PromptWorker:
         }
         while len(self.history) > HISTORY_CAP:
             self.history.popitem(last=False)
+        self.fake.on_finished(item.prompt_id)
 

@@ -18,7 +18,8 @@ from PIL import Image
 
 from discomfy.testing.fake_comfyui.catalog import MODEL_FOLDERS
 from discomfy.testing.fake_comfyui.executor import QueueItem
-from discomfy.testing.fake_comfyui.storage import FOLDER_TYPES, PathRefused, safe_join
+from discomfy.testing.fake_comfyui.sockets import SocketConn
+from discomfy.testing.fake_comfyui.storage import FOLDER_TYPES, PathRefused
 
 if TYPE_CHECKING:
     from discomfy.testing.fake_comfyui.server import FakeComfyUI
@@ -88,8 +89,9 @@ class Handlers:
         return self.fake.worker
 
     async def ws(self, request: web.Request) -> web.WebSocketResponse:
-        from discomfy.testing.fake_comfyui.server import SocketConn
-
+        if self.fake.sockets_blocked:
+            return web.Response(status=503)
+        self.fake.ws_connects += 1
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
         sid = request.query.get("clientId") or self.fake.new_sid()

@@ -21,6 +21,7 @@ from discomfy.testing.fake_comfyui.catalog import NodeCatalog
 from discomfy.testing.fake_comfyui.executor import PromptWorker
 from discomfy.testing.fake_comfyui.nodes import NodeRunner, jpeg_bytes
 from discomfy.testing.fake_comfyui.routes import build_app
+from discomfy.testing.fake_comfyui.sockets import SocketConn
 from discomfy.testing.fake_comfyui.storage import FileStore
 from discomfy.testing.fake_comfyui.validation import PromptValidator
 
@@ -46,6 +47,7 @@ class FakeComfyUI:
         step_delay: float = 0.0,
         preview_frames: bool = False,
         cache: bool = True,
+        prompt_gap: float = 0.001,
     ) -> None:
         self.models: dict[str, list[str]] = {k: list(v) for k, v in (models or {}).items()}
         self.models["loras"] = list(DEFAULT_LORAS if loras is None else loras)
@@ -53,6 +55,7 @@ class FakeComfyUI:
         self.step_delay = step_delay
         self.preview_frames = preview_frames
         self.cache_enabled = cache
+        self.prompt_gap = prompt_gap  # pause between prompts so HTTP is never starved
         self.files = FileStore()
         self.catalog = NodeCatalog(self.models, self.files.input_names)
         self.validator = PromptValidator(self.catalog, self.files)
@@ -62,8 +65,13 @@ class FakeComfyUI:
         self.sockets: dict[str, SocketConn] = {}
         self._steps: dict[str, tuple[int, float | None]] = {}
         self._faults: dict[str, tuple[str, str]] = {}
+        self._holds: dict[str, asyncio.Event] = {}
         self.http_delay = 0.0
         self._http_failures: list[int] = []
+        self.sockets_blocked = False
+        self.completed_at: dict[str, float] = {}  # prompt_id -> time.monotonic() of `executing: null`
+        self.ws_connects = 0
+        self._finished: dict[str, asyncio.Event] = {}
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.url = ""
@@ -90,9 +98,9 @@ class FakeComfyUI:
         self.port = self.port or _free_port()
         self.worker = PromptWorker(self)
         self.worker.start()
-        self._runner = web.AppRunner(build_app(self), handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(build_app(self), handle_signals=False, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port, shutdown_timeout=0.1).start()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
         self.url = f"http://127.0.0.1:{self.port}"
         return self.url
 
@@ -142,8 +150,19 @@ class FakeComfyUI:
         """Every later execution of that node raises (``execution_error``) until cleared."""
         self._faults[node_class_or_id] = (message, exception_type)
 
+    def hold_at(self, node_class_or_id: str) -> asyncio.Event:
+        """Make that node wait (after its ``executing`` message) until the returned event is
+        set: a slow node without progress reports, for deterministic interrupt tests."""
+        return self._holds.setdefault(node_class_or_id, asyncio.Event())
+
+    def hold_for(self, nid: str, class_type: str) -> asyncio.Event | None:
+        return self._holds.get(nid) or self._holds.get(class_type)
+
     def clear_faults(self) -> None:
         self._faults.clear()
+        for gate in self._holds.values():
+            gate.set()
+        self._holds.clear()
         self.http_delay = 0.0
         self._http_failures.clear()
 
@@ -167,6 +186,22 @@ class FakeComfyUI:
         self.sockets.clear()
         for conn in conns:
             await conn.ws.close()
+
+    async def block_sockets(self) -> None:
+        """Drop every socket and refuse new ones (HTTP 503) until ``unblock_sockets()``."""
+        self.sockets_blocked = True
+        await self.drop_sockets()
+
+    def unblock_sockets(self) -> None:
+        self.sockets_blocked = False
+
+    def on_finished(self, prompt_id: str) -> None:
+        self._finished.setdefault(prompt_id, asyncio.Event()).set()
+
+    async def wait_finished(self, prompt_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Wait until the prompt's history entry exists (it ran to an end); returns it."""
+        await asyncio.wait_for(self._finished.setdefault(prompt_id, asyncio.Event()).wait(), timeout)
+        return self.worker.history[prompt_id]
 
     def preview_image(self) -> bytes:
         return jpeg_bytes(Image.new("RGB", (32, 32), (40, 80, 160)))
@@ -204,23 +239,3 @@ class FakeComfyUI:
             conn.outbox.put_nowait(encode_text(frame[1], frame[2]))
         else:
             conn.outbox.put_nowait(encode_preview(frame[2], frame[1], frame[3]))
-
-
-class SocketConn:
-    """One client socket and its outbox: a single sender task keeps frames in order."""
-
-    def __init__(self, ws: web.WebSocketResponse) -> None:
-        self.ws = ws
-        self.flags: dict[str, Any] = {}
-        self.outbox: asyncio.Queue[Any] = asyncio.Queue()
-
-    async def pump(self) -> None:
-        try:
-            while True:
-                item = await self.outbox.get()
-                if isinstance(item, bytes):
-                    await self.ws.send_bytes(item)
-                else:
-                    await self.ws.send_json(item)
-        except (ConnectionError, RuntimeError):
-            pass  # the socket closed while we were sending, as on the real server

@@ -32,6 +32,7 @@ class FileStore:
 
     def __init__(self) -> None:
         self.files: dict[str, dict[str, bytes]] = {t: {} for t in FOLDER_TYPES}
+        self._counters: dict[tuple[str, str, str], int] = {}
 
     def get(self, folder_type: str, subfolder: str, filename: str) -> bytes | None:
         return self.files.get(folder_type, {}).get(safe_join(subfolder, filename))
@@ -89,13 +90,16 @@ class FileStore:
         subfolder, _, base = prefix.rpartition("/")
         if folder_type == "temp":
             base = f"{base}_temp_{''.join(secrets.choice('abcdefghijklmnopqrstuvwxyz') for _ in range(5))}"
-        existing = [
-            p for p in self.files[folder_type]
-            if posixpath.dirname(p) == subfolder and posixpath.basename(p).startswith(base + "_")
-        ]
-        counter = 1
-        for path in existing:
-            digits = posixpath.basename(path)[len(base) + 1 :].split("_")[0]
-            if digits.isdigit():
-                counter = max(counter, int(digits) + 1)
+        key = (folder_type, subfolder, base)
+        if key not in self._counters:  # first save of this prefix: continue from what exists
+            counter = 1
+            for path in self.files[folder_type]:
+                name = posixpath.basename(path)
+                if posixpath.dirname(path) == subfolder and name.startswith(base + "_"):
+                    digits = name[len(base) + 1 :].split("_")[0]
+                    if digits.isdigit():
+                        counter = max(counter, int(digits) + 1)
+            self._counters[key] = counter
+        counter = self._counters[key]
+        self._counters[key] = counter + 1
         return subfolder, f"{base}_{counter:05d}_.png"

@@ -94,7 +94,7 @@ def _static_problems(spec: WorkflowSpec, registry: StrategyRegistry) -> list[Pro
         if name not in registry:
             problems.append(Problem(spec.plugin, spec.manifest_file, f"unknown strategy `{name}` "
                                     f"(known: {', '.join(registry.names())})"))
-    produced = {p for s in known for p in registry.get(s).produces}
+    produced = {p for s in known for p in getattr(registry.get(s), "produces", ())}
     for param, targets in spec.bindings.items():
         if param not in props and param not in produced:
             problems.append(Problem(spec.plugin, spec.manifest_file, f"binding `{param}` is not a "
@@ -148,6 +148,10 @@ def contract_check(spec: WorkflowSpec, object_info: ObjectInfo | None = None, *,
             problems.append(Problem(spec.plugin, spec.manifest_file, f"rendering {what} failed: {exc.detail}",
                                     getattr(cause, "node", None), getattr(cause, "input", None)))
             continue
+        for node_id in spec.outputs:
+            if node_id not in rendered.graph:
+                problems.append(Problem(spec.plugin, spec.template_file, f"rendering {what} removed "
+                                        f"output node {node_id}", node_id))
         if object_info is not None:
             problems += _graph_problems(spec, rendered.graph, object_info, f"rendering {what}")
     if problems:

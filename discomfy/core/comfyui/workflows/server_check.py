@@ -36,8 +36,9 @@ def server_check(spec: WorkflowSpec, object_info: ObjectInfo, *,
     registry = registry if registry is not None else default_registry()
     out: list[str] = []
     classes = set(spec.node_classes)
-    if "lora" in spec.strategies and "lora" in registry:
-        classes.add(LORA_CLASS)
+    for name in spec.strategies:
+        if name in registry:
+            classes.update(getattr(registry.get(name), "inserts", ()))
     missing_classes = sorted(c for c in classes if c not in object_info)
     for cls in missing_classes:
         out.append(f"{spec.plugin}: node class {cls} is not installed (install the custom nodes providing it)")

@@ -10,6 +10,7 @@ option nor the fix.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -25,6 +26,7 @@ _PY_TYPES = {
     "array": (list, tuple),
     "object": (dict,),
 }
+_DISCORD_NAME = re.compile(r"[a-z0-9_-]{1,32}")
 _TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text",
                "boolean": "true or false", "array": "a list", "object": "a set of values"}
 
@@ -41,10 +43,22 @@ def check_schema(schema: Any) -> list[str]:
     problems = []
     if schema.get("type") != "object":
         problems.append('the parameter schema must have "type": "object"')
-    for name, prop in (schema.get("properties") or {}).items():
+    properties = schema.get("properties") or {}
+    if len(properties) > 24:  # Discord allows 25 options; the `model` option may take one
+        problems.append(f"{len(properties)} parameters; a Discord command takes at most 24 besides `model`")
+    for name, prop in properties.items():
+        if not _DISCORD_NAME.fullmatch(name):
+            problems.append(f"parameter `{name}`: Discord option names are 1-32 lowercase letters, "
+                            "digits, `-` or `_`")
         if not isinstance(prop, dict) or "type" not in prop:
             problems.append(f"parameter `{name}` has no \"type\"")
             continue
+        extra = prop.get("x-discord", {})
+        if not isinstance(extra, dict) or set(extra) - {"type", "autocomplete"}:
+            problems.append(f"parameter `{name}`: x-discord may only hold `type` and `autocomplete`")
+        elif extra.get("type", "attachment") != "attachment" or not isinstance(extra.get("autocomplete", False), bool):
+            problems.append(f"parameter `{name}`: x-discord type must be \"attachment\" and "
+                            "autocomplete true or false")
         desc = prop.get("description", "")
         if len(desc) > 100:
             problems.append(f"parameter `{name}`: description is {len(desc)} characters, "

@@ -68,7 +68,9 @@ class ImagesStrategy:
         for param in image_parameters(context, params):
             nodes = _targets(graph, context, param)
             context.handled.add(param)
-            if params.get(param):
+            if params.get(param) and not nodes:
+                context.notes.append(f"`{param}` was given but the workflow has no LoadImage for it")
+            elif params.get(param):
                 for nid in nodes:
                     graph[nid]["inputs"]["image"] = str(params[param])
                 context.images_needed.append(param)

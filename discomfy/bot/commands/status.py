@@ -1,0 +1,68 @@
+"""``/status``: is ComfyUI reachable, how long is the queue, what runs, what are my jobs.
+
+Everything comes from the bot's own state plus one cheap request per server (with a short
+timeout, so a dead server makes /status say so instead of hanging).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+PROBE_TIMEOUT = 2.0
+
+
+async def probe(server: Any) -> tuple[bool, int | None]:
+    """(reachable, ComfyUI queue length) for one server."""
+    try:
+        snapshot = await asyncio.wait_for(server.client.get_queue(), PROBE_TIMEOUT)
+    except Exception:
+        return False, None
+    return True, len(snapshot.running) + len(snapshot.pending)
+
+
+class StatusCog(commands.Cog, name="status"):
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="status", description="Image server health, the queue, and your jobs")
+    async def status_command_handler(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bot = self.bot
+        servers = list(bot.servers)
+        probes = await asyncio.gather(*(probe(s) for s in servers))
+        embed = discord.Embed(title="DisComfy status", colour=discord.Colour.blurple())
+        lines = []
+        for server, (up, length) in zip(servers, probes):
+            state = f"🟢 reachable, {length} in its queue" if up else "🔴 not reachable"
+            lines.append(f"**{server.name}**: {state}")
+        embed.add_field(name="Image servers", value="\n".join(lines)[:1024], inline=False)
+
+        snapshot = bot.job_queue.snapshot()
+        running = ", ".join(f"`{j.job_id}` (<@{j.user_id}>)" for j in snapshot.running) or "nothing"
+        embed.add_field(name="Queue", value=f"{len(snapshot.pending)} waiting · running: {running}"[:1024], inline=False)
+
+        mine = await bot.store.jobs_for_user(interaction.user.id, active_only=True)
+        if mine:
+            rows = []
+            for job in mine[:10]:
+                position = bot.job_queue.position(job.id)
+                where = f"position {position}" if position else str(job.state)
+                rows.append(f"`{job.id}` /{job.command} — {where}")
+            embed.add_field(name="Your jobs", value="\n".join(rows)[:1024], inline=False)
+        else:
+            embed.add_field(name="Your jobs", value="none waiting or running", inline=False)
+
+        loaded = bot.load_report.names("loaded")
+        failed = bot.load_report.names("failed")
+        plugins = ", ".join(loaded) + (f" · failed: {', '.join(failed)}" if failed else "")
+        embed.add_field(name="Plugins", value=plugins[:1024] or "none", inline=False)
+        await interaction.followup.send(embed=embed, ephemeral=True)
+
+
+async def setup(bot: Any) -> None:
+    await bot.add_cog(StatusCog(bot))

@@ -1,0 +1,114 @@
+"""Every result and job button, clicked in the emulator, also after the bot restarted."""
+
+from __future__ import annotations
+
+from discomfy.core.jobs import JobState
+from discomfy.testing.bot_harness import running_bot
+from tests.bot.support import (answer_text, assert_settled, embed_text, is_failure, job_id_of, png_bytes,
+                               saved_outputs, wait_outcome, wait_result)
+
+
+def button(message, action: str) -> str:
+    return next(c for c in message.custom_ids if c.split(":")[1] == action)
+
+
+async def first_result(emu, user=None, **options):
+    inter = await emu.invoke("generate", {"prompt": "a red fox", "seed": 11, **options}, user=user)
+    return await wait_result(emu, inter)
+
+
+async def test_reroll_starts_a_new_job_with_a_new_seed(discord_emulator, fake_comfyui, bot):
+    emu = discord_emulator
+    result = await first_result(emu, aspect_ratio="9:16")
+    click = await emu.click(result, button(result, "reroll"))
+    rerolled = await wait_result(emu, click)
+    assert rerolled.id != result.id and job_id_of(rerolled) != job_id_of(result)
+    new_job = await bot.store.get(job_id_of(rerolled))
+    assert new_job.seed != 11 and new_job.parameters["aspect_ratio"] == "9:16"
+    assert rerolled.attachments[0].data in saved_outputs(fake_comfyui)
+    await assert_settled(emu, bot)
+
+
+async def test_edit_opens_a_modal_and_edits_the_result_image(discord_emulator, fake_comfyui, bot):
+    emu = discord_emulator
+    result = await first_result(emu, aspect_ratio="16:9")
+    edit_id = next(c for c in result.custom_ids if c.startswith("discomfy:edit:") and c.endswith(":editflux"))
+    opened = await emu.click(result, edit_id)
+    assert opened.modal is not None
+    submitted = await emu.submit_modal(opened, {"What should change?": "make it snow"})
+    edited = await wait_result(emu, submitted)
+    job = await bot.store.get(job_id_of(edited))
+    assert job.workflow == "editflux" and job.parameters["prompt"] == "make it snow"
+    assert result.attachments[0].data in fake_comfyui.files.files["input"].values(), "the result image was the input"
+    await assert_settled(emu, bot)
+
+
+async def test_info_shows_every_parameter_only_to_the_clicker(discord_emulator, fake_comfyui, bot):
+    emu = discord_emulator
+    result = await first_result(emu, steps=12, guidance=4.5)
+    info = await emu.click(result, button(result, "info"), user=emu.make_user("bob"))
+    text = await answer_text(emu, info)
+    for expected in ("a red fox", "`11`", "steps", "`12`", "guidance", "`4.5`", "aspect_ratio", "generate-flux"):
+        assert expected in text, f"{expected!r} missing from the info answer: {text}"
+    await assert_settled(emu, bot)
+
+
+async def test_only_the_owner_can_delete(discord_emulator, fake_comfyui, bot):
+    emu = discord_emulator
+    alice, mallory = emu.make_user("alice"), emu.make_user("mallory")
+    result = await first_result(emu, user=alice)
+    refused = await emu.click(result, button(result, "delete"), user=mallory)
+    assert alice.mention in await answer_text(emu, refused) and "delete" in await answer_text(emu, refused)
+    assert not result.deleted
+    done = await emu.click(result, button(result, "delete"), user=alice)
+    assert "Deleted" in await answer_text(emu, done) and result.deleted
+    await assert_settled(emu, bot)
+
+
+async def test_cancel_removes_a_waiting_job_and_interrupts_a_running_one(discord_emulator, fake_comfyui, bot):
+    emu = discord_emulator
+    alice, mallory = emu.make_user("alice"), emu.make_user("mallory")
+    fake_comfyui.simulate("SamplerCustomAdvanced", steps=200, step_delay=0.02)
+    running = await emu.invoke("generate", {"prompt": "first"}, user=alice)
+    waiting = await emu.invoke("generate", {"prompt": "second"}, user=alice)
+    await emu.wait_for_message(lambda m: m.id == running.original_message.id and "Step" in embed_text(m))
+    pending_msg = waiting.original_message
+    assert "Position in queue: **1**" in embed_text(pending_msg)
+
+    refused = await emu.click(pending_msg, button(pending_msg, "cancel"), user=mallory)
+    assert alice.mention in await answer_text(emu, refused)
+    cancel_waiting = await emu.click(pending_msg, button(pending_msg, "cancel"), user=alice)
+    assert "Cancelled" in await answer_text(emu, cancel_waiting)
+    assert (await bot.store.get(job_id_of(pending_msg))).state == JobState.CANCELLED
+    assert "Cancelled" in embed_text(pending_msg) and not pending_msg.custom_ids
+
+    run_msg = running.original_message
+    cancel_running = await emu.click(run_msg, button(run_msg, "cancel"), user=alice)
+    ended = await wait_outcome(emu, running)
+    assert is_failure(ended) and "cancel" in embed_text(ended).lower()
+    assert "Cancel" in await answer_text(emu, cancel_running)
+    assert (await bot.store.get(job_id_of(run_msg))).state == JobState.CANCELLED
+    assert len(fake_comfyui.worker.history) == 1, "the waiting job never reached ComfyUI"
+    await assert_settled(emu, bot)
+
+
+async def test_buttons_work_after_the_bot_restarts(discord_emulator, fake_comfyui, bot_config):
+    emu = discord_emulator
+    alice, bob = emu.make_user("alice"), emu.make_user("bob")
+    async with running_bot(emu, fake_comfyui, bot_config):
+        result = await first_result(emu, user=alice)
+        other = await first_result(emu, user=alice, prompt="an owl")
+    async with running_bot(emu, fake_comfyui, bot_config) as second:
+        info = await emu.click(result, button(result, "info"), user=bob)
+        assert "a red fox" in await answer_text(emu, info)
+        reroll = await emu.click(result, button(result, "reroll"), user=bob)
+        rerolled = await wait_result(emu, reroll)
+        assert (await second.store.get(job_id_of(rerolled))).user_id == int(bob.id)
+        opened = await emu.click(other, next(c for c in other.custom_ids if c.endswith(":editqwen")), user=alice)
+        edited = await wait_result(emu, await emu.submit_modal(opened, {"What should change?": "add a moon"}))
+        assert (await second.store.get(job_id_of(edited))).workflow == "editqwen"
+        refused = await emu.click(result, button(result, "delete"), user=bob)
+        assert not result.deleted and alice.mention in await answer_text(emu, refused)
+        deleted = await emu.click(result, button(result, "delete"), user=alice)
+        assert "Deleted" in await answer_text(emu, deleted) and result.deleted
+        await assert_settled(emu, second)

@@ -1,0 +1,35 @@
+"""discomfy run --dev: editing a plugin file changes the command without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+
+from discomfy.testing.bot_harness import build_config, running_bot
+
+from tests.conftest import command_plugin_source, write_plugin
+
+
+async def next_reload(bot):
+    return await asyncio.wait_for(bot.reloader.results.get(), timeout=15)
+
+
+async def test_edit_reloads_the_plugin_and_a_syntax_error_keeps_the_old_version(project, discord_emulator, fake_comfyui):
+    source = write_plugin(project, "hello", command_plugin_source("hello", "v1"))
+    config = build_config(project, emulator=discord_emulator, comfyui_url=fake_comfyui.url)
+    async with running_bot(discord_emulator, fake_comfyui, config, dev=True) as bot:
+        first = await discord_emulator.invoke("hello")
+        assert first.original_message.content == "v1"
+        syncs = len([r for r in discord_emulator.requests if r.method == "PUT"])
+        await asyncio.wait_for(bot.reloader.watching.wait(), timeout=10)
+
+        source.write_text(source.read_text().replace("v1", "v2"))
+        result = await next_reload(bot)
+        assert result.reloaded == ["hello"] and result.synced  # description changed: guild re-synced
+        assert (await discord_emulator.invoke("hello")).original_message.content == "v2"
+        assert len([r for r in discord_emulator.requests if r.method == "PUT"]) == syncs + 1
+
+        source.write_text(source.read_text().replace("async def setup(bot):", "async def setup(bot:"))
+        result = await next_reload(bot)
+        assert result.reloaded == [] and "SyntaxError" in result.failed["hello"]
+        assert (await discord_emulator.invoke("hello")).original_message.content == "v2"
+    assert not discord_emulator.violations and not discord_emulator.unhandled
