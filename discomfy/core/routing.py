@@ -3,7 +3,7 @@
 A job can only go to a server whose ``/object_info`` lists every node class its workflow
 uses, every model file the template names, the LoRAs the user picked and every other choice
 the user made (sampler, scheduler...). Checking this before queueing means a missing model
-reads "No image server has the diffusion model `flux1-dev.safetensors` installed" instead of
+reads "The diffusion model `flux1-dev.safetensors` is not installed on any image server" instead of
 ComfyUI's raw "value not in list" after the user waited in the queue.
 
 Pure functions over already-fetched ``/object_info`` dicts: no I/O, easy to test.
@@ -97,9 +97,9 @@ def _suggest(name: str, object_infos: Sequence[Mapping[str, Any]]) -> str:
 def _for_all(item: Missing, command: str, down_note: str,
              object_infos: Sequence[Mapping[str, Any]]) -> DisComfyError:
     """The refusal for something no reachable server has."""
-    where = "No image server" if not down_note else "No image server that is up"
+    where = "any image server" if not down_note else "any image server that is up"
     if item.kind == "LoRA":
-        return ValidationError(f"{where} has the LoRA `{item.name}` installed.{_suggest(item.name, object_infos)} "
+        return ValidationError(f"The LoRA `{item.name}` is not installed on {where}.{_suggest(item.name, object_infos)} "
                                f"Use /loras to see the installed ones.{down_note}", field="lora")
     if item.kind == "choice" and item.error is not None:
         if isinstance(item.error, ValidationError):
@@ -108,8 +108,8 @@ def _for_all(item: Missing, command: str, down_note: str,
         return item.error
     if item.error is not None:
         return item.error
-    return WorkflowError(f"{where} has the {item.kind} `{item.name}` installed, which /{command} needs; "
-                         f"please tell the bot owner.{down_note}",
+    return WorkflowError(f"The {item.kind} `{item.name}` is not installed on {where}; /{command} needs it, "
+                         f"so please tell the bot owner.{down_note}",
                          detail=f"no server has {item.kind} {item.name} for /{command}")
 
 
@@ -119,12 +119,14 @@ def no_server_error(spec: Any, missing: Mapping[str, list[Missing]], down: Seque
 
     ``missing`` maps each reachable server's name to what it lacks; ``down`` names the
     servers that could not be asked. Something every reachable server lacks is named alone
-    ("No image server has the LoRA `x` installed"); otherwise each server's gap is listed.
+    ("The LoRA `x` is not installed on any image server"); otherwise each server's gap is listed.
     """
     command = getattr(spec, "command", "this command")
     if not missing:
         names = ", ".join(f"`{n}`" for n in down)
-        return ComfyUIError("All image servers are down; try again in a minute.",
+        text = ("All image servers are down; try again in a minute." if len(down) > 1 else
+                "The image server is not reachable right now; try again in a minute.")
+        return ComfyUIError(text,
                             detail=f"no healthy ComfyUI server for /{command}; down: {names}")
     down_note = f" ({', '.join(f'`{n}`' for n in down)} {'is' if len(down) == 1 else 'are'} down; try again later.)" if down else ""
     lists = list(missing.values())

@@ -2,9 +2,9 @@
 
 A single ``comfyui.url`` is a pool of one. Each job goes to a healthy server that has what its
 workflow needs (node classes, model files, the user's LoRA and choices, read from that
-server's ``/object_info``) and the shortest queue; a missing model reads "No image server has
-the diffusion model `x` installed" before the user waits, not ComfyUI's "value not in list"
-after. ``watch()`` keeps each server's health current and tells listeners (the bot, through
+server's ``/object_info``) and the shortest queue; a missing model reads "The diffusion model
+`x` is not installed on any image server" before the user waits, not ComfyUI's "value not in
+list" after. ``watch()`` keeps each server's health current and tells listeners (the bot, through
 :class:`~discomfy.core.failover.Failover`) when one goes down or comes back.
 """
 
@@ -81,6 +81,7 @@ class ServerPool:
         self.object_info_min_age = OBJECT_INFO_MIN_AGE
         self._listeners = HealthListeners()
         self._check_lock = asyncio.Lock()
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
 
     @classmethod
     def from_config(cls, config: Any, *, job_queue: FairQueue | None = None) -> ServerPool:
@@ -131,7 +132,16 @@ class ServerPool:
         await self.check_all()
 
     async def close(self) -> None:
-        await asyncio.gather(*(s.client.close() for s in self), return_exceptions=True)
+        """Close every client, each within ``request_timeout`` (shutdown never hangs)."""
+        async def one(server: Server) -> None:
+            try:
+                await asyncio.wait_for(server.client.close(), self.request_timeout)
+            except asyncio.TimeoutError:
+                log.warning("closing the client of ComfyUI server %s took too long; left behind", server.name)
+
+        for task in self._refreshing.values():
+            task.cancel()
+        await asyncio.gather(*(one(s) for s in self), return_exceptions=True)
 
     def add_health_listener(self, *, on_down: HealthListener | None = None,
                             on_up: HealthListener | None = None) -> Callable[[], None]:
@@ -160,14 +170,26 @@ class ServerPool:
             except Exception:  # noqa: BLE001 - the watcher must outlive any one bad check
                 log.exception("health check of the ComfyUI servers failed")
 
-    async def refresh_object_info(self) -> None:
-        """Re-read ``/object_info`` of every healthy server now (after installing models)."""
-        async def one(server: Server) -> None:
-            error = await load_object_info(server, self.request_timeout)
-            if error is not None:
-                server.last_error = error
+    async def refresh_object_info(self, max_age: float = 0.0) -> None:
+        """Re-read ``/object_info`` of every healthy server whose copy is older than
+        ``max_age`` seconds. Callers arriving meanwhile share the one request per server, so
+        a burst of commands costs one fetch, not one each."""
+        now = time.monotonic()
+        tasks = []
+        for server in self:
+            if not server.healthy or (server.object_info is not None and now - server.object_info_at < max_age):
+                continue
+            task = self._refreshing.get(server.name)
+            if task is None or task.done():
+                task = self._refreshing[server.name] = asyncio.ensure_future(self._refresh_one(server))
+            tasks.append(task)
+        if tasks:
+            await asyncio.shield(asyncio.gather(*tasks))
 
-        await asyncio.gather(*(one(s) for s in self if s.healthy))
+    async def _refresh_one(self, server: Server) -> None:
+        error = await load_object_info(server, self.request_timeout)
+        if error is not None:
+            server.last_error = error
 
     # --- routing ----------------------------------------------------------------------------
 
@@ -184,8 +206,8 @@ class ServerPool:
     async def eligible(self, spec: Any, params: Any) -> list[Server]:
         """Healthy servers that can run ``spec`` with ``params``, least busy first.
 
-        Raises a ``DisComfyError`` naming what is missing when there is none ("No image
-        server has the LoRA `x` installed", "All image servers are down; ..."). A refusal
+        Raises a ``DisComfyError`` naming what is missing when there is none ("The LoRA
+        `x` is not installed on any image server", "All image servers are down; ..."). A refusal
         re-reads ``/object_info`` first, so a model installed a minute ago is found."""
         ok, missing, down = await self._evaluate(spec, params, refresh=False)
         if not ok and missing:
@@ -218,7 +240,8 @@ class ServerPool:
                 if error is not None:
                     server.last_error = error
                     return None
-            assert server.object_info is not None
+            else:  # the client's cache: someone may have refreshed it since
+                server.object_info = await server.client.get_object_info()
             missing = missing_on_server(spec, params, server.object_info)
             if refresh and missing:
                 classes = {m.node_class for m in missing}

@@ -69,8 +69,8 @@ async def test_a_model_no_server_has_is_named(fakes, flux_spec):
     finally:
         await pool.close()
     message = info.value.user_message
-    assert "No image server has the diffusion model `flux1-dev.safetensors` installed" in message
-    assert "/generate" in message
+    assert message.startswith("The diffusion model `flux1-dev.safetensors` is not installed on any image server")
+    assert "/generate needs it" in message and "tell the bot owner" in message
 
 
 async def test_a_lora_no_server_has_is_refused_with_a_suggestion(pool, flux_spec):
@@ -78,7 +78,7 @@ async def test_a_lora_no_server_has_is_refused_with_a_suggestion(pool, flux_spec
         await pool.check_choices(flux_spec, {**PARAMS, "lora": "style_b.safetensor"})
     assert info.value.field == "lora"
     message = info.value.user_message
-    assert "No image server has the LoRA `style_b.safetensor` installed" in message
+    assert "The LoRA `style_b.safetensor` is not installed on any image server." in message
     assert "Did you mean `style_b.safetensors`?" in message  # gpu-c has it, but no FLUX
 
 
@@ -86,7 +86,7 @@ async def test_a_missing_node_class_is_named(pool, flux_spec):
     spec = dataclasses.replace(flux_spec, extra_node_classes=("ImpactWildcardProcessor",))
     with pytest.raises(WorkflowError) as info:
         await pool.choose(spec, PARAMS)
-    assert "No image server has the node `ImpactWildcardProcessor` installed" in info.value.user_message
+    assert "The node `ImpactWildcardProcessor` is not installed on any image server" in info.value.user_message
 
 
 async def test_servers_lacking_different_things_are_each_named(pool, fakes, flux_spec):
@@ -113,7 +113,7 @@ async def test_down_servers_are_skipped_and_named(pool, fakes, flux_spec):
     assert [s.name for s in await pool.eligible(flux_spec, PARAMS)] == ["gpu-b"]
     with pytest.raises(ValidationError) as info:
         await pool.choose(flux_spec, {**PARAMS, "lora": "not_anywhere.safetensors"})
-    assert "No image server that is up has the LoRA" in info.value.user_message
+    assert "is not installed on any image server that is up" in info.value.user_message
     assert "`gpu-a` is down" in info.value.user_message
 
 
@@ -124,3 +124,24 @@ async def test_all_servers_down_says_so(pool, fakes, flux_spec):
     with pytest.raises(ComfyUIError) as info:
         await pool.choose(flux_spec, PARAMS)
     assert info.value.user_message == "All image servers are down; try again in a minute."
+
+
+async def test_a_single_server_down_reads_not_reachable(fakes, flux_spec):
+    pool = build_pool(fakes, ["gpu-a"])
+    await pool.start()
+    try:
+        await fakes["gpu-a"].stop()
+        assert await pool.check_all() == {"gpu-a": "down"}
+        with pytest.raises(ComfyUIError) as info:
+            await pool.check_choices(flux_spec, PARAMS)
+    finally:
+        await pool.close()
+    assert info.value.user_message == "The image server is not reachable right now; try again in a minute."
+
+
+async def test_a_burst_of_refreshes_costs_one_request_per_server(pool, fakes):
+    before = {name: fake.count("GET", "/object_info") for name, fake in fakes.items()}
+    await asyncio.gather(*(pool.refresh_object_info(max_age=0.0) for _ in range(20)))
+    await pool.refresh_object_info(max_age=60.0)  # fresh enough: no request at all
+    after = {name: fake.count("GET", "/object_info") for name, fake in fakes.items()}
+    assert {name: after[name] - before[name] for name in fakes} == {"gpu-a": 1, "gpu-b": 1, "gpu-c": 1}
