@@ -75,6 +75,7 @@ class Failover:
     stop_run: StopRun | None = None
     _saved_limits: dict[str, int] = field(default_factory=dict, init=False)
     _retried: set[str] = field(default_factory=set, init=False)
+    _report_tasks: set[asyncio.Future[Any]] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         for server in self.pool:  # servers already known to be down take no jobs
@@ -88,15 +89,24 @@ class Failover:
         return cls(queue, pool, retry_running=retry, stop_run=stop_run)
 
     def attach(self, on_report: Callable[[FailoverReport], Any] | None = None) -> Callable[[], None]:
-        """Register with the pool: down -> ``server_down`` then ``on_report(report)`` (sync or
-        async), up -> ``server_up``. Returns the remover."""
+        """Register with the pool: down -> ``server_down`` then ``on_report(report)``, up ->
+        ``server_up``. Returns the remover. A coroutine ``on_report`` (telling users takes
+        Discord requests) runs as its own task, so health checks never wait for it."""
         async def down(server: Server) -> None:
             report = await self.server_down(server)
-            if on_report is not None:
-                result = on_report(report)
-                if asyncio.iscoroutine(result):
-                    await result
+            if on_report is None:
+                return
+            result = on_report(report)
+            if asyncio.iscoroutine(result):
+                task = asyncio.ensure_future(result)
+                self._report_tasks.add(task)
+                task.add_done_callback(self._report_done)
         return self.pool.add_health_listener(on_down=down, on_up=self.server_up)
+
+    def _report_done(self, task: asyncio.Future[Any]) -> None:
+        self._report_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("telling users about a failover failed", exc_info=task.exception())
 
     def _pause(self, name: str) -> None:
         if name not in self._saved_limits:

@@ -65,6 +65,9 @@ def stable_client_id(config: Any, server_name: str) -> str:
 
 
 class ServerPool:
+    """Every configured server: routing (``eligible``/``choose``/``check_choices``), health
+    (``start``/``check_all``/``watch`` + listeners) and ``status`` rows for /status."""
+
     def __init__(self, servers: list[Server], *, health_interval: float = 15.0,
                  request_timeout: float = 30.0, job_queue: FairQueue | None = None) -> None:
         if not servers:

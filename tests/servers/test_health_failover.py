@@ -181,3 +181,24 @@ async def test_every_running_job_of_the_dead_server_is_stopped_and_retried(fakes
         assert sorted(a.job_id for a in report.retried) == ["one", "two"]
         assert {j.job_id: j.servers for j in queue.snapshot().pending} == {
             "one": frozenset({"gpu-b"}), "two": frozenset({"gpu-b"})}
+
+
+async def test_telling_users_does_not_hold_up_health_checks(fakes, queue):
+    release, all_told = asyncio.Event(), asyncio.Event()
+    told = []
+
+    async def tell_users(report) -> None:  # slow, like Discord edits for many users
+        await asyncio.wait_for(release.wait(), 5)
+        told.append(report.server)
+        if len(told) == 2:
+            all_told.set()
+
+    async with started(fakes, queue) as pool:
+        Failover(queue, pool).attach(on_report=tell_users)
+        await fakes["gpu-a"].stop()
+        await fakes["gpu-b"].stop()
+        assert await pool.check_all() == {"gpu-a": "down", "gpu-b": "down"}  # returned while reports wait
+        assert told == []
+        release.set()
+        await asyncio.wait_for(all_told.wait(), 5)
+        assert sorted(told) == ["gpu-a", "gpu-b"]
