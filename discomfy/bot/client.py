@@ -53,6 +53,8 @@ class ComfyUIBot(commands.Bot):
         options.setdefault("intents", discord.Intents.default())
         options.setdefault("help_command", None)
         options.setdefault("tree_cls", DisComfyTree)
+        # the bot never reads discord.py's message cache; its 1,000 messages only cost memory
+        options.setdefault("max_messages", None)
         super().__init__(command_prefix=commands.when_mentioned, **options)
         self.config = config
         self.plugin_manager = plugin_manager or make_plugin_manager()

@@ -37,7 +37,9 @@ class JobMessenger:
     def token_alive(self) -> bool:
         if self.token_dead or not self.job.interaction_token or not self.job.progress_message_id:
             return False
-        return time.time() - (self.job.interaction_created_at or 0) < TOKEN_LIFETIME - TOKEN_MARGIN
+        # Discord's time, not ours: tests point ``bot.discord_clock`` at the emulator's clock
+        now = getattr(self.bot, "discord_clock", time.time)()
+        return now - (self.job.interaction_created_at or 0) < TOKEN_LIFETIME - TOKEN_MARGIN
 
     def _webhook(self) -> discord.Webhook:
         return discord.Webhook.partial(self.bot.application_id, self.job.interaction_token, client=self.bot)
@@ -74,7 +76,29 @@ class JobMessenger:
         if view is not None:
             kwargs["view"] = view
         message = await channel.send(**kwargs)
+        await self._retire_progress_message(message)
         return message.id
+
+    async def _retire_progress_message(self, outcome: discord.Message) -> None:
+        """Point the old progress message at the outcome and drop its Cancel button (through
+        the channel: the token is gone). Best effort: the outcome itself was delivered."""
+        if not self.job.progress_message_id:
+            return
+        embed = discord.Embed(title=f"/{self.job.command} finished", description=f"The outcome is here: {outcome.jump_url}")
+        try:
+            await self.bot.get_partial_messageable(self.job.channel_id).get_partial_message(
+                self.job.progress_message_id).edit(embed=embed, view=None)
+        except discord.HTTPException as exc:
+            log.info("job %s: could not update its old progress message: %s", self.job.id, exc)
+
+
+def notify_finished(bot: Any, job: Any) -> None:
+    """Tell plugins a job ended. A plugin's crash is logged, never turned into the job's
+    failure: the user already has their outcome."""
+    try:
+        bot.plugin_manager.hook.discomfy_job_finished(job=job)
+    except Exception:
+        log.exception("a discomfy_job_finished hook failed for job %s", job.id)
 
 
 def job_messenger(bot: Any, job: Any) -> JobMessenger:
@@ -116,7 +140,7 @@ async def deliver_result(bot: Any, job: Any, spec: Any, result: Any) -> None:
     message_id = await job_messenger(bot, job).send_final(content=None, embed=embed, files=files, view=view)
     await bot.store.update(job.id, result_message_id=message_id, outputs=outputs, prompt_id=result.prompt_id,
                            parameters=job.parameters)
-    bot.plugin_manager.hook.discomfy_job_finished(job=job)
+    notify_finished(bot, job)
 
 
 async def deliver_failure(bot: Any, job: Any, message: str, *, retry: bool = False, state: str = "failed") -> None:
@@ -132,6 +156,6 @@ async def deliver_failure(bot: Any, job: Any, message: str, *, retry: bool = Fal
 
     try:
         await job_messenger(bot, job).send_final(content=None, embed=embed, files=[], view=retry_view(job) if retry else None)
-    except discord.HTTPException as exc:
+    except Exception as exc:  # the job is ended in the store either way
         log.error("job %s: could not tell the user it failed: %s", job.id, exc)
-    bot.plugin_manager.hook.discomfy_job_finished(job=job)
+    notify_finished(bot, job)

@@ -20,6 +20,7 @@ import discord
 from discomfy.bot.delivery import deliver_failure, deliver_result
 from discomfy.bot.progress import ProgressState, ThrottledEditor, job_editor, progress_embed, track_progress
 from discomfy.bot.responses import report_error, user_message_for
+from discomfy.bot.server_facts import SharedRefresh
 from discomfy.bot.views import job_view
 from discomfy.core.execution import ImageInput, execute
 from discomfy.core.jobs import Job
@@ -64,8 +65,7 @@ class GenerationFlow:
         # job id -> the editor of its one progress message, from "queued" to its outcome
         self.editors: dict[str, ThrottledEditor] = {}
         bot.job_queue.add_listener(self._positions_changed)
-        self._facts: asyncio.Future[Any] | None = None  # the shared node-definitions fetch
-        self._facts_at = 0.0
+        self.server_facts = SharedRefresh(lambda: bot.servers.primary.client.get_object_info(refresh=True), ttl=FACTS_TTL)
 
     def _positions_changed(self, changes: dict[str, int | None]) -> None:
         """Keep "position N in queue" current on every waiting job's message (throttled)."""
@@ -94,7 +94,9 @@ class GenerationFlow:
         await self.accept(interaction, Submission(spec, options, images))
 
     def _budget(self, interaction: discord.Interaction) -> float:
-        age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+        """Seconds left of Discord's 3-second window (by Discord's clock, see delivery)."""
+        now = getattr(self.bot, "discord_clock", time.time)()
+        age = now - interaction.created_at.timestamp()
         return max(0.2, ACK_BUDGET - max(0.0, age))
 
     async def read_images(self, attachments: dict[str, discord.Attachment]) -> dict[str, ImageInput]:
@@ -115,21 +117,9 @@ class GenerationFlow:
     # --- what the server has -----------------------------------------------------------------
 
     async def _check_choices(self, spec: Any, choices: dict[str, Any]) -> None:
-        await self._fresh_server_facts()
+        await self.server_facts.fresh()  # then the check reads the client's fresh cache
         await self.bot.check_server_choices(spec, choices)
 
-    async def _fresh_server_facts(self) -> None:
-        """Re-read the server's node definitions (LoRA and model lists) at most every
-        ``FACTS_TTL`` seconds, one request shared by every command arriving meanwhile: a burst
-        of 100 commands must not fetch 100 copies inside Discord's 3-second window, and a
-        LoRA installed a minute ago must not be refused."""
-        task = self._facts
-        stale = task is None or (task.done() and (task.cancelled() or task.exception() is not None
-                                                  or time.monotonic() - self._facts_at > FACTS_TTL))
-        if stale:
-            self._facts_at = time.monotonic()
-            task = self._facts = asyncio.ensure_future(self.bot.servers.primary.client.get_object_info(refresh=True))
-        await asyncio.shield(task)
 
     # --- accepting a job --------------------------------------------------------------------
 
@@ -175,7 +165,7 @@ class GenerationFlow:
             return None
         self.images[job.id] = {**submission.images, **submission.server_images}
         self.rendered[job.id] = rendered
-        self.upload_limits[job.id] = getattr(interaction, "attachment_size_limit", None)
+        self.upload_limits[job.id] = getattr(interaction, "filesize_limit", None)  # discord.py's name for attachment_size_limit
         title = f"/{job.command} · {submission.spec.model}"
         state = ProgressState(phase="Queued", position=self.bot.job_queue.position(job.id))
         try:
@@ -185,6 +175,9 @@ class GenerationFlow:
             job = await self.bot.store.update(job.id, progress_message_id=message_id, state="queued")
             editor = self.editors[job.id] = job_editor(self.bot, job, title)
             editor.state = state  # what the message shows now; later changes are edits
+            moved = self.bot.job_queue.position(job.id)  # jobs may have started while we answered
+            if moved is not None and moved != state.position:
+                editor.update(position=moved)
         except Exception as exc:  # the user was never told: take the job back
             log.error("job %s: could not answer the interaction", job.id, exc_info=exc)
             self.bot.job_queue.cancel(job.id)
@@ -199,6 +192,19 @@ class GenerationFlow:
 
     async def process(self, job_id: str, server: Any) -> None:
         """Run a dequeued job to its end; never raises, never leaves the job open."""
+        try:
+            await self._run_job(job_id, server)
+        except Exception as exc:  # a bug in the flow itself: still end the job, visibly
+            message = user_message_for(exc)
+            job = await self.bot.store.get(job_id)
+            if job is not None and not job.is_final:
+                await deliver_failure(self.bot, job, message)
+        finally:
+            self.bot.job_queue.release(job_id)
+            for held in (self.images, self.rendered, self.upload_limits, self.announced, self.editors):
+                held.pop(job_id, None)
+
+    async def _run_job(self, job_id: str, server: Any) -> None:
         announced = self.announced.pop(job_id, None)
         if announced is not None:
             await asyncio.wait_for(announced.wait(), timeout=10)
@@ -237,8 +243,8 @@ class GenerationFlow:
             await editor.stop()
             if job.id in self.cancelling:
                 await deliver_failure(self.bot, job, CANCELLED, state="cancelled")
-            else:
-                await deliver_failure(self.bot, job, user_message_for(exc))
+            else:  # the user's input was fine: offer to run the same job again
+                await deliver_failure(self.bot, job, user_message_for(exc), retry=not isinstance(exc, ValidationError))
         finally:  # also on cancellation (the bot stopping): the job stays open for recovery
             await editor.stop()
             self.bot.job_queue.release(job.id)

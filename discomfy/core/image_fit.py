@@ -45,6 +45,15 @@ def shrink_to(data: bytes, limit: int) -> bytes | None:
     return None
 
 
+def readable_size(size: int) -> str:
+    """``10 MB``, ``512 KB``: a limit as a user reads it (never "0 MB")."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.0f} {unit}" if value >= 10 or value.is_integer() else f"{value:.1f} {unit}"
+    return f"{size} bytes"
+
+
 def fit_images(images: list[tuple[str, bytes]], limit: int) -> FitResult:
     result = FitResult()
     shrunk = dropped = 0
@@ -58,11 +67,11 @@ def fit_images(images: list[tuple[str, bytes]], limit: int) -> FitResult:
             continue
         shrunk += 1
         result.files.append((str(PurePath(name).with_suffix(".webp")), smaller))
-    limit_mb = limit / (1024 * 1024)
+    shown = readable_size(limit)
     notes = []
     if shrunk:
-        notes.append(f"{shrunk} image(s) re-encoded as WebP to fit this server's {limit_mb:.0f} MB upload limit")
+        notes.append(f"{shrunk} image(s) re-encoded as WebP to fit this server's {shown} upload limit")
     if dropped:
-        notes.append(f"{dropped} image(s) could not be made smaller than {limit_mb:.0f} MB and were left out")
+        notes.append(f"{dropped} image(s) could not be made smaller than {shown} and were left out")
     result.note = "; ".join(notes) or None
     return result

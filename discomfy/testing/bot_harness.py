@@ -63,6 +63,7 @@ def install_models(fake: FakeComfyUI, bot: ComfyUIBot) -> None:
 @contextlib.asynccontextmanager
 async def running_bot(emulator: Any, fake: FakeComfyUI, config: Any, **bot_options: Any) -> AsyncIterator[ComfyUIBot]:
     bot = ComfyUIBot(config, **bot_options)
+    bot.discord_clock = emulator.clock.now  # Discord's time is the emulator's (tests advance it)
     original = bot.load_plugins
 
     async def load_then_install() -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from discomfy.core.jobs import JobState
 from discomfy.testing.bot_harness import running_bot
-from tests.bot.support import (answer_text, assert_settled, embed_text, is_failure, job_id_of, png_bytes,
+from tests.bot.support import (answer_text, assert_settled, embed_text, image_size, is_failure, job_id_of, png_bytes, wait_idle,
                                saved_outputs, wait_outcome, wait_result)
 
 
@@ -112,3 +112,33 @@ async def test_buttons_work_after_the_bot_restarts(discord_emulator, fake_comfyu
         deleted = await emu.click(result, button(result, "delete"), user=alice)
         assert "Deleted" in await answer_text(emu, deleted) and result.deleted
         await assert_settled(emu, second)
+
+
+async def test_reroll_of_an_edit_reuses_the_image_comfyui_stored_even_when_it_was_renamed(discord_emulator, fake_comfyui, bot):
+    emu = discord_emulator
+    await wait_result(emu, await emu.invoke("editflux", {"prompt": "a"},
+                                            attachments={"image": ("photo.png", png_bytes(90, 60, "red"), "image/png")}))
+    second = await wait_result(emu, await emu.invoke("editflux", {"prompt": "b"},
+                                                     attachments={"image": ("photo.png", png_bytes(60, 90, "blue"), "image/png")}))
+    await wait_idle(bot)  # the store is updated right after the message is sent
+    assert (await bot.store.get(job_id_of(second))).parameters["image"] == "photo (1).png", "ComfyUI renamed the clash"
+    click = await emu.click(second, button(second, "reroll"))
+    rerolled = await wait_result(emu, click)
+    graph = list(fake_comfyui.worker.history.values())[-1]["prompt"][2]
+    assert [n["inputs"]["image"] for n in graph.values() if n["class_type"] == "LoadImage"] == ["photo (1).png"]
+    assert image_size(rerolled.attachments[0].data)[0] < image_size(rerolled.attachments[0].data)[1], "the portrait input"
+    await assert_settled(emu, bot)
+
+
+async def test_a_job_lost_by_a_comfyui_restart_offers_retry_with_the_same_seed(discord_emulator, fake_comfyui, bot):
+    emu = discord_emulator
+    fake_comfyui.simulate("SamplerCustomAdvanced", steps=100, step_delay=0.02)
+    inter = await emu.invoke("generate", {"prompt": "lost", "seed": 99})
+    await emu.wait_for_message(lambda m: m.id == inter.original_message.id and "Step" in embed_text(m))
+    await fake_comfyui.restart()
+    failed = await wait_outcome(emu, inter)
+    assert is_failure(failed) and "lost this job" in embed_text(failed)
+    fake_comfyui.simulate("SamplerCustomAdvanced", steps=1, step_delay=0)
+    retried = await wait_result(emu, await emu.click(failed, button(failed, "retry")))
+    assert (await bot.store.get(job_id_of(retried))).seed == 99
+    await assert_settled(emu, bot)

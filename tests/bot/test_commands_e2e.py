@@ -121,3 +121,17 @@ async def test_help_lists_every_synced_command_with_its_options(discord_emulator
     for option in ("prompt", "aspect_ratio", "lora", "image2"):
         assert f"`{option}`" in text
     await assert_settled(emu, bot)
+
+
+async def test_a_result_above_the_upload_limit_is_reencoded_to_fit(discord_emulator, fake_comfyui, bot):
+    emu = discord_emulator
+    first = await wait_result(emu, await emu.invoke("generate", {"prompt": "big", "seed": 3}))
+    png_size = len(first.attachments[0].data)
+    emu.attachment_size_limit = png_size // 2
+    inter = await emu.invoke("generate", {"prompt": "big", "seed": 3})
+    message = await wait_result(emu, inter)
+    (image,) = message.attachments
+    assert image.filename.endswith(".webp") and len(image.data) <= png_size // 2
+    assert image_size(image.data) == image_size(first.attachments[0].data), "same picture, smaller file"
+    assert "re-encoded" in embed_text(message) and "upload limit" in embed_text(message)
+    await assert_settled(emu, bot)

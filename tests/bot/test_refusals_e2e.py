@@ -13,7 +13,7 @@ import zlib
 
 from PIL import Image
 
-from tests.bot.support import answer_text, assert_settled, embed_text, is_failure, png_bytes, wait_outcome
+from tests.bot.support import answer_text, assert_settled, embed_text, is_failure, png_bytes, wait_outcome, wait_result
 
 
 def huge_header_png(width: int = 60_000, height: int = 60_000) -> bytes:
@@ -122,4 +122,19 @@ async def test_a_slow_comfyui_still_gets_an_answer_within_discords_window(discor
     text = await refusal(emu, "generate", {"prompt": "x", "lora": "style_a.safetensors"})
     assert "did not answer in time" in text or "not reachable" in text
     fake_comfyui.slow_http(0)
+    await assert_settled(emu, bot)
+
+
+async def test_comfyui_down_after_a_recent_check_fails_the_job_at_once_and_retry_works_later(discord_emulator, fake_comfyui, bot):
+    emu = discord_emulator
+    await wait_result(emu, await emu.invoke("generate", {"prompt": "one"}))
+    await fake_comfyui.stop()  # the bot checked the server a moment ago, so it accepts the next job
+    inter = await emu.invoke("generate", {"prompt": "two", "seed": 8})
+    failed = await wait_outcome(emu, inter)
+    text = embed_text(failed)
+    assert is_failure(failed) and "not reachable" in text and "127.0.0.1" not in text
+    await fake_comfyui.start()
+    retry = next(c for c in failed.custom_ids if ":retry:" in c)
+    retried = await wait_result(emu, await emu.click(failed, retry))
+    assert "`8`" in embed_text(retried)
     await assert_settled(emu, bot)

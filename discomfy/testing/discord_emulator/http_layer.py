@@ -29,6 +29,17 @@ API_PREFIX = "/api/v10"
 Handler = Callable[[RecordedRequest, dict[str, str]], Awaitable[tuple[int, Any]]]
 
 
+def _major(path: str) -> str:
+    """Discord's buckets are per route *and* major parameter (channel, webhook+token,
+    interaction+token): two interactions never share a bucket."""
+    parts = path.split("/")
+    if len(parts) > 3 and parts[1] in ("webhooks", "interactions"):
+        return "/".join(parts[1:4])
+    if len(parts) > 2 and parts[1] in ("channels", "guilds"):
+        return "/".join(parts[1:3])
+    return ""
+
+
 @dataclasses.dataclass
 class RateLimitRule:
     """An injected 429: answers the next ``times`` matching requests with ``retry_after``."""
@@ -68,7 +79,7 @@ class ApiDispatcher:
     async def _answer(self, rec: RecordedRequest) -> web.Response:
         emu = self._emu
         route = self._match(rec)
-        bucket = hashlib.sha1((route[2] if route else rec.path).encode()).hexdigest()[:16]
+        bucket = hashlib.sha1(f"{route[2] if route else rec.path}|{_major(rec.path)}".encode()).hexdigest()[:16]
         limited = self._injected_429(rec)
         if limited is not None:
             rec.status = 429

@@ -79,6 +79,11 @@ class WorkflowSpec:
         """A fresh deep copy: the cached template is never handed out for mutation."""
         return copy.deepcopy(self._template)
 
+    def class_of(self, node_id: str) -> str | None:
+        """The class of a template node, read without copying the template (hot path)."""
+        node = self._template.get(node_id)
+        return node.get("class_type") if isinstance(node, dict) else None
+
     @property
     def parameters(self) -> dict[str, dict[str, Any]]:
         return dict(self.schema.get("properties") or {})

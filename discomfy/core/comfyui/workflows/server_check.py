@@ -69,12 +69,11 @@ def server_check(spec: WorkflowSpec, object_info: ObjectInfo, *,
 
 
 def _bound_combo(spec: WorkflowSpec, param: str, object_info: ObjectInfo):
-    template = spec.template
     for target in spec.bindings.get(param, ()):
         node, inp, by_title = parse_target(target)
         if by_title:
             continue
-        cls = template.get(node, {}).get("class_type")
+        cls = spec.class_of(node)
         ispec = input_spec(object_info, cls, inp) if cls else None
         if ispec and ispec.type == "COMBO":
             return cls, inp, ispec.choices or ()

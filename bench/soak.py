@@ -1,0 +1,216 @@
+"""Soak: 1,000 zero-compute /generate jobs through the emulator and the fake ComfyUI, faults on.
+
+Users run in a closed loop (each starts a new job once the last one ended) while faults fire
+on a schedule: the ComfyUI socket dropped every few seconds, ComfyUI restarted with its queue
+lost now and then, Discord answering 429 on the routes the bot uses, and one gateway RECONNECT.
+At the end every job is accounted for:
+
+- completed: the user got the image;
+- failed with a clear message: the user got a failure message (in the job's message, or an
+  ephemeral refusal) -- the distinct texts are printed so their clarity can be judged;
+- lost: the store still holds the job as accepted/queued/running, or the user never got either;
+- duplicates: a job whose result was uploaded more than once.
+
+RSS of the bot process (its own interpreter, see ``bench/_stack.py``) is read at start, after
+the warm-up jobs and at the end; goal (issue 7): growth under 5 % after warm-up.
+
+    .venv/bin/python bench/soak.py [--jobs 1000] [--users 25] [--running 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _stack import BotProcess, cpu_seconds, stage, stored_jobs, tally, wait_outcome  # noqa: E402
+
+UNEXPECTED_MARK = "Something unexpected went wrong"
+ROUTES_429 = ["PATCH /webhooks/*", "POST /interactions/*/callback", "POST /channels/*/messages", "PATCH /channels/*"]
+
+
+def settings_for(args: argparse.Namespace) -> dict[str, Any]:
+    from discomfy.config import get_config
+
+    return {
+        "comfyui.max_running_per_server": args.running,
+        "progress.edit_interval": float(get_config(Path.cwd()).progress.edit_interval),  # shipped throttle
+        "comfyui.job_deadline": args.deadline,  # a job ComfyUI forgot must still end, and soon
+        "comfyui.health_interval": 1.0,
+        "limits.per_user": args.jobs,  # the soak measures faults, not the rate limiter
+        "limits.global_limit": 10 * args.jobs,
+        "logging.level": "WARNING",
+    }
+
+
+class Soak:
+    def __init__(self, emu: Any, fake: Any, bot: BotProcess, args: argparse.Namespace) -> None:
+        self.emu, self.fake, self.bot, self.args = emu, fake, bot, args
+        self.started = 0
+        self.ended = 0
+        self.interactions: list[Any] = []
+        self.outcomes: dict[str, tuple[str, str] | None] = {}  # interaction id -> outcome
+        self.faults: Counter[str] = Counter()
+        self.rss: dict[str, int] = {}
+        self.timeline: list[tuple[int, int]] = []  # (jobs ended, RSS kB) every tenth of the run
+        self.warmed = asyncio.Event()
+        self.finished = asyncio.Event()
+
+    async def user_loop(self, index: int) -> None:
+        user = self.emu.make_user(f"soak{index}")
+        while self.started < self.args.jobs:
+            self.started += 1
+            inter = await self.emu.invoke("generate", {"prompt": f"soak {self.started}"}, user=user, wait=False)
+            self.interactions.append(inter)
+            try:
+                await inter.wait_response(10)
+                outcome = await wait_outcome(self.emu, inter, self.args.deadline + 30)
+            except AssertionError:  # never acknowledged: the user saw nothing
+                outcome = None
+            self.outcomes[inter.id] = outcome
+            self.ended += 1
+            if self.ended % max(1, self.args.jobs // 10) == 0:
+                self.timeline.append((self.ended, self.bot.memory()["VmRSS"]))
+            if self.ended == self.args.warmup:
+                self.rss["after warm-up"] = self.bot.memory()["VmRSS"]
+                self.warmed.set()
+            if self.ended >= self.args.jobs:
+                self.finished.set()
+
+    async def every(self, seconds: float, name: str, action: Any) -> None:
+        """Run ``action`` every ``seconds`` (jittered) until the soak ends."""
+        rng = random.Random(name)
+        while not self.finished.is_set():
+            try:
+                await asyncio.wait_for(self.finished.wait(), seconds * rng.uniform(0.7, 1.3))
+                return
+            except asyncio.TimeoutError:
+                pass
+            await action()
+            self.faults[name] += 1
+
+    async def drop_socket(self) -> None:
+        await self.fake.drop_sockets()
+
+    async def restart_comfyui(self) -> None:
+        await self.fake.restart(lose_queue=True)
+
+    async def discord_429(self) -> None:
+        route = random.Random(self.faults["Discord 429 injected"]).choice(ROUTES_429)
+        self.emu.inject_429(route, retry_after=0.3, times=2)
+
+    async def reconnect_once(self) -> None:
+        await self.warmed.wait()
+        await asyncio.sleep(2.0)
+        if not self.finished.is_set():
+            await self.emu.request_reconnect(timeout=15)
+            self.faults["gateway RECONNECT (op 7)"] += 1
+
+    async def run(self) -> float:
+        self.rss["start"] = self.bot.memory()["VmRSS"]
+        began = time.perf_counter()
+        faults = [
+            asyncio.create_task(self.every(self.args.drop_every, "ComfyUI socket dropped", self.drop_socket)),
+            asyncio.create_task(self.every(self.args.restart_every, "ComfyUI restarted, queue lost", self.restart_comfyui)),
+            asyncio.create_task(self.every(self.args.throttle_every, "Discord 429 injected", self.discord_429)),
+            asyncio.create_task(self.reconnect_once()),
+        ]
+        users = [asyncio.create_task(self.user_loop(i)) for i in range(self.args.users)]
+        await asyncio.gather(*users)
+        self.finished.set()
+        await asyncio.gather(*faults)
+        self.fake.clear_faults()
+        self.rss["end"] = self.bot.memory()["VmRSS"]
+        return time.perf_counter() - began
+
+
+def deliveries_per_job(emu: Any) -> Counter[str]:
+    """Successful uploads of a result, by the job id in the embed footer ("Job <id>")."""
+    counts: Counter[str] = Counter()
+    for rec in emu.requests:
+        if rec.files and rec.status and rec.status < 300 and isinstance(rec.json, dict):
+            for embed in rec.json.get("embeds") or []:
+                footer = (embed.get("footer") or {}).get("text", "")
+                if footer.startswith("Job "):
+                    counts[footer.split()[1]] += 1
+    return counts
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    settings = settings_for(args)
+    async with stage(settings, keep=args.keep) as (emu, fake, stamps, root):
+        bot = BotProcess(emu, fake, root, settings)
+        await bot.start()
+        try:
+            soak = Soak(emu, fake, bot, args)
+            cpu_before = cpu_seconds(bot.proc.pid)
+            wall = await soak.run()
+            bot_cpu = cpu_seconds(bot.proc.pid) - cpu_before
+            jobs, unfinished = await stored_jobs(bot.store_path, [u.id for u in emu.users.values() if u.name.startswith("soak")],
+                                                 per_user=args.jobs)
+        finally:
+            await bot.stop()
+        report(args, soak, jobs, unfinished, deliveries_per_job(emu), emu, wall, bot_cpu, bot)
+
+
+def report(args, soak, jobs, unfinished, deliveries, emu, wall, bot_cpu, bot) -> None:
+    outcomes = [soak.outcomes.get(i.id) for i in soak.interactions]
+    kinds = Counter(o[0] if o else "nothing" for o in outcomes)
+    failures = [o[1] for o in outcomes if o and o[0] in ("failed", "refused")]
+    unclear = [t for t in failures if not t.strip() or UNEXPECTED_MARK in t]
+    lost_users = kinds["nothing"]
+    duplicates = {job: n for job, n in deliveries.items() if n > 1}
+    print(f"\n=== soak: {len(soak.interactions)} /generate jobs, {args.users} users in a closed loop, "
+          f"comfyui.max_running_per_server = {args.running}, {wall:.1f} s wall, bot CPU {bot_cpu:.1f} s ===")
+    print(f"faults injected: {dict(soak.faults)}")
+    print(f"completed (image delivered):         {kinds['result']}")
+    print(f"failed with a clear message:         {len(failures) - len(unclear)}  "
+          f"({kinds['failed']} in the job's message, {kinds['refused']} refused ephemerally)")
+    if failures:
+        print(f"  messages: {tally(failures, 6)}")
+    print(f"failed with an unclear message:      {len(unclear)}" + (f"  ({tally(unclear, 3)})" if unclear else ""))
+    print(f"lost: user got nothing:              {lost_users}")
+    print(f"lost: store still accepted/queued/running: {len(unfinished)}"
+          + (f"  ({tally([j.state.value for j in unfinished])})" if unfinished else ""))
+    print(f"duplicates (result uploaded twice):  {len(duplicates)}" + (f"  {duplicates}" if duplicates else "")
+          + f"  ({sum(deliveries.values())} result uploads seen for {len(deliveries)} jobs)")
+    print(f"store: {len(jobs)} jobs, states {dict(Counter(j.state.value for j in jobs))}")
+    print(f"Discord: {len(emu.requests)} requests, {sum(1 for r in emu.requests if r.status == 429)} answered 429, "
+          f"violations {len(emu.violations)}, unhandled {len(emu.unhandled)}")
+    rss = soak.rss
+    warm, end = rss.get("after warm-up"), rss["end"]
+    growth = f"{100 * (end - warm) / warm:+.1f}% after warm-up" if warm else "n/a (warm-up never finished)"
+    goal = "meets goal (< 5%)" if warm and (end - warm) / warm < 0.05 else "MISSES goal (< 5%)"
+    print(f"bot RSS: start {rss['start'] / 1024:.1f} MB, after {args.warmup} warm-up jobs "
+          f"{(warm or 0) / 1024:.1f} MB, end {end / 1024:.1f} MB -> {growth} {goal}")
+    print("  RSS by jobs ended: " + ", ".join(f"{n}: {kb / 1024:.1f}" for n, kb in soak.timeline) + " MB")
+    if emu.violations:
+        print(f"  first violations: {[str(v) for v in emu.violations[:3]]}")
+    print(f"bot log: {bot.log_path}" + ("" if args.keep else " (removed; keep it with --keep)"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--users", type=int, default=25, help="users running jobs at the same time")
+    parser.add_argument("--warmup", type=int, default=None, help="jobs before the warm-up RSS reading (default: 10%%)")
+    parser.add_argument("--running", type=int, default=1, help="comfyui.max_running_per_server (shipped default: 1)")
+    parser.add_argument("--deadline", type=float, default=20.0, help="comfyui.job_deadline for the soak, seconds")
+    parser.add_argument("--drop-every", type=float, default=3.0, help="seconds between socket drops")
+    parser.add_argument("--restart-every", type=float, default=15.0, help="seconds between ComfyUI restarts")
+    parser.add_argument("--throttle-every", type=float, default=2.0, help="seconds between injected Discord 429s")
+    parser.add_argument("--keep", action="store_true", help="keep the project folder (bot log, job store)")
+    args = parser.parse_args()
+    args.warmup = args.warmup or max(1, args.jobs // 10)
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
