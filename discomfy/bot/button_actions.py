@@ -110,12 +110,12 @@ class ButtonActions:
     async def _reroll(self, interaction: discord.Interaction, job: Any, arg: str | None) -> None:
         spec = self._spec(job)
         options = replay_options(job, spec, seed=-1)
-        await self.flow.accept(interaction, Submission(spec, options, server_images=self._server_images(job, spec)))
+        await self.flow.accept(interaction, self._replay(job, spec, options))
 
     async def _retry(self, interaction: discord.Interaction, job: Any, arg: str | None) -> None:
         spec = self._spec(job)
         options = replay_options(job, spec)
-        await self.flow.accept(interaction, Submission(spec, options, server_images=self._server_images(job, spec)))
+        await self.flow.accept(interaction, self._replay(job, spec, options))
 
     async def _edit(self, interaction: discord.Interaction, job: Any, arg: str | None) -> None:
         spec = self.bot.workflows.get(arg or "")
@@ -123,6 +123,11 @@ class ButtonActions:
             raise DisComfyError("That edit model is not installed on this bot any more.")
         image = interaction.message.attachments[0] if interaction.message and interaction.message.attachments else None
         await interaction.response.send_modal(EditModal(self, job, spec, image))
+
+    def _replay(self, job: Any, spec: Any, options: dict[str, Any]) -> Submission:
+        """A new submission from an old job; its uploaded inputs are reused on their server."""
+        images = self._server_images(job, spec)
+        return Submission(spec, options, server_images=images, pinned_server=job.server if images else None)
 
     def _server_images(self, job: Any, spec: Any) -> dict[str, str]:
         """Input images already uploaded for ``job`` (their ComfyUI names), reused as is."""
