@@ -37,6 +37,9 @@ discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
 
+STORE_BUSY_TIMEOUT = 1.0  # seconds to wait for a lock held by another process
+
+
 class BuiltinStrategies:
     """The built-in updater strategies, offered through the same hook plugins use."""
 
@@ -76,7 +79,8 @@ class ComfyUIBot(commands.Bot):
         self.button_actions = ButtonActions(self)
         self.servers = ServerPool.from_config(config, job_queue=self.job_queue)
         self.failover = Failover.from_config(config, self.job_queue, self.servers, stop_run=self._stop_run)
-        self.store = JobStore.from_config(config)
+        # a locked store must fail fast: a job is stored inside Discord's 3-second window
+        self.store = JobStore.from_config(config, busy_timeout=STORE_BUSY_TIMEOUT)
         self._background: list[asyncio.Task[Any]] = []
         self.reloader: Any = None  # the hot reloader, with `discomfy run --dev`
 
