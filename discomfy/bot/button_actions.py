@@ -119,12 +119,12 @@ class ButtonActions:
     async def _reroll(self, interaction: discord.Interaction, job: Any, arg: str | None) -> None:
         spec = self._spec(job)
         options = replay_options(job, spec, seed=-1)
-        await self.flow.accept(interaction, Submission(spec, options, server_images=self._server_images(job, spec)))
+        await self.flow.accept(interaction, self._replay(job, spec, options))
 
     async def _retry(self, interaction: discord.Interaction, job: Any, arg: str | None) -> None:
         spec = self._spec(job)
         options = replay_options(job, spec)
-        await self.flow.accept(interaction, Submission(spec, options, server_images=self._server_images(job, spec)))
+        await self.flow.accept(interaction, self._replay(job, spec, options))
 
     async def _edit(self, interaction: discord.Interaction, job: Any, arg: str | None) -> None:
         spec = self.bot.workflows.get(arg or "")
@@ -161,6 +161,11 @@ class ButtonActions:
             await report_error(interaction, exc)
             return
         await self.flow.accept(interaction, submission)
+
+    def _replay(self, job: Any, spec: Any, options: dict[str, Any]) -> Submission:
+        """A new submission from an old job; its uploaded inputs are reused on their server."""
+        images = self._server_images(job, spec)
+        return Submission(spec, options, server_images=images, pinned_server=job.server if images else None)
 
     def _server_images(self, job: Any, spec: Any) -> dict[str, str]:
         """Input images already uploaded for ``job`` (their ComfyUI names), reused as is."""

@@ -23,6 +23,7 @@ from discomfy.core.catalog import WorkflowCatalog
 from discomfy.core.comfyui.workflows.strategies import builtin_strategies
 from discomfy.core.job_store import JobStore
 from discomfy.core.queue import FairQueue
+from discomfy.core.failover import Failover
 from discomfy.core.servers import ServerPool
 from discomfy.core.validators.image import ImageValidator
 from discomfy.hookspecs import hookimpl
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 # DisComfy never joins voice; don't warn every start that voice libraries are absent.
 discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
+
+
+STORE_BUSY_TIMEOUT = 1.0  # seconds to wait for a lock held by another process
 
 
 class BuiltinStrategies:
@@ -73,8 +77,10 @@ class ComfyUIBot(commands.Bot):
         self.job_queue = FairQueue.from_config(config)
         self.generation = GenerationFlow(self)
         self.button_actions = ButtonActions(self)
-        self.servers = ServerPool.from_config(config)
-        self.store = JobStore.from_config(config)
+        self.servers = ServerPool.from_config(config, job_queue=self.job_queue)
+        self.failover = Failover.from_config(config, self.job_queue, self.servers, stop_run=self._stop_run)
+        # a locked store must fail fast: a job is stored inside Discord's 3-second window
+        self.store = JobStore.from_config(config, busy_timeout=STORE_BUSY_TIMEOUT)
         self._background: list[asyncio.Task[Any]] = []
         self.reloader: Any = None  # the hot reloader, with `discomfy run --dev`
 
@@ -192,9 +198,6 @@ class ComfyUIBot(commands.Bot):
         editor = ThrottledEditor(title, prompt, edit, interval=interval)
         return editor.update
 
-    async def check_server_choices(self, spec: Any, parameters: dict[str, Any]) -> None:
-        """Refuse model, LoRA and sampler names the chosen server does not have, before queueing."""
-        await self.servers.check_choices(spec, parameters)
 
     async def cancel_job(self, job: Any) -> bool:
         """Cancel a waiting or running job; False when it was too late."""
@@ -215,7 +218,9 @@ class ComfyUIBot(commands.Bot):
         pruned = await self.store.prune(float(self.config.jobs.prune_after_days))
         if pruned:
             log.info("pruned %d finished jobs older than %s days", pruned, self.config.jobs.prune_after_days)
+        self.failover.attach(on_report=self._tell_failover)
         await self.servers.start()
+        self._background.append(asyncio.create_task(self.servers.watch(), name="server-health"))
         report = await self.load_plugins()
         log.info("%s", report.format())
         self.add_dynamic_items(JobButton)
@@ -230,6 +235,28 @@ class ComfyUIBot(commands.Bot):
 
             self.reloader = PluginReloader(self)
             self._background.append(asyncio.create_task(self.reloader.watch(), name="hot-reload"))
+
+    async def _stop_run(self, job_id: str) -> None:
+        """Stop our side of a job whose server died (Failover then retries or fails it)."""
+        task = self.generation.tasks.get(job_id)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _tell_failover(self, report: Any) -> None:
+        """Tell each affected user what a server going down means for their job."""
+        from discomfy.bot.delivery import deliver_failure
+
+        for action in report.failed:
+            job = await self.store.get(action.job_id)
+            if job is not None:
+                await deliver_failure(self, job, action.message, retry=True)
+        for action in report.retried:
+            await self.store.update(action.job_id, state="queued", server=None, prompt_id=None)
+        for action in [*report.retried, *report.waiting]:
+            editor = self.generation.editors.get(action.job_id)
+            if editor is not None:
+                editor.update(phase=action.message[:200])
 
     async def _dispatch(self, server: Any) -> None:
         """Hand jobs to ``server`` as the fair queue releases them."""

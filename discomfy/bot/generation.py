@@ -20,7 +20,6 @@ import discord
 from discomfy.bot.delivery import deliver_failure, deliver_result
 from discomfy.bot.progress import ProgressState, ThrottledEditor, job_editor, progress_embed, track_progress
 from discomfy.bot.responses import report_error, user_message_for
-from discomfy.bot.server_facts import SharedRefresh
 from discomfy.bot.views import job_view
 from discomfy.core.execution import ImageInput, execute
 from discomfy.core.jobs import Job
@@ -31,7 +30,6 @@ log = logging.getLogger(__name__)
 # Discord invalidates an unanswered interaction after 3 s; leave room for the reply itself.
 ACK_BUDGET = 2.2
 CANCELLED = "Cancelled by its owner."
-FACTS_TTL = 5.0  # seconds a fetched LoRA/model list is trusted for new commands
 
 
 @dataclass
@@ -42,6 +40,7 @@ class Submission:
     options: dict[str, Any]
     images: dict[str, ImageInput] = field(default_factory=dict)
     server_images: dict[str, str] = field(default_factory=dict)  # already on ComfyUI (reroll)
+    pinned_server: str | None = None  # the server holding ``server_images``
 
 
 def replay_options(job: Job, spec: Any, **changes: Any) -> dict[str, Any]:
@@ -65,7 +64,6 @@ class GenerationFlow:
         # job id -> the editor of its one progress message, from "queued" to its outcome
         self.editors: dict[str, ThrottledEditor] = {}
         bot.job_queue.add_listener(self._positions_changed)
-        self.server_facts = SharedRefresh(lambda: bot.servers.primary.client.get_object_info(refresh=True), ttl=FACTS_TTL)
 
     def _positions_changed(self, changes: dict[str, int | None]) -> None:
         """Keep "position N in queue" current on every waiting job's message (throttled)."""
@@ -116,10 +114,16 @@ class GenerationFlow:
 
     # --- what the server has -----------------------------------------------------------------
 
-    async def _check_choices(self, spec: Any, choices: dict[str, Any]) -> None:
-        await self.server_facts.fresh()  # then the check reads the client's fresh cache
-        await self.bot.check_server_choices(spec, choices)
-
+    async def _eligible_servers(self, submission: Submission, choices: dict[str, Any]) -> list[str]:
+        """Servers that have what the job needs (refusing it in plain words when none has)."""
+        names = [s.name for s in await self.bot.servers.check_choices(submission.spec, choices)]
+        pinned = submission.pinned_server
+        if pinned is None:
+            return names
+        if pinned not in names:  # its input images were uploaded there, and only there
+            raise ComfyUIError("The image server holding your input image is not available right now; "
+                               "try again later, or run the command again with the image attached.")
+        return [pinned]
 
     # --- accepting a job --------------------------------------------------------------------
 
@@ -131,7 +135,7 @@ class GenerationFlow:
             # input images are uploaded only once the job runs, so they are not server choices yet
             inputs = set(self.bot.image_parameters(submission.spec))
             choices = {k: v for k, v in rendered.parameters.items() if k not in inputs}
-            await asyncio.wait_for(self._check_choices(submission.spec, choices), timeout=self._budget(interaction))
+            servers = await asyncio.wait_for(self._eligible_servers(submission, choices), timeout=self._budget(interaction))
             self.bot.rate_limiter.acquire(user_id)
         except asyncio.TimeoutError:
             await report_error(interaction, ComfyUIError("The image server did not answer in time; please try again in a minute."))
@@ -155,7 +159,7 @@ class GenerationFlow:
         try:
             await self.bot.store.add(job)
             try:
-                self.bot.job_queue.submit(job.id, user_id)
+                self.bot.job_queue.submit(job.id, user_id, servers=servers)
             except Exception:
                 await self.bot.store.update(job.id, state="cancelled", error_message="refused by the queue")
                 raise
@@ -191,9 +195,16 @@ class GenerationFlow:
     # --- running a job ----------------------------------------------------------------------
 
     async def process(self, job_id: str, server: Any) -> None:
-        """Run a dequeued job to its end; never raises, never leaves the job open."""
+        """Run a dequeued job to its end; never raises, never leaves the job open.
+
+        Cancelled (the bot stopping, or its server dying and Failover moving it), the job stays
+        open and keeps its input images, so recovery or a retry on another server can run it."""
+        ended = True
         try:
             await self._run_job(job_id, server)
+        except asyncio.CancelledError:
+            ended = False
+            raise
         except Exception as exc:  # a bug in the flow itself: still end the job, visibly
             message = user_message_for(exc)
             job = await self.bot.store.get(job_id)
@@ -201,8 +212,10 @@ class GenerationFlow:
                 await deliver_failure(self.bot, job, message)
         finally:
             self.bot.job_queue.release(job_id)
-            for held in (self.images, self.rendered, self.upload_limits, self.announced, self.editors):
-                held.pop(job_id, None)
+            held = (self.images, self.rendered, self.upload_limits, self.announced, self.editors) if ended else (
+                self.announced, self.editors)
+            for store in held:
+                store.pop(job_id, None)
 
     async def _run_job(self, job_id: str, server: Any) -> None:
         announced = self.announced.pop(job_id, None)
@@ -213,12 +226,12 @@ class GenerationFlow:
             self.bot.job_queue.release(job_id)
             return
         spec = self.bot.workflows.get(job.workflow)
-        images = self.images.pop(job_id, {})
+        images = self.images.get(job_id, {})
         editor, on_event = track_progress(self.bot, job, spec, self.editors.pop(job_id, None))
         try:
             if spec is None:
                 raise DisComfyError(f"The workflow `{job.workflow}` is no longer installed on this bot.")
-            rendered = self.rendered.pop(job_id, None) or self.bot.render(spec, replay_options(job, spec), job.user_id)
+            rendered = self.rendered.get(job_id) or self.bot.render(spec, replay_options(job, spec), job.user_id)
             await self.bot.store.update(job.id, state="running", server=server.name)
             editor.update(phase="Starting", position=None)
 

@@ -1,8 +1,11 @@
 """The ComfyUI servers the bot may use, each with its own client (one session, one socket).
 
-A single ``comfyui.url`` is a pool of one. Model names are checked against a server's
-``/object_info`` before a job is accepted, so a missing LoRA reads as "LoRA x is not installed"
-instead of ComfyUI's raw "value not in list" after the user already waited.
+A single ``comfyui.url`` is a pool of one. Each job goes to a healthy server that has what its
+workflow needs (node classes, model files, the user's LoRA and choices, read from that
+server's ``/object_info``) and the shortest queue; a missing model reads "The diffusion model
+`x` is not installed on any image server" before the user waits, not ComfyUI's "value not in
+list" after. ``watch()`` keeps each server's health current and tells listeners (the bot, through
+:class:`~discomfy.core.failover.Failover`) when one goes down or comes back.
 """
 
 from __future__ import annotations
@@ -10,22 +13,47 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from discomfy.core.comfyui.client import ComfyUIClient
-from discomfy.exceptions import ComfyUIError
+from discomfy.core.routing import Missing, missing_on_server, no_server_error
+from discomfy.core.server_health import (
+    HealthListener,
+    HealthListeners,
+    check_server,
+    load_object_info,
+    reread_classes,
+    status_row,
+)
+
+if TYPE_CHECKING:
+    from discomfy.core.queue import FairQueue
 
 log = logging.getLogger(__name__)
 
+#: A failed routing decision re-reads ``/object_info`` (models may have been added since), but
+#: not more often than this many seconds per server.
+OBJECT_INFO_MIN_AGE = 10.0
 
-@dataclass
+
+@dataclass(eq=False)
 class Server:
+    """One ComfyUI server and what the pool last learnt about it."""
+
     name: str
     url: str
     client: ComfyUIClient
     healthy: bool = True
+    last_error: str | None = None
+    comfy_running: int = 0  # prompts ComfyUI runs (anyone's), from the last health check
+    comfy_pending: int = 0
+    checked_at: float | None = None  # wall clock of the last health check
+    down_since: float | None = None
+    object_info: dict[str, Any] | None = field(default=None, repr=False)
+    object_info_at: float = 0.0  # monotonic
 
 
 def stable_client_id(config: Any, server_name: str) -> str:
@@ -37,19 +65,39 @@ def stable_client_id(config: Any, server_name: str) -> str:
 
 
 class ServerPool:
-    def __init__(self, servers: list[Server]) -> None:
+    """Every configured server: routing (``eligible``/``choose``/``check_choices``), health
+    (``start``/``check_all``/``watch`` + listeners) and ``status`` rows for /status."""
+
+    def __init__(self, servers: list[Server], *, health_interval: float = 15.0,
+                 request_timeout: float = 30.0, job_queue: FairQueue | None = None) -> None:
         if not servers:
             raise ValueError("at least one ComfyUI server is needed")
+        names = [s.name for s in servers]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"ComfyUI server names must be unique; repeated: {', '.join(duplicates)}")
         self._servers = {server.name: server for server in servers}
+        self.health_interval = health_interval
+        self.request_timeout = request_timeout
+        #: The bot's fair queue; its running jobs count towards each server's load.
+        self.job_queue = job_queue
+        self.object_info_min_age = OBJECT_INFO_MIN_AGE
+        self._listeners = HealthListeners()
+        self._check_lock = asyncio.Lock()
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
 
     @classmethod
-    def from_config(cls, config: Any) -> ServerPool:
+    def from_config(cls, config: Any, *, job_queue: FairQueue | None = None) -> ServerPool:
+        """``comfyui.servers`` (URLs or ``{name, url}`` tables) or else ``comfyui.url``."""
         section = config.comfyui
         entries = list(section.servers or []) or [{"name": "default", "url": section.url}]
         servers = []
         for index, entry in enumerate(entries):
-            url = entry["url"] if isinstance(entry, dict) else str(entry)
-            name = (entry.get("name") if isinstance(entry, dict) else None) or ("default" if index == 0 else f"server{index + 1}")
+            is_table = isinstance(entry, Mapping)
+            url = entry.get("url") if is_table else str(entry)
+            if not url:
+                raise ValueError(f"comfyui.servers entry {index + 1} has no url; write {{name = \"gpu1\", url = \"http://host:8188\"}}")
+            name = (entry.get("name") if is_table else None) or ("default" if index == 0 else f"server{index + 1}")
             client = ComfyUIClient(
                 url,
                 client_id=stable_client_id(config, name),
@@ -57,8 +105,9 @@ class ServerPool:
                 job_deadline=float(section.job_deadline),
                 reconnect_max_delay=float(section.reconnect_max_delay),
             )
-            servers.append(Server(name, url, client))
-        return cls(servers)
+            servers.append(Server(str(name), str(url), client))
+        return cls(servers, health_interval=float(section.get("health_interval", 15.0)),
+                   request_timeout=float(section.request_timeout), job_queue=job_queue)
 
     def __iter__(self) -> Iterator[Server]:
         return iter(self._servers.values())
@@ -70,26 +119,163 @@ class ServerPool:
         return self._servers.get(name)
 
     @property
+    def names(self) -> list[str]:
+        return list(self._servers)
+
+    @property
     def primary(self) -> Server:
         return next(iter(self._servers.values()))
 
-    async def start(self) -> None:
-        """Open every client; a server that is down now is reported, not fatal."""
-        async def one(server: Server) -> None:
-            try:
-                await server.client.initialize()
-            except ComfyUIError as exc:
-                server.healthy = False
-                log.warning("ComfyUI server %s (%s) is not reachable yet: %s", server.name, server.url, exc.detail)
+    # --- lifecycle and health -------------------------------------------------------------
 
-        await asyncio.gather(*(one(s) for s in self))
+    async def start(self) -> None:
+        """Open every client and check each server once; one that is down is reported (and
+        its listeners told), not fatal."""
+        await asyncio.gather(*(s.client.initialize() for s in self))
+        await self.check_all()
 
     async def close(self) -> None:
-        await asyncio.gather(*(s.client.close() for s in self), return_exceptions=True)
+        """Close every client, each within ``request_timeout`` (shutdown never hangs)."""
+        async def one(server: Server) -> None:
+            try:
+                await asyncio.wait_for(server.client.close(), self.request_timeout)
+            except asyncio.TimeoutError:
+                log.warning("closing the client of ComfyUI server %s took too long; left behind", server.name)
 
-    async def check_choices(self, spec: Any, parameters: dict[str, Any]) -> None:
-        """Raise ``ValidationError`` for a model/LoRA/sampler name the server lacks."""
-        from discomfy.core.comfyui.workflows.server_check import check_choices_before_queue
+        for task in self._refreshing.values():
+            task.cancel()
+        await asyncio.gather(*(one(s) for s in self), return_exceptions=True)
 
-        object_info = await self.primary.client.get_object_info()
-        check_choices_before_queue(spec, parameters, object_info)
+    def add_health_listener(self, *, on_down: HealthListener | None = None,
+                            on_up: HealthListener | None = None) -> Callable[[], None]:
+        """Hear about servers going down / coming back (sync or async callbacks, called one
+        after another from the checking task); returns a function that removes them."""
+        return self._listeners.add(on_down, on_up)
+
+    async def check_all(self) -> dict[str, str]:
+        """Check every server now (in parallel), then tell listeners about each change.
+        Returns ``{server name: "down" | "up"}`` for the servers whose state changed."""
+        async with self._check_lock:
+            changes = await asyncio.gather(*(check_server(s, self.request_timeout) for s in self))
+            changed = {s.name: c for s, c in zip(self, changes) if c is not None}
+            for name, change in changed.items():
+                await self._listeners.notify(change, self._servers[name])  # type: ignore[arg-type]
+            return changed
+
+    async def watch(self, interval: float | None = None) -> None:
+        """Check every server each ``interval`` seconds (default ``comfyui.health_interval``)
+        until cancelled. Run it as a task next to the dispatchers."""
+        interval = self.health_interval if interval is None else interval
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.check_all()
+            except Exception:  # noqa: BLE001 - the watcher must outlive any one bad check
+                log.exception("health check of the ComfyUI servers failed")
+
+    async def refresh_object_info(self, max_age: float = 0.0) -> None:
+        """Re-read ``/object_info`` of every healthy server whose copy is older than
+        ``max_age`` seconds. Callers arriving meanwhile share the one request per server, so
+        a burst of commands costs one fetch, not one each."""
+        now = time.monotonic()
+        tasks = []
+        for server in self:
+            if not server.healthy or (server.object_info is not None and now - server.object_info_at < max_age):
+                continue
+            task = self._refreshing.get(server.name)
+            if task is None or task.done():
+                task = self._refreshing[server.name] = asyncio.ensure_future(self._refresh_one(server))
+            tasks.append(task)
+        if tasks:
+            await asyncio.shield(asyncio.gather(*tasks))
+
+    async def _refresh_one(self, server: Server) -> None:
+        error = await load_object_info(server, self.request_timeout)
+        if error is not None:
+            server.last_error = error
+
+    # --- routing ----------------------------------------------------------------------------
+
+    def running_here(self, server: Server) -> int:
+        """Jobs our fair queue runs on ``server`` right now."""
+        if self.job_queue is None:
+            return 0
+        return sum(1 for job in self.job_queue.snapshot().running if job.server == server.name)
+
+    def load(self, server: Server) -> int:
+        """How busy ``server`` is: ComfyUI's queue (anyone's prompts) plus the jobs we run there."""
+        return server.comfy_running + server.comfy_pending + self.running_here(server)
+
+    async def eligible(self, spec: Any, params: Any) -> list[Server]:
+        """Healthy servers that can run ``spec`` with ``params``, least busy first.
+
+        Raises a ``DisComfyError`` naming what is missing when there is none ("The LoRA
+        `x` is not installed on any image server", "All image servers are down; ..."). A refusal
+        re-reads ``/object_info`` first, so a model installed a minute ago is found."""
+        ok, missing, down = await self._evaluate(spec, params, refresh=False)
+        if not ok and missing:
+            ok, missing, down = await self._evaluate(spec, params, refresh=True)
+        if not ok:
+            infos = [s.object_info for s in self if s.name in missing and s.object_info]
+            raise no_server_error(spec, missing, down, infos)
+        order = {name: index for index, name in enumerate(self._servers)}
+        return sorted(ok, key=lambda s: (self.load(s), order[s.name]))
+
+    async def choose(self, spec: Any, params: Any) -> Server:
+        """The least busy server that can run the job (see ``eligible``)."""
+        return (await self.eligible(spec, params))[0]
+
+    async def check_choices(self, spec: Any, params: Any) -> list[Server]:
+        """Refuse, before queueing, a job no healthy server can run (missing model, LoRA,
+        sampler...); return the servers that can, least busy first, for
+        ``FairQueue.submit(job_id, user, servers=[s.name for s in ...])``."""
+        return await self.eligible(spec, params)
+
+    async def _evaluate(self, spec: Any, params: Any, *, refresh: bool
+                        ) -> tuple[list[Server], dict[str, list[Missing]], list[str]]:
+        """Ask every healthy server what it lacks. With ``refresh``, a server that lacked
+        something first re-reads the node definitions involved (one small request each)."""
+        async def one(server: Server) -> list[Missing] | None:
+            if not server.healthy:
+                return None
+            if server.object_info is None:
+                error = await load_object_info(server, self.request_timeout)
+                if error is not None:
+                    server.last_error = error
+                    return None
+            else:  # the client's cache: someone may have refreshed it since
+                server.object_info = await server.client.get_object_info()
+            missing = missing_on_server(spec, params, server.object_info)
+            if refresh and missing:
+                classes = {m.node_class for m in missing}
+                if None in classes:  # a choice (sampler...): its class is not known here
+                    fresh = time.monotonic() - server.object_info_at < self.object_info_min_age
+                    error = None if fresh else await load_object_info(server, self.request_timeout)
+                else:
+                    error = await reread_classes(server, sorted(classes), self.request_timeout)
+                if error is not None:
+                    server.last_error = error
+                    return None
+                missing = missing_on_server(spec, params, server.object_info)
+            return missing
+
+        results = await asyncio.gather(*(one(s) for s in self))
+        ok = [s for s, r in zip(self, results) if r == []]
+        missing = {s.name: r for s, r in zip(self, results) if r}
+        down = [s.name for s, r in zip(self, results) if r is None]
+        return ok, missing, down
+
+    # --- status -----------------------------------------------------------------------------
+
+    def status(self) -> list[dict[str, Any]]:
+        """One dict per server for /status, from what the pool already knows (no request):
+        name, url, healthy, queue_running/queue_pending/queue_length (ComfyUI's own queue),
+        running (our jobs there), last_error, down_since, checked_at, models, loras."""
+        running: dict[str, list[str]] = {}
+        if self.job_queue is not None:
+            for job in self.job_queue.snapshot().running:
+                running.setdefault(job.server or "default", []).append(job.job_id)
+        return [status_row(s, running.get(s.name, [])) for s in self]
+
+
+__all__ = ["Server", "ServerPool"]

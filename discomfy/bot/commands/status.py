@@ -34,11 +34,17 @@ class StatusCog(commands.Cog, name="status"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot = self.bot
         servers = list(bot.servers)
-        probes = await asyncio.gather(*(probe(s) for s in servers))
+        probes = await asyncio.gather(*(probe(s) for s in servers))  # live, not the last health check
+        rows = {row["name"]: row for row in bot.servers.status()}
         embed = discord.Embed(title="DisComfy status", colour=discord.Colour.blurple())
         lines = []
         for server, (up, length) in zip(servers, probes):
+            row = rows.get(server.name, {})
             state = f"🟢 reachable, {length} in its queue" if up else "🔴 not reachable"
+            if up and row.get("models") is not None:
+                state += f", {row['models']} models, {row.get('loras') or 0} LoRAs"
+            if row.get("running"):
+                state += f", running {row['running']} of ours"
             lines.append(f"**{server.name}**: {state}")
         embed.add_field(name="Image servers", value="\n".join(lines)[:1024], inline=False)
 

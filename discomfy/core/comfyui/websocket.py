@@ -82,6 +82,11 @@ class SocketListener:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure means "try again later"
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # Python 3.11's wait_for can hand back the inner error instead of the
+                    # cancellation; swallowing it here would make stop() wait forever
+                    raise asyncio.CancelledError from exc
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.debug("ComfyUI socket %s failed: %s", self.ws_url, self.last_error)
             finally:

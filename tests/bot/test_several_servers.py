@@ -1,0 +1,69 @@
+"""Several ComfyUI servers behind one bot: routing by models, failover when one dies."""
+
+from __future__ import annotations
+
+import pytest_asyncio
+
+from discomfy.testing.bot_harness import build_config, install_models, running_bot
+from discomfy.testing.fake_comfyui import FakeComfyUI
+from tests.conftest import REPO_ROOT
+
+
+@pytest_asyncio.fixture
+async def second_comfyui():
+    fake = FakeComfyUI()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+def two_server_config(tmp_path, emu, first, second):
+    servers = [{"name": "gpu1", "url": first.url}, {"name": "gpu2", "url": second.url}]
+    return build_config(tmp_path, emulator=emu, comfyui_url=first.url, plugin_dirs=[REPO_ROOT / "plugins"],
+                        workflow_dirs=[REPO_ROOT / "workflows"],
+                        settings={"comfyui.servers": servers, "comfyui.health_interval": 0.2})
+
+
+async def test_each_job_goes_to_the_server_that_has_its_model(tmp_path, discord_emulator, fake_comfyui, second_comfyui):
+    emu = discord_emulator
+    config = two_server_config(tmp_path, emu, fake_comfyui, second_comfyui)
+    async with running_bot(emu, fake_comfyui, config) as bot:
+        # gpu2 has only the SDXL checkpoint; gpu1 has everything
+        second_comfyui.checkpoints = ["sd_xl_base_1.0.safetensors"]
+        await bot.servers.refresh_object_info()
+        flux = await emu.invoke("generate", {"prompt": "flux job", "seed": 1})
+        await emu.wait_for_message(lambda m: m.id == flux.original_message.id and m.attachments, timeout=10)
+        assert fake_comfyui.count("POST", "/prompt") == 1 and second_comfyui.count("POST", "/prompt") == 0
+    assert not emu.violations and not emu.unhandled
+
+
+async def test_a_server_dying_mid_job_moves_the_job_and_it_is_delivered(tmp_path, discord_emulator, fake_comfyui, second_comfyui):
+    emu = discord_emulator
+    config = two_server_config(tmp_path, emu, fake_comfyui, second_comfyui)
+    async with running_bot(emu, fake_comfyui, config) as bot:
+        install_models(second_comfyui, bot)
+        await bot.servers.refresh_object_info()
+        for fake in (fake_comfyui, second_comfyui):
+            fake.simulate("SamplerCustomAdvanced", 40, 0.05)  # two seconds of sampling
+        inter = await emu.invoke("generate", {"prompt": "survives a dead server", "seed": 5})
+        first = await _server_of_running_job(bot)
+        dead, alive = (fake_comfyui, second_comfyui) if first == "gpu1" else (second_comfyui, fake_comfyui)
+        await dead.stop()
+        result = await emu.wait_for_message(lambda m: m.id == inter.original_message.id and m.attachments, timeout=20)
+        assert result.attachments[0].data.startswith(b"\x89PNG")
+        assert alive.count("POST", "/prompt") == 1
+        status = await emu.invoke("status")
+        message = await emu.wait_for_message(lambda m: m.id == status.original_message.id and m.embeds, timeout=10)
+        servers_field = message.embeds[0]["fields"][0]["value"]
+        assert "not reachable" in servers_field and "reachable," in servers_field
+    assert not emu.violations and not emu.unhandled
+
+
+async def _server_of_running_job(bot):
+    from tests.bot.test_restart_recovery import until
+
+    async def running():
+        jobs = await bot.store.unfinished()
+        return jobs and jobs[0].prompt_id and jobs[0].server
+
+    return await until(running)
