@@ -67,3 +67,18 @@ async def _server_of_running_job(bot):
         return jobs and jobs[0].prompt_id and jobs[0].server
 
     return await until(running)
+
+
+async def test_the_only_server_dying_mid_job_fails_the_job_promptly_with_retry(discord_emulator, fake_comfyui, start_bot):
+    emu = discord_emulator
+    async with start_bot(**{"comfyui.health_interval": 0.2}) as bot:
+        fake_comfyui.simulate("SamplerCustomAdvanced", 200, 0.05)  # ten seconds of sampling
+        inter = await emu.invoke("generate", {"prompt": "never finishes", "seed": 9})
+        await _server_of_running_job(bot)
+        await fake_comfyui.stop()
+        failed = await emu.wait_for_message(
+            lambda m: m.id == inter.original_message.id and m.embeds and "failed" in m.embeds[0].get("title", ""),
+            timeout=8)
+        assert any(c.startswith("discomfy:retry:") for c in failed.custom_ids)
+        assert not await bot.store.unfinished()
+    assert not emu.violations and not emu.unhandled
