@@ -22,6 +22,14 @@ def __getattr__(name: str):
         from discomfy.bot.cog import WorkflowCog
 
         return WorkflowCog
+    if name == "report_error":
+        from discomfy.bot.responses import report_error
+
+        return report_error
+    if name == "load_command_manifest":
+        from discomfy.core.comfyui.workflows.manifest import load_command_manifest
+
+        return load_command_manifest
     if name == "WorkflowParameters":
         from discomfy.core.comfyui.workflows.schema.parameters import WorkflowParameters
 
@@ -33,6 +41,8 @@ __all__ = [
     "hookimpl",
     "WorkflowCog",
     "WorkflowParameters",
+    "report_error",
+    "load_command_manifest",
     "DisComfyError",
     "ValidationError",
     "ComfyUIError",

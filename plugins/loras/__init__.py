@@ -15,9 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from discomfy import hookimpl
-from discomfy.bot.responses import report_error  # the host's one error path (built-in plugin)
-from discomfy.core.comfyui.workflows.manifest import load_command_manifest
+from discomfy import hookimpl, load_command_manifest, report_error
 
 PAGE_SIZE = 25
 MANIFEST = load_command_manifest(Path(__file__).with_name("manifest.toml"), plugin="loras")
