@@ -101,6 +101,13 @@ def notify_finished(bot: Any, job: Any) -> None:
         log.exception("a discomfy_job_finished hook failed for job %s", job.id)
 
 
+def guild_upload_limit(bot: Any, guild_id: int | None) -> int:
+    """The guild's upload limit as discord.py knows it (boosts raise it), when the job's own
+    interaction is gone, e.g. after a restart."""
+    guild = bot.get_guild(guild_id) if guild_id else None
+    return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
+
+
 def job_messenger(bot: Any, job: Any) -> JobMessenger:
     return JobMessenger(bot, job)
 
@@ -123,7 +130,7 @@ def result_embed(job: Any, spec: Any, note: str | None = None) -> discord.Embed:
 
 
 async def deliver_result(bot: Any, job: Any, spec: Any, result: Any) -> None:
-    limit = bot.generation.upload_limits.get(job.id) or DEFAULT_UPLOAD_LIMIT
+    limit = bot.generation.upload_limits.get(job.id) or guild_upload_limit(bot, job.guild_id)
     fitted = fit_images([(img.filename, img.data) for img in result.images], limit)
     outputs = [{"filename": i.source.filename, "subfolder": i.source.subfolder, "type": i.source.type}
                for i in result.images if i.source is not None]
