@@ -134,12 +134,26 @@ async def until(predicate: Callable[[], Awaitable[Any] | Any], timeout: float = 
         await asyncio.sleep(0.02)
 
 
-async def all_final(store: JobStore, user_ids: Iterable[Any], at_least: int = 1) -> bool:
-    """True once ``user_ids`` have ``at_least`` jobs in the (open) store and none is unfinished."""
+async def all_final(store: JobStore, user_ids: Iterable[Any], at_least: int = 1, *, emu: Any = None) -> bool:
+    """True once ``user_ids`` have ``at_least`` jobs in the (open) store and none is unfinished;
+    with ``emu``, also once each job's outcome is visible to its user (the store says
+    "delivered" as the upload starts, which can take a while under 429s)."""
     total = 0
     for user_id in user_ids:
         jobs = await store.jobs_for_user(int(getattr(user_id, "id", user_id)), active_only=False, limit=1000)
         if any(not job.is_final for job in jobs):
             return False
+        if emu is not None and any(visible_outcome(emu, job.id)[0] == "nothing" for job in jobs):
+            return False
         total += len(jobs)
     return total >= at_least
+
+
+async def settle(store: JobStore, user_ids: Iterable[Any], *, emu: Any, at_least: int = 1, timeout: float = 30.0) -> bool:
+    """Wait until every job is final and visibly ended (see ``all_final``); False on timeout, so
+    the test can still audit and record what happened before it fails."""
+    try:
+        await until(lambda: all_final(store, user_ids, at_least, emu=emu), timeout=timeout, what="every job settled")
+    except AssertionError:
+        return False
+    return True

@@ -14,7 +14,7 @@ from PIL import Image
 
 from discomfy.core.job_store import JobStore
 from discomfy.testing.bot_harness import running_bot
-from tests.faults.audit import all_final, audit_jobs, until
+from tests.faults.audit import audit_jobs, settle, until
 
 SAMPLER = ("SamplerCustomAdvanced", 20, 0.05)  # about a second per /generate job
 
@@ -57,10 +57,11 @@ async def test_restart_with_jobs_in_every_state_ends_each_exactly_once(discord_e
     assert states == {"a": "running", "b": "running", "c": "queued", "d": "queued"}, states
 
     async with running_bot(emu, fake, bot_config) as bot:
-        await until(lambda: all_final(bot.store, users, at_least=4), timeout=30, what="every job final")
+        settled = await settle(bot.store, users, emu=emu, at_least=4, timeout=30)
     audit = await audit_jobs(emu, bot_config, users)
     fault_figures.record(request.node.name, audit, faults=1)
     assert not audit.lost and audit.duplicates == 0, audit.explain()
+    assert settled, audit.explain()
     outcome = {v.job_id: v for v in audit.verdicts}
     async with JobStore.from_config(bot_config) as store:
         by_user = {u.name: outcome[(await job_of(store, u)).id] for u in users}
@@ -85,10 +86,11 @@ async def test_bot_stopped_again_during_recovery_still_delivers_once(discord_emu
             await until(lambda: _any_prompt(bot.store, users), what="recovery re-attached a job")
     restarts += 1
     async with running_bot(emu, fake, bot_config) as bot:
-        await until(lambda: all_final(bot.store, users, at_least=3), timeout=40, what="every job final")
+        settled = await settle(bot.store, users, emu=emu, at_least=3, timeout=40)
     audit = await audit_jobs(emu, bot_config, users)
     fault_figures.record(request.node.name, audit, faults=restarts)
     assert not audit.lost and audit.duplicates == 0, audit.explain()
+    assert settled, audit.explain()
     assert audit.delivered == 3, audit.explain()
     assert not emu.violations and not emu.unhandled
 

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 
 from discomfy.testing.bot_harness import running_bot
-from tests.faults.audit import all_final, audit_jobs, until
+from tests.faults.audit import audit_jobs, settle, until
 
 SAMPLER = "SamplerCustomAdvanced"  # the /generate workflow's sampler
 
@@ -53,13 +53,14 @@ async def test_socket_dropped_every_few_hundred_ms_loses_no_job(discord_emulator
     async with running_bot(emu, fake, bot_config) as bot:
         async with dropping_sockets(fake) as drops:
             await start_jobs(emu, users, per_user=2)
-            await until(lambda: all_final(bot.store, users, at_least=6), timeout=40, what="every job final")
+            settled = await settle(bot.store, users, emu=emu, at_least=6, timeout=40)
         reconnects = bot.servers.primary.client.socket.connect_count
     audit = await audit_jobs(emu, bot_config, users)
     fault_figures.record(request.node.name, audit, faults=drops[0])
     assert drops[0] >= 3, "the scenario must actually drop the socket while jobs run"
     assert reconnects > drops[0] // 2, f"the client reconnected {reconnects} times after {drops[0]} drops"
     assert not audit.lost and audit.duplicates == 0, audit.explain()
+    assert settled, audit.explain()
     # ComfyUI kept every prompt: a dropped socket alone must not fail a job
     assert audit.delivered == audit.jobs == 6, audit.explain()
     assert not emu.violations and not emu.unhandled
@@ -75,10 +76,11 @@ async def test_comfyui_restarted_mid_job_fails_the_lost_job_clearly_and_runs_the
         # the first job is running on ComfyUI, the other two wait in the bot's fair queue
         await until(lambda: fake.worker.running is not None, what="a prompt running on ComfyUI")
         await fake.restart(lose_queue=True)
-        await until(lambda: all_final(bot.store, users, at_least=3), timeout=40, what="every job final")
+        settled = await settle(bot.store, users, emu=emu, at_least=3, timeout=40)
     audit = await audit_jobs(emu, bot_config, users)
     fault_figures.record(request.node.name, audit, faults=1)
     assert not audit.lost and audit.duplicates == 0, audit.explain()
+    assert settled, audit.explain()
     failed = [v for v in audit.verdicts if v.state != "delivered"]
     assert len(failed) == 1, audit.explain()
     assert "lost" in failed[0].reason and "try again" in failed[0].reason.lower(), failed[0].reason
@@ -99,9 +101,10 @@ async def test_comfyui_restarted_twice_while_a_burst_runs(discord_emulator, fake
             await until(lambda: fake.worker.running is not None, what="a prompt running on ComfyUI")
             await fake.restart(lose_queue=True)
             restarts += 1
-        await until(lambda: all_final(bot.store, users, at_least=8), timeout=60, what="every job final")
+        settled = await settle(bot.store, users, emu=emu, at_least=8, timeout=60)
     audit = await audit_jobs(emu, bot_config, users)
     fault_figures.record(request.node.name, audit, faults=restarts)
     assert not audit.lost and audit.duplicates == 0, audit.explain()
+    assert settled, audit.explain()
     assert audit.delivered >= audit.jobs - restarts, audit.explain()
     assert not emu.violations and not emu.unhandled
