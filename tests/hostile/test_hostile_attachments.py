@@ -23,7 +23,7 @@ from tests.faults.audit import until
 from tests.hostile.oracle import EITHER, INVALID, VALID, Expectation, expect_image, judge
 from tests.hostile.raw import raw_invoke
 
-HOSTILE = settings(max_examples=80, deadline=None, derandomize=True, database=None,
+HOSTILE = settings(max_examples=120, deadline=None, derandomize=True, database=None,
                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                           HealthCheck.data_too_large])
 MIB = 1024 * 1024
