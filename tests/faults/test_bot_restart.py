@@ -101,3 +101,27 @@ async def _any_prompt(store: JobStore, users) -> bool:
         if any(j.prompt_id for j in jobs):
             return True
     return False
+
+
+async def test_bot_restarted_while_comfyui_is_down_follows_the_job_once_it_is_back(
+        discord_emulator, fake_comfyui, bot_config, fault_figures, request):
+    """Both processes restarted (a host reboot): the bot comes up first and cannot ask ComfyUI
+    about its job; when ComfyUI is back with the prompt still queued, the job is delivered."""
+    emu, fake = discord_emulator, fake_comfyui
+    fake.simulate(*SAMPLER)
+    user = emu.make_user("rebooted")
+    async with running_bot(emu, fake, bot_config) as bot:
+        await emu.invoke("generate", {"prompt": "survives a reboot"}, user=user)
+        await until(lambda: _any_prompt(bot.store, [user]), what="the job on ComfyUI")
+    kept = [item for item in (fake.worker.running, *fake.worker.pending) if item is not None]
+    await fake.stop()
+    async with running_bot(emu, fake, bot_config) as bot:
+        await fake.start()  # back with its persisted queue, the bot already running
+        for item in kept:
+            fake.worker.put(item)
+        settled = await settle(bot.store, [user], emu=emu, timeout=20)
+    audit = await audit_jobs(emu, bot_config, [user])
+    fault_figures.record(request.node.name, audit, faults=2)
+    assert not audit.lost and audit.duplicates == 0, audit.explain()
+    assert settled and audit.delivered == 1, audit.explain()
+    assert not emu.violations and not emu.unhandled
