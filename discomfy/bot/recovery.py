@@ -4,6 +4,7 @@ On start the bot looks at each unfinished job:
 
 * queued on ComfyUI or running there: follow it to its end, as if nothing happened;
 * finished while the bot was down: fetch its result from ``/history`` and deliver it;
+* on a server that is down right now: follow it; the reconnect settles it from ``/history``;
 * waiting in our own queue, with nothing to upload: queue it again;
 * gone (the server lost it): tell the user, with a Retry button; a job whose input images were
   only in the old process's memory: tell the user to run the command again.
@@ -22,7 +23,7 @@ from discomfy.bot.responses import user_message_for
 from discomfy.core.comfyui.events import Failed, Succeeded
 from discomfy.core.comfyui.reconcile import terminal_from_history
 from discomfy.core.execution import JobResult, download_images, follow_to_result
-from discomfy.exceptions import GenerationError
+from discomfy.exceptions import ComfyUIError, GenerationError
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,14 @@ async def recover_one(bot: Any, job: Any) -> str:
 
 async def _reattach(bot: Any, job: Any, spec: Any, server: Any) -> str:
     client = server.client
-    entry = (await client.get_history(job.prompt_id)).get(job.prompt_id)
+    try:
+        entry = (await client.get_history(job.prompt_id)).get(job.prompt_id)
+    except ComfyUIError as exc:
+        # Down right now (often both restarted together): follow anyway. When the socket
+        # connects, the client reconciles open jobs from /history and /queue, and the job's
+        # deadline bounds the wait if the server never comes back.
+        log.warning("job %s: %s; following it until the server answers", job.id, exc.detail)
+        return _adopt(bot, job, spec, server)
     if entry is not None:
         event = terminal_from_history(job.prompt_id, entry)
         if isinstance(event, Succeeded):
@@ -78,9 +86,18 @@ async def _reattach(bot: Any, job: Any, spec: Any, server: Any) -> str:
         error = event.error if isinstance(event, Failed) else GenerationError("The job was cancelled.")
         await deliver_failure(bot, job, error.user_message)
         return "failed"
-    if (await client.get_queue()).position(job.prompt_id) is None:
+    try:
+        position = (await client.get_queue()).position(job.prompt_id)
+    except ComfyUIError as exc:
+        log.warning("job %s: %s; following it until the server answers", job.id, exc.detail)
+        return _adopt(bot, job, spec, server)
+    if position is None:
         await deliver_failure(bot, job, LOST, retry=True)
         return "failed"
+    return _adopt(bot, job, spec, server)
+
+
+def _adopt(bot: Any, job: Any, spec: Any, server: Any) -> str:
     bot.job_queue.adopt_running(job.id, job.user_id, server.name)
     bot.generation.tasks[job.id] = bot.loop.create_task(_follow(bot, job, spec, server), name=f"job:{job.id}")
     return "followed"

@@ -8,6 +8,7 @@ of: a ``JobResult``, or a ``DisComfyError`` whose user message says what went wr
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,13 +41,33 @@ class JobResult:
 EventSink = Callable[[JobEvent], Awaitable[None] | None]
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def upload_name(filename: str) -> str:
+    """A file name ComfyUI will store as given: the user's name reduced to ASCII letters,
+    digits, ``_`` and ``-`` (no dots but the extension's, no separators, bounded length).
+
+    A Discord attachment may be called ``..etc.passwd``, ``tick`name.png`` or 150 characters
+    of unicode; ComfyUI refuses some such names with a bare 400 and stores others under
+    surprising paths, so they are never sent verbatim."""
+    stem, dot, ext = str(filename or "").rpartition(".")
+    if not dot:
+        stem, ext = ext, ""
+    stem = _UNSAFE.sub("_", stem).strip("_")[:64] or "image"
+    ext = _UNSAFE.sub("", ext)[:8].lower()
+    return f"{stem}.{ext}" if ext else stem
+
+
 async def upload_inputs(client: Any, images: Mapping[str, ImageInput | str]) -> dict[str, str]:
     """Upload every input image; the names ComfyUI returns (it renames clashes) by parameter.
 
     A ``str`` is the name of an image already on the server (a reroll reuses its input)."""
 
     async def one(image: ImageInput | str) -> str:
-        return image if isinstance(image, str) else await client.upload_image(image.data, image.filename)
+        if isinstance(image, str):
+            return image
+        return await client.upload_image(image.data, upload_name(image.filename))
 
     names = await asyncio.gather(*(one(img) for img in images.values()))
     return dict(zip(images.keys(), names))

@@ -151,7 +151,13 @@ class ComfyUIClient:
             form.add_field("subfolder", subfolder)
         if overwrite:
             form.add_field("overwrite", "true")
-        _, body = await self.http.request("POST", "/upload/image", what=f"upload {filename}", data=form)
+        status, body = await self.http.request("POST", "/upload/image", what=f"upload {filename}", data=form,
+                                               ok_statuses=(200, 400))
+        if status == 400:  # the server is up and said no: not "unreachable"
+            raise ComfyUIError(
+                "The image server refused your input image. Please try again with another file.",
+                detail=f"ComfyUI at {self.base_url} answered 400 to the upload of {filename!r}: {body!r}",
+                server=self.base_url, status=status)
         name = str((body or {}).get("name", filename))
         folder = str((body or {}).get("subfolder") or "")
         return f"{folder}/{name}" if folder else name

@@ -99,7 +99,13 @@ def check_choices_before_queue(spec: WorkflowSpec, params: Mapping[str, Any] | R
         if name and name not in loras:
             raise ValidationError(f"LoRA `{name}` is not installed on the ComfyUI server.{_suggest(name, loras)} "
                                   "Use /loras to see the installed ones.", field="lora")
+    # An attached image is uploaded right before queueing, so its server-side name cannot be
+    # among the server's input files yet; it was validated as an image instead.
+    uploads = {name for name, prop in spec.parameters.items()
+               if isinstance(prop, dict) and (prop.get("x-discord") or {}).get("type") == "attachment"}
     for param, value in values.items():
+        if param in uploads:
+            continue
         found = _bound_combo(spec, param, object_info)
         if found and value not in found[2]:
             cls, inp, options = found

@@ -1,0 +1,159 @@
+"""Auditing a fault test's jobs the way a user would judge them.
+
+After each fault scenario every job must have ended visibly for its user: its message shows the
+result image (delivered) or a red "failed" embed with a reason. The store must hold no job
+still queued or running, and no result may have been uploaded twice. Uploads are counted from
+the emulator's request log, not from the bot's own bookkeeping, so a bug in the store's
+once-only guard would show up here as a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from discomfy.core.job_store import JobStore
+
+PREVIEW_NAME = "preview.jpg"
+
+
+@dataclass
+class JobVerdict:
+    job_id: str
+    state: str
+    uploads: int  # successful requests that carried this job's result files
+    visible: str  # "result", "failure" or "nothing": what the user's message shows now
+    reason: str = ""
+
+    @property
+    def lost(self) -> bool:
+        """Not final, or final but the user was shown neither a result nor a reason."""
+        if self.state not in ("delivered", "failed", "cancelled"):
+            return True
+        if self.state == "delivered":
+            return self.visible != "result" or self.uploads == 0
+        return self.visible != "failure"
+
+    @property
+    def duplicates(self) -> int:
+        return max(0, self.uploads - 1)
+
+
+@dataclass
+class Audit:
+    verdicts: list[JobVerdict] = field(default_factory=list)
+
+    @property
+    def jobs(self) -> int:
+        return len(self.verdicts)
+
+    @property
+    def delivered(self) -> int:
+        return sum(1 for v in self.verdicts if v.state == "delivered" and not v.lost)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for v in self.verdicts if v.state != "delivered" and not v.lost)
+
+    @property
+    def lost(self) -> list[JobVerdict]:
+        return [v for v in self.verdicts if v.lost]
+
+    @property
+    def duplicates(self) -> int:
+        return sum(v.duplicates for v in self.verdicts)
+
+    def explain(self) -> str:
+        return "\n".join(f"  job {v.job_id}: state={v.state} uploads={v.uploads} visible={v.visible} {v.reason}"
+                         for v in self.verdicts)
+
+
+def _footer_job(embed: dict[str, Any]) -> str | None:
+    text = (embed.get("footer") or {}).get("text") or ""
+    if not text.startswith("Job "):
+        return None
+    return text[4:].split(" ", 1)[0]
+
+
+def result_uploads(emu: Any, job_id: str) -> int:
+    """Answered (2xx) requests uploading result files for ``job_id`` (webhook edit or channel post)."""
+    count = 0
+    for rec in emu.requests:
+        if rec.status is None or rec.status >= 300 or not rec.files:
+            continue
+        if all(part.filename == PREVIEW_NAME for part in rec.files):
+            continue
+        embeds = (rec.json or {}).get("embeds") or []
+        if any(_footer_job(e) == job_id for e in embeds):
+            count += 1
+    return count
+
+
+def visible_outcome(emu: Any, job_id: str) -> tuple[str, str]:
+    """What the user sees for ``job_id`` now: the result, a failure with its reason, or nothing."""
+    outcome, reason = "nothing", ""
+    for message in emu.messages.values():
+        if message.deleted:
+            continue
+        for embed in message.embeds:
+            if _footer_job(embed) != job_id:
+                continue
+            if message.attachments:
+                return "result", ""
+            if embed.get("title", "").endswith("failed") and embed.get("description"):
+                outcome, reason = "failure", embed["description"]
+    return outcome, reason
+
+
+async def audit_jobs(emu: Any, config: Any, user_ids: Iterable[Any]) -> Audit:
+    """Every job of ``user_ids`` in the store at ``config``'s path, judged as above.
+    Run it after the bot stopped (the store is then only ours)."""
+    audit = Audit()
+    async with JobStore.from_config(config) as store:
+        for user_id in user_ids:
+            for job in await store.jobs_for_user(int(getattr(user_id, "id", user_id)), active_only=False, limit=1000):
+                visible, reason = visible_outcome(emu, job.id)
+                audit.verdicts.append(JobVerdict(job.id, job.state.value, result_uploads(emu, job.id), visible, reason))
+    return audit
+
+
+async def until(predicate: Callable[[], Awaitable[Any] | Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Wait for state the test cannot subscribe to (store rows, fake server queues), with a timeout."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if loop.time() > end:
+            raise AssertionError(f"{what} not reached within {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+async def all_final(store: JobStore, user_ids: Iterable[Any], at_least: int = 1, *, emu: Any = None) -> bool:
+    """True once ``user_ids`` have ``at_least`` jobs in the (open) store and none is unfinished;
+    with ``emu``, also once each job's outcome is visible to its user (the store says
+    "delivered" as the upload starts, which can take a while under 429s)."""
+    total = 0
+    for user_id in user_ids:
+        jobs = await store.jobs_for_user(int(getattr(user_id, "id", user_id)), active_only=False, limit=1000)
+        if any(not job.is_final for job in jobs):
+            return False
+        if emu is not None and any(visible_outcome(emu, job.id)[0] == "nothing" for job in jobs):
+            return False
+        total += len(jobs)
+    return total >= at_least
+
+
+async def settle(store: JobStore, user_ids: Iterable[Any], *, emu: Any, at_least: int = 1, timeout: float = 30.0) -> bool:
+    """Wait until every job is final and visibly ended (see ``all_final``); False on timeout, so
+    the test can still audit and record what happened before it fails."""
+    try:
+        await until(lambda: all_final(store, user_ids, at_least, emu=emu), timeout=timeout, what="every job settled")
+    except AssertionError:
+        return False
+    return True

@@ -1,0 +1,110 @@
+"""ComfyUI misbehaving while jobs run: its socket dropped again and again, or the whole server
+restarted with its queue lost. Every job must still end delivered or clearly failed, once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from discomfy.testing.bot_harness import running_bot
+from tests.faults.audit import audit_jobs, settle, until
+
+SAMPLER = "SamplerCustomAdvanced"  # the /generate workflow's sampler
+
+
+async def start_jobs(emu, users, per_user: int, prompt: str = "a lighthouse") -> list:
+    interactions = []
+    for round_ in range(per_user):
+        for user in users:
+            inter = await emu.invoke("generate", {"prompt": f"{prompt} {user.name} {round_}"}, user=user)
+            assert inter.original_message is not None and not inter.original_message.ephemeral, inter.original_message
+            interactions.append(inter)
+    return interactions
+
+
+@contextlib.asynccontextmanager
+async def dropping_sockets(fake, intervals=(0.2, 0.3, 0.25)):
+    """Close ComfyUI's sockets from the server side every few hundred ms; yields the drop count."""
+    drops = [0]
+
+    async def dropper() -> None:
+        i = 0
+        while True:
+            await asyncio.sleep(intervals[i % len(intervals)])
+            i += 1
+            if fake.sockets:
+                await fake.drop_sockets()
+                drops[0] += 1
+
+    task = asyncio.create_task(dropper())
+    try:
+        yield drops
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_socket_dropped_every_few_hundred_ms_loses_no_job(discord_emulator, fake_comfyui, bot_config,
+                                                                fault_figures, request):
+    emu, fake = discord_emulator, fake_comfyui
+    fake.simulate(SAMPLER, 8, 0.05)
+    users = [emu.make_user(f"user{i}") for i in range(3)]
+    async with running_bot(emu, fake, bot_config) as bot:
+        async with dropping_sockets(fake) as drops:
+            await start_jobs(emu, users, per_user=2)
+            settled = await settle(bot.store, users, emu=emu, at_least=6, timeout=40)
+        reconnects = bot.servers.primary.client.socket.connect_count
+    audit = await audit_jobs(emu, bot_config, users)
+    fault_figures.record(request.node.name, audit, faults=drops[0])
+    assert drops[0] >= 3, "the scenario must actually drop the socket while jobs run"
+    assert reconnects > drops[0] // 2, f"the client reconnected {reconnects} times after {drops[0]} drops"
+    assert not audit.lost and audit.duplicates == 0, audit.explain()
+    assert settled, audit.explain()
+    # ComfyUI kept every prompt: a dropped socket alone must not fail a job
+    assert audit.delivered == audit.jobs == 6, audit.explain()
+    assert not emu.violations and not emu.unhandled
+
+
+async def test_comfyui_restarted_mid_job_fails_the_lost_job_clearly_and_runs_the_rest(
+        discord_emulator, fake_comfyui, bot_config, fault_figures, request):
+    emu, fake = discord_emulator, fake_comfyui
+    fake.simulate(SAMPLER, 20, 0.05)
+    users = [emu.make_user(f"user{i}") for i in range(3)]
+    async with running_bot(emu, fake, bot_config) as bot:
+        await start_jobs(emu, users, per_user=1)
+        # the first job is running on ComfyUI, the other two wait in the bot's fair queue
+        await until(lambda: fake.worker.running is not None, what="a prompt running on ComfyUI")
+        await fake.restart(lose_queue=True)
+        settled = await settle(bot.store, users, emu=emu, at_least=3, timeout=40)
+    audit = await audit_jobs(emu, bot_config, users)
+    fault_figures.record(request.node.name, audit, faults=1)
+    assert not audit.lost and audit.duplicates == 0, audit.explain()
+    assert settled, audit.explain()
+    failed = [v for v in audit.verdicts if v.state != "delivered"]
+    assert len(failed) == 1, audit.explain()
+    assert "lost" in failed[0].reason and "try again" in failed[0].reason.lower(), failed[0].reason
+    assert audit.delivered == 2, audit.explain()
+    assert not emu.violations and not emu.unhandled
+
+
+async def test_comfyui_restarted_twice_while_a_burst_runs(discord_emulator, fake_comfyui, bot_config,
+                                                          fault_figures, request):
+    """Restarts at arbitrary moments (between prompts, during uploads of results, mid-sampling)."""
+    emu, fake = discord_emulator, fake_comfyui
+    fake.simulate(SAMPLER, 6, 0.05)
+    users = [emu.make_user(f"user{i}") for i in range(4)]
+    async with running_bot(emu, fake, bot_config) as bot:
+        await start_jobs(emu, users, per_user=2)
+        restarts = 0
+        for _ in range(2):
+            await until(lambda: fake.worker.running is not None, what="a prompt running on ComfyUI")
+            await fake.restart(lose_queue=True)
+            restarts += 1
+        settled = await settle(bot.store, users, emu=emu, at_least=8, timeout=60)
+    audit = await audit_jobs(emu, bot_config, users)
+    fault_figures.record(request.node.name, audit, faults=restarts)
+    assert not audit.lost and audit.duplicates == 0, audit.explain()
+    assert settled, audit.explain()
+    assert audit.delivered >= audit.jobs - restarts, audit.explain()
+    assert not emu.violations and not emu.unhandled
