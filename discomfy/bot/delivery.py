@@ -8,6 +8,7 @@ The store's ``mark_delivered`` is atomic, so no result is ever delivered twice.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import time
@@ -24,6 +25,8 @@ TOKEN_LIFETIME = 15 * 60
 TOKEN_MARGIN = 30  # do not start an edit that might land after the token died
 GONE_CODES = {10015, 10062, 50027}  # unknown webhook, unknown interaction, invalid webhook token
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+WEBHOOK_ATTEMPTS = 2  # each is already up to five tries inside discord.py
+RETRY_PAUSE = 1.0
 
 
 class JobMessenger:
@@ -55,19 +58,26 @@ class JobMessenger:
             raise
 
     async def send_final(self, *, content: str | None, embed: discord.Embed, files: list[discord.File], view: discord.ui.View | None) -> int | None:
-        """Replace the progress message, or post to the channel; returns the result message id."""
-        if self.token_alive():
+        """Replace the progress message, or post to the channel; returns the result message id.
+
+        A webhook edit that keeps failing (discord.py gives up on a 429 after five tries, or
+        Discord answers 5xx) is tried again after a pause, then sent through the channel, which
+        is another rate-limit bucket: an outcome that exists is never thrown away."""
+        for attempt in range(WEBHOOK_ATTEMPTS if self.token_alive() else 0):
             try:
                 message = await self._webhook().edit_message(
                     self.job.progress_message_id, content=content, embed=embed, attachments=files, view=view
                 )
                 return message.id
             except discord.HTTPException as exc:
-                if not (exc.code in GONE_CODES or exc.status in (401, 404)):
-                    raise
-                log.info("job %s: interaction token gone (%s); delivering through the channel", self.job.id, exc.code)
                 for file in files:
                     file.reset()
+                if exc.code in GONE_CODES or exc.status in (401, 404):
+                    log.info("job %s: interaction token gone (%s); delivering through the channel", self.job.id, exc.code)
+                    break
+                log.warning("job %s: delivering failed (%s %s), attempt %d", self.job.id, exc.status, exc.code, attempt + 1)
+                if attempt + 1 < WEBHOOK_ATTEMPTS:
+                    await asyncio.sleep(RETRY_PAUSE * (attempt + 1))
         channel = self.bot.get_partial_messageable(self.job.channel_id)
         mention = f"<@{self.job.user_id}>"
         text = f"{mention} {content}" if content else mention
@@ -137,14 +147,20 @@ async def deliver_result(bot: Any, job: Any, spec: Any, result: Any) -> None:
     if not fitted.files:
         await deliver_failure(bot, job, fitted.note or "The result is too large to upload here.")
         return
-    # the store's claim is atomic: a result is sent once, and never after a cancel
-    if not await bot.store.mark_delivered(job.id):
+    current = await bot.store.get(job.id)
+    if current is None or current.is_final:
         log.warning("job %s was already delivered, cancelled or failed; not sending its result", job.id)
         return
     files = [discord.File(io.BytesIO(data), name) for name, data in fitted.files]
     embed = result_embed(job, spec, fitted.note)
     view = result_view(job, bot.edit_targets())
+    # sent first, claimed after: if the bot stops in between, recovery sends it again, which
+    # (an edit of the job's own message) the user sees once; the claim is atomic, so two
+    # paths racing in one process cannot both report it
     message_id = await job_messenger(bot, job).send_final(content=None, embed=embed, files=files, view=view)
+    if not await bot.store.mark_delivered(job.id):
+        log.warning("job %s ended elsewhere while its result was being sent", job.id)
+        return
     await bot.store.update(job.id, result_message_id=message_id, outputs=outputs, prompt_id=result.prompt_id,
                            parameters=job.parameters)
     notify_finished(bot, job)
