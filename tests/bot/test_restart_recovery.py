@@ -42,6 +42,10 @@ async def start_job(emu, fake, config, *, wait_for_prompt: bool):
     return interaction
 
 
+async def _settled(bot):
+    return not await bot.store.unfinished()
+
+
 async def _has_prompt(bot):
     jobs = await bot.store.unfinished()
     return bool(jobs and jobs[0].prompt_id)
@@ -55,9 +59,10 @@ def deliveries(emu, interaction):
 async def test_job_running_on_comfyui_is_followed_after_restart_and_delivered_once(discord_emulator, fake_comfyui, bot_config):
     emu = discord_emulator
     interaction = await start_job(emu, fake_comfyui, bot_config, wait_for_prompt=True)
-    async with running_bot(emu, fake_comfyui, bot_config):
+    async with running_bot(emu, fake_comfyui, bot_config) as bot:
         message = await emu.wait_for_message(lambda m: m.id == interaction.original_message.id and m.attachments, timeout=15)
         assert message.attachments[0].data.startswith(b"\x89PNG")
+        await until(lambda: _settled(bot))
     assert len(deliveries(emu, interaction)) == 1
     job = await stored_job(bot_config)
     assert job.state == "delivered"
@@ -69,8 +74,9 @@ async def test_job_that_finished_while_the_bot_was_down_is_delivered_from_histor
     interaction = await start_job(emu, fake_comfyui, bot_config, wait_for_prompt=True)
     job = await stored_job(bot_config)
     await until(lambda: _in_history(fake_comfyui, job.prompt_id))
-    async with running_bot(emu, fake_comfyui, bot_config):
+    async with running_bot(emu, fake_comfyui, bot_config) as bot:
         message = await emu.wait_for_message(lambda m: m.id == interaction.original_message.id and m.attachments, timeout=15)
+        await until(lambda: _settled(bot))
     assert message.attachments and len(deliveries(emu, interaction)) == 1
     assert (await stored_job(bot_config)).state == "delivered"
 
