@@ -104,7 +104,7 @@ async def test_store_locked_by_another_process_when_a_job_is_accepted(discord_em
         queued_while_locked = prompts_queued(fake)
         # the lock is gone: the next attempt goes through
         await emu.invoke("generate", {"prompt": "unlocked"}, user=user)
-        settled = await settle(bot.store, [user], emu=emu, timeout=10)
+        settled = await settle(bot.store, [user], emu=emu, timeout=5)
     assert integrity(bot_config) == "ok"
     audit = await audit_jobs(emu, bot_config, [user])
     fault_figures.record(request.node.name, audit, faults=1)
