@@ -24,12 +24,12 @@ class JobVerdict:
     job_id: str
     state: str
     uploads: int  # successful requests that carried this job's result files
-    visible: str  # "result", "failure" or "nothing": what the user's message shows now
+    visible: str  # "result", "failure", "unexplained" or "nothing": what the user's message shows now
     reason: str = ""
 
     @property
     def lost(self) -> bool:
-        """Not final, or final but the user was shown neither a result nor a reason."""
+        """Not final, or final but the user was shown neither a result nor a clear reason."""
         if self.state not in ("delivered", "failed", "cancelled"):
             return True
         if self.state == "delivered":
@@ -103,7 +103,9 @@ def visible_outcome(emu: Any, job_id: str) -> tuple[str, str]:
             if message.attachments:
                 return "result", ""
             if embed.get("title", "").endswith("failed") and embed.get("description"):
-                outcome, reason = "failure", embed["description"]
+                # a generic "unexpected error (error id ...)" is not a clear reason
+                clear = "error id" not in embed["description"]
+                outcome, reason = ("failure" if clear else "unexplained"), embed["description"]
     return outcome, reason
 
 

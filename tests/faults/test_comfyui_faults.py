@@ -108,3 +108,25 @@ async def test_comfyui_restarted_twice_while_a_burst_runs(discord_emulator, fake
     assert settled, audit.explain()
     assert audit.delivered >= audit.jobs - restarts, audit.explain()
     assert not emu.violations and not emu.unhandled
+
+
+async def test_comfyui_answering_500_mid_burst_fails_only_the_hit_jobs_clearly(discord_emulator, fake_comfyui, bot_config,
+                                                                               fault_figures, request):
+    """HTTP errors on whatever ComfyUI request comes next (queueing, history, downloads)."""
+    emu, fake = discord_emulator, fake_comfyui
+    fake.simulate(SAMPLER, 4, 0.05)
+    users = [emu.make_user(f"user{i}") for i in range(4)]
+    async with running_bot(emu, fake, bot_config) as bot:
+        await start_jobs(emu, users, per_user=1)
+        fake.fail_http(500, times=3)
+        settled = await settle(bot.store, users, emu=emu, at_least=4, timeout=30)
+    all_answered = fake.take_http_failure() is None
+    audit = await audit_jobs(emu, bot_config, users)
+    fault_figures.record(request.node.name, audit, faults=3)
+    assert all_answered, "the injected 500s must all have been answered while the jobs ran"
+    assert not audit.lost and audit.duplicates == 0, audit.explain()
+    assert settled and audit.delivered >= 1, audit.explain()
+    for verdict in audit.verdicts:
+        if verdict.state != "delivered":
+            assert "image server" in verdict.reason and "try again" in verdict.reason.lower(), verdict.reason
+    assert not emu.violations and not emu.unhandled

@@ -112,6 +112,11 @@ async def test_gateway_reconnect_mid_job_keeps_jobs_and_commands_sent_meanwhile(
         assert not during.original_message.ephemeral, during.original_message
         await emu.request_reconnect()
         reconnects += 1
+        # and once without warning: the socket just closes, discord.py resumes by itself
+        resumed = emu.gateway.resumes
+        await emu.gateway.ws.close(code=4000, message=b"unknown error")
+        await until(lambda: emu.gateway.resumes > resumed, what="the bot resumed after an abrupt close")
+        reconnects += 1
         settled = await settle(bot.store, users, emu=emu, at_least=2, timeout=30)
     audit = await audit_jobs(emu, bot_config, users)
     fault_figures.record(request.node.name, audit, faults=reconnects)

@@ -12,7 +12,7 @@ import pytest
 from discomfy.core.job_store import JobStore, JobStoreError
 from discomfy.core.jobs import Job
 from discomfy.testing.bot_harness import running_bot
-from tests.faults.audit import audit_jobs, settle
+from tests.faults.audit import audit_jobs, settle, until
 
 FILLER_USER = 1
 
@@ -104,7 +104,7 @@ async def test_store_locked_by_another_process_when_a_job_is_accepted(discord_em
         queued_while_locked = prompts_queued(fake)
         # the lock is gone: the next attempt goes through
         await emu.invoke("generate", {"prompt": "unlocked"}, user=user)
-        settled = await settle(bot.store, [user], emu=emu, timeout=10)
+        settled = await settle(bot.store, [user], emu=emu, timeout=5)
     assert integrity(bot_config) == "ok"
     audit = await audit_jobs(emu, bot_config, [user])
     fault_figures.record(request.node.name, audit, faults=1)
@@ -116,3 +116,42 @@ async def test_store_locked_by_another_process_when_a_job_is_accepted(discord_em
     assert not audit.lost and audit.duplicates == 0, audit.explain()
     assert settled and audit.delivered == 1, audit.explain()
     assert not emu.violations and not emu.unhandled
+
+
+async def test_store_locked_while_a_job_finishes_leaves_no_job_open(discord_emulator, fake_comfyui, bot_config,
+                                                                    monkeypatch, fault_figures, request):
+    """The store refuses writes (locked) exactly when the running job's result arrives. The
+    user must hear about the job, and once the lock is gone the store must not keep it open."""
+    emu, fake = discord_emulator, fake_comfyui
+    fake.simulate("SamplerCustomAdvanced", 6, 0.05)
+
+    class ImpatientStore(JobStore):  # the same failure as the default 5 s wait, sooner
+        @classmethod
+        def from_config(cls, config, **kwargs):
+            return super().from_config(config, busy_timeout=0.3, **kwargs)
+
+    user = emu.make_user("unlucky")
+    monkeypatch.setattr("discomfy.bot.client.JobStore", ImpatientStore)
+    async with running_bot(emu, fake, bot_config) as bot:
+        await emu.invoke("generate", {"prompt": "locked at the finish"}, user=user)
+
+        async def on_comfyui() -> bool:
+            jobs = await bot.store.jobs_for_user(int(user.id), active_only=False)
+            return bool(jobs and jobs[0].prompt_id)
+
+        await until(on_comfyui, what="the job running on ComfyUI")
+        other = sqlite3.connect(store_path(bot_config), isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            await until(lambda: fake.worker.running is None and not fake.worker.pending, what="ComfyUI done")
+            await emu.wait_for_request(lambda r: r.method == "PATCH" and (r.json or {}).get("embeds")
+                                       and "Job " in str((r.json or {})["embeds"][0].get("footer")), timeout=10)
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        settled = await settle(bot.store, [user], emu=emu, timeout=5)
+    assert integrity(bot_config) == "ok"
+    audit = await audit_jobs(emu, bot_config, [user])
+    fault_figures.record(request.node.name, audit, faults=1)
+    assert not audit.lost and audit.duplicates == 0, audit.explain()
+    assert settled, audit.explain()
