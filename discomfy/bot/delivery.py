@@ -12,12 +12,14 @@ import asyncio
 import io
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
 
 from discomfy.bot.views import result_view
 from discomfy.core.image_fit import fit_images
+from discomfy.exceptions import DisComfyError
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,7 @@ TOKEN_LIFETIME = 15 * 60
 TOKEN_MARGIN = 30  # do not start an edit that might land after the token died
 GONE_CODES = {10015, 10062, 50027}  # unknown webhook, unknown interaction, invalid webhook token
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+PERSIST_PAUSES = (0.2, 0.5, 1.0, 2.0, 4.0)
 WEBHOOK_ATTEMPTS = 2  # each is already up to five tries inside discord.py
 RETRY_PAUSE = 1.0
 
@@ -158,20 +161,39 @@ async def deliver_result(bot: Any, job: Any, spec: Any, result: Any) -> None:
     # (an edit of the job's own message) the user sees once; the claim is atomic, so two
     # paths racing in one process cannot both report it
     message_id = await job_messenger(bot, job).send_final(content=None, embed=embed, files=files, view=view)
-    if not await bot.store.mark_delivered(job.id):
+    # the user has the result now: a store that refuses the write (locked, full) must not turn
+    # it into a failure message, so the record is retried until it lands
+    claimed = await persist(lambda: bot.store.mark_delivered(job.id), f"mark job {job.id} delivered")
+    if claimed is False:
         log.warning("job %s ended elsewhere while its result was being sent", job.id)
         return
-    await bot.store.update(job.id, result_message_id=message_id, outputs=outputs, prompt_id=result.prompt_id,
-                           parameters=job.parameters)
+    await persist(lambda: bot.store.update(job.id, result_message_id=message_id, outputs=outputs,
+                                           prompt_id=result.prompt_id, parameters=job.parameters),
+                  f"record the result of job {job.id}")
     notify_finished(bot, job)
+
+
+async def persist(write: Callable[[], Awaitable[Any]], what: str) -> Any:
+    """Run a store write, retrying while the store refuses it (locked, disk full) for up to
+    about ``sum(PERSIST_PAUSES)`` seconds. Gives up with an error in the log: the job then
+    stays open in the store and restart recovery ends it."""
+    for pause in (*PERSIST_PAUSES, None):
+        try:
+            return await write()
+        except DisComfyError as exc:
+            if pause is None:
+                log.error("could not %s: %s", what, exc.detail)
+                return None
+            log.warning("could not %s yet (%s); retrying in %.1f s", what, exc.detail, pause)
+            await asyncio.sleep(pause)
+    return None
 
 
 async def deliver_failure(bot: Any, job: Any, message: str, *, retry: bool = False, state: str = "failed") -> None:
     """End a job with a clear failure message in its own message (and never leave it open)."""
-    try:
-        await bot.store.update(job.id, state=state, error_message=message)
-    except Exception:  # the store being unusable must not hide the failure from the user
-        log.exception("job %s: could not record its failure", job.id)
+    # the user hears first; a store that is locked right now gets the record when it frees up
+    record = asyncio.ensure_future(persist(lambda: bot.store.update(job.id, state=state, error_message=message),
+                                           f"record the failure of job {job.id}"))
     title = f"/{job.command} cancelled" if state == "cancelled" else f"/{job.command} failed"
     embed = discord.Embed(title=title, description=message[:4000], colour=discord.Colour.red())
     embed.set_footer(text=f"Job {job.id}")
@@ -181,4 +203,5 @@ async def deliver_failure(bot: Any, job: Any, message: str, *, retry: bool = Fal
         await job_messenger(bot, job).send_final(content=None, embed=embed, files=[], view=retry_view(job) if retry else None)
     except Exception as exc:  # the job is ended in the store either way
         log.error("job %s: could not tell the user it failed: %s", job.id, exc)
+    await record
     notify_finished(bot, job)

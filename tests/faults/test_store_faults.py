@@ -128,7 +128,7 @@ async def test_store_locked_while_a_job_finishes_leaves_no_job_open(discord_emul
     class ImpatientStore(JobStore):  # the same failure as the default 5 s wait, sooner
         @classmethod
         def from_config(cls, config, **kwargs):
-            return super().from_config(config, busy_timeout=0.3, **kwargs)
+            return super().from_config(config, **{**kwargs, "busy_timeout": 0.3})
 
     user = emu.make_user("unlucky")
     monkeypatch.setattr("discomfy.bot.client.JobStore", ImpatientStore)
