@@ -22,14 +22,17 @@ class InteractionActions:
     async def invoke(self: "DiscordEmulator", command: str, options: dict[str, Any] | None = None, *,
                      user: "EmulatedUser | None" = None,
                      attachments: dict[str, tuple[str, bytes, str]] | None = None,
-                     channel_id: str | None = None, wait: bool = True, timeout: float = 5.0) -> EmulatedInteraction:
+                     channel_id: str | None = None, wait: bool = True, timeout: float = 5.0,
+                     strict: bool = True) -> EmulatedInteraction:
         """Run ``/command`` (``"group sub"`` for subcommands) with options typed against the synced schema.
 
         ``attachments`` maps an attachment option to ``(filename, bytes, content_type)``; the bytes
-        are served by the emulator's CDN so ``Attachment.read()`` works.
+        are served by the emulator's CDN so ``Attachment.read()`` works. ``strict=False`` sends
+        the values as given, as a hostile or broken client could (out of range, wrong type,
+        unknown option), to test that the bot's own validation refuses them.
         """
         channel = channel_id or self.channel_id
-        data = injection.command_data(self, command, options or {}, attachments, None, channel)
+        data = injection.command_data(self, command, options or {}, attachments, None, channel, strict=strict)
         return await self._send_interaction(COMMAND, data, user, channel, wait=wait, timeout=timeout)
 
     async def autocomplete(self: "DiscordEmulator", command: str, options: dict[str, Any], *, focused: str,

@@ -33,7 +33,7 @@ def find_command(emu: "DiscordEmulator", name: str) -> tuple[dict[str, Any], lis
 
 
 def command_data(emu: "DiscordEmulator", name: str, values: dict[str, Any], attachments: Attachments | None,
-                 focused: str | None, channel_id: str) -> dict[str, Any]:
+                 focused: str | None, channel_id: str, *, strict: bool = True) -> dict[str, Any]:
     cmd, path = find_command(emu, name)
     resolved: dict[str, dict[str, Any]] = {}
     schema = cmd.get("options") or []
@@ -47,7 +47,10 @@ def command_data(emu: "DiscordEmulator", name: str, values: dict[str, Any], atta
         schema = sub.get("options") or []
     if any(o["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP) for o in schema):
         raise AssertionError(f"/{name} needs a subcommand: one of {[o['name'] for o in schema]}")
-    options = _typed_options(emu, f"/{name}", schema, values, dict(attachments or {}), focused, resolved, channel_id)
+    if strict:
+        options = _typed_options(emu, f"/{name}", schema, values, dict(attachments or {}), focused, resolved, channel_id)
+    else:
+        options = _raw_options(emu, schema, values, dict(attachments or {}), resolved, channel_id)
     for part, kind in reversed(nesting):
         options = [{"name": part, "type": kind, "options": options}]
     data: dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": 1, "options": options}
@@ -86,6 +89,18 @@ def _typed_options(emu: "DiscordEmulator", label: str, schema: list[dict[str, An
             options.append({"name": name, "type": opt["type"], "value": str(values[name]), "focused": True})
             continue
         options.append({"name": name, "type": opt["type"], "value": _typed_value(emu, label, opt, values[name], resolved)})
+    return options
+
+
+def _raw_options(emu: "DiscordEmulator", schema: list[dict[str, Any]], values: dict[str, Any],
+                 attachments: Attachments, resolved: dict[str, dict[str, Any]], channel_id: str) -> list[dict[str, Any]]:
+    """Values exactly as given, typed by the synced option (strings for unknown names)."""
+    types = {o["name"]: o["type"] for o in schema}
+    options = [{"name": k, "type": types.get(k, STRING), "value": v} for k, v in values.items()]
+    for name, (filename, data, content_type) in attachments.items():
+        att = _upload(emu, channel_id, filename, data, content_type)
+        resolved.setdefault("attachments", {})[att.id] = att.to_payload()
+        options.append({"name": name, "type": ATTACHMENT, "value": att.id})
     return options
 
 
