@@ -59,6 +59,7 @@ class GenerationFlow:
         self.upload_limits: dict[str, int | None] = {}  # job id -> the guild's upload limit
         self.announced: dict[str, asyncio.Event] = {}  # set once the user saw the progress message
         self.rendered: dict[str, Any] = {}  # job id -> its rendered workflow, until queued
+        self.accepted: dict[str, Job] = {}  # job id -> the job as stored when accepted, until it runs
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.cancelling: set[str] = set()  # running jobs their owner cancelled
         # job id -> the editor of its one progress message, from "queued" to its outcome
@@ -176,7 +177,7 @@ class GenerationFlow:
             response = await interaction.response.send_message(
                 embed=progress_embed(title, job.parameters.get("prompt"), state), view=job_view(job.id))
             message_id = getattr(getattr(response, "resource", None), "id", None) or (await interaction.original_response()).id
-            job = await self.bot.store.update(job.id, progress_message_id=message_id, state="queued")
+            job = self.accepted[job.id] = await self.bot.store.update(job.id, progress_message_id=message_id, state="queued")
             editor = self.editors[job.id] = job_editor(self.bot, job, title)
             editor.state = state  # what the message shows now; later changes are edits
             moved = self.bot.job_queue.position(job.id)  # jobs may have started while we answered
@@ -212,8 +213,8 @@ class GenerationFlow:
                 await deliver_failure(self.bot, job, message)
         finally:
             self.bot.job_queue.release(job_id)
-            held = (self.images, self.rendered, self.upload_limits, self.announced, self.editors) if ended else (
-                self.announced, self.editors)
+            held = (self.images, self.rendered, self.upload_limits, self.announced, self.editors, self.accepted) if ended \
+                else (self.announced, self.editors, self.accepted)
             for store in held:
                 store.pop(job_id, None)
 
@@ -221,7 +222,8 @@ class GenerationFlow:
         announced = self.announced.pop(job_id, None)
         if announced is not None:
             await asyncio.wait_for(announced.wait(), timeout=10)
-        job = await self.bot.store.get(job_id)
+        # the job as accept() stored it saves a store round trip per job in a burst
+        job = self.accepted.pop(job_id, None) or await self.bot.store.get(job_id)
         if job is None or job.is_final:
             self.bot.job_queue.release(job_id)
             return
@@ -232,13 +234,15 @@ class GenerationFlow:
             if spec is None:
                 raise DisComfyError(f"The workflow `{job.workflow}` is no longer installed on this bot.")
             rendered = self.rendered.get(job_id) or self.bot.render(spec, replay_options(job, spec), job.user_id)
-            await self.bot.store.update(job.id, state="running", server=server.name)
             editor.update(phase="Starting", position=None)
 
             async def on_queued(prompt_id: str, uploaded: dict[str, str]) -> None:
-                # the server-side names let reroll, retry and recovery reuse the inputs
+                # one write says where it runs; the server-side names of its inputs let
+                # reroll, retry and recovery reuse them
                 job.parameters.update(uploaded)
-                await self.bot.store.update(job.id, prompt_id=prompt_id, parameters=job.parameters)
+                job.server, job.prompt_id = server.name, prompt_id
+                await self.bot.store.update(job.id, state="running", server=server.name, prompt_id=prompt_id,
+                                            parameters=job.parameters)
                 if job.id in self.cancelling:  # cancelled while its inputs were uploading
                     await server.client.cancel(prompt_id)
 
@@ -272,7 +276,7 @@ class GenerationFlow:
         """Cancel ``job`` (fresh from the store): a waiting job leaves the queue and never
         reaches ComfyUI; a running one is interrupted there and ends as cancelled."""
         if self.bot.job_queue.cancel(job.id):
-            for held in (self.images, self.rendered, self.upload_limits, self.announced):
+            for held in (self.images, self.rendered, self.upload_limits, self.announced, self.accepted):
                 held.pop(job.id, None)
             editor = self.editors.pop(job.id, None)
             if editor is not None:
