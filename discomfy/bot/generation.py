@@ -107,7 +107,8 @@ class GenerationFlow:
             if not first.is_valid:
                 raise ValidationError(first.error_message, field=name)
             data = await attachment.read()
-            result = validator.validate(attachment, data)
+            # decoding a large image takes a while: off the event loop, so others are not held up
+            result = await validator.validate_async(attachment, data)
             if not result.is_valid:
                 raise ValidationError(result.error_message, field=name)
             images[name] = ImageInput(attachment.filename, data)
