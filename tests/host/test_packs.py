@@ -78,3 +78,24 @@ async def test_duplicate_workflow_names_fail_naming_both_owners(project):
     (failed,) = bot.load_report.failed
     assert failed.name == "zwin"
     assert "'twin'" in failed.reason and "'zwin'" in failed.reason
+
+
+def test_discomfy_check_names_each_broken_pack_and_keeps_the_good_one(project, capsys):
+    from discomfy.cli import main
+
+    (project / "plugins").rmdir()
+    missing_target = copy_pack(project, "missing")
+    manifest = (missing_target / "manifest.toml").read_text().replace('cfg = "5.cfg"', 'cfg = "5.cfg_scale"')
+    (missing_target / "manifest.toml").write_text(manifest)
+    bad_schema = copy_pack(project, "badschema")
+    (bad_schema / "params.schema.json").write_text('{"type": "objekt", "properties": {"prompt": {"type": "string"}}}')
+    ui_export = copy_pack(project, "uiexport")
+    (ui_export / "workflow.json").write_text(json.dumps({"nodes": [{"id": 1}], "links": [], "version": 0.4}))
+    copy_pack(project, "good", command="good")
+
+    assert main(["--root", str(project), "check"]) == 1
+    out = capsys.readouterr().out
+    assert "failed   missing" in out and "node 5 input `cfg_scale`" in out
+    assert "failed   badschema" in out and "params.schema.json" in out
+    assert "failed   uiexport" in out and "Save (API)" in out
+    assert "loaded   good" in out
