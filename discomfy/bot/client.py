@@ -177,8 +177,7 @@ class ComfyUIBot(commands.Bot):
 
     def check_access_to_generate(self, user_id: int) -> None:
         """Raise ``RateLimitError`` if the user may not start a job right now (no side effect)."""
-        wait = self.rate_limiter.retry_after(user_id)
-        if wait > 0:
+        if not self._check_rate_limit(user_id):
             self.rate_limiter.acquire(user_id)  # raises with the user-facing wording
 
     def _check_rate_limit(self, user_id: int) -> bool:

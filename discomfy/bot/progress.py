@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import discord
+from discomfy.utils.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +126,7 @@ class ThrottledEditor:
         """Stop editing for good; the caller then replaces the message with the result or the error."""
         self._stopped = True
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(task)
 
 
 def job_editor(bot: Any, job: Any, title: str) -> ThrottledEditor:

@@ -19,6 +19,7 @@ import aiohttp
 
 from discomfy.core.comfyui.http import HttpTransport
 from discomfy.core.comfyui.router import EventRouter
+from discomfy.utils.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +66,7 @@ class SocketListener:
         task, self._task = self._task, None
         if self._ws is not None and not self._ws.closed:
             await self._ws.close()
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(task)
         self.connected.clear()
 
     async def _run(self) -> None:

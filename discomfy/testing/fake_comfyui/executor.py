@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from discomfy.testing.fake_comfyui.nodes import NodeFailure, NodeResult, png_bytes
+from discomfy.utils.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from discomfy.testing.fake_comfyui.server import FakeComfyUI
@@ -100,13 +101,8 @@ class PromptWorker:
         self._task = asyncio.create_task(self._loop(), name="fake-comfyui-worker")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     async def _loop(self) -> None:
         while True:
