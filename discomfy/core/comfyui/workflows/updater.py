@@ -48,7 +48,8 @@ class WorkflowUpdater:
         values in place; they are validated again afterwards. Raises ``ValidationError`` for
         bad user values and ``WorkflowError`` for a broken manifest.
         """
-        return self.render_graph(spec.template, parameters, spec, prepare=prepare)
+        # render_graph deep-copies what it is given, so the cached template needs no copy here
+        return self.render_graph(spec._template, parameters, spec, prepare=prepare)
 
     def render_graph(self, workflow: Graph, parameters: WorkflowParameters | Mapping[str, Any],
                      spec: WorkflowSpec | None = None, *,
