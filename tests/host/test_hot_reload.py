@@ -33,3 +33,24 @@ async def test_edit_reloads_the_plugin_and_a_syntax_error_keeps_the_old_version(
         assert result.reloaded == [] and "SyntaxError" in result.failed["hello"]
         assert (await discord_emulator.invoke("hello")).original_message.content == "v2"
     assert not discord_emulator.violations and not discord_emulator.unhandled
+
+
+async def test_a_new_data_pack_becomes_a_model_choice_without_a_restart(project, discord_emulator, fake_comfyui):
+    import shutil
+
+    from tests.conftest import REPO_ROOT
+
+    config = build_config(project, emulator=discord_emulator, comfyui_url=fake_comfyui.url,
+                          plugin_dirs=[REPO_ROOT / "plugins"], workflow_dirs=[project / "workflows"])
+    async with running_bot(discord_emulator, fake_comfyui, config, dev=True) as bot:
+        assert "model" not in {o["name"] for o in discord_emulator.command("generate")["options"]}
+        await asyncio.wait_for(bot.reloader.watching.wait(), timeout=10)
+
+        staged = project / "staging" / "sdxl"  # then one rename: the watcher sees a whole pack
+        shutil.copytree(REPO_ROOT / "workflows" / "sdxl", staged)
+        staged.rename(project / "workflows" / "sdxl")
+        result = await next_reload(bot)
+        assert "sdxl" in result.reloaded and result.synced
+        model = next(o for o in discord_emulator.command("generate")["options"] if o["name"] == "model")
+        assert [c["value"] for c in model["choices"]] == ["flux", "sdxl"]
+    assert not discord_emulator.violations and not discord_emulator.unhandled
