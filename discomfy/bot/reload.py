@@ -59,6 +59,13 @@ class PluginReloader:
             result = ReloadResult()
             for pack in sorted(packs):
                 extensions |= self._reregister_pack(pack)
+            if packs:  # a broken pack is reported and left out; the commands keep the others
+                _, problems = self.bot.workflows.collect()
+                for pack in sorted(packs & set(problems)):
+                    result.failed[pack] = problems[pack]
+                    self.bot.plugin_manager.unregister(name=pack)
+                    self.bot.load_report.fail(pack, problems[pack])
+                packs -= set(result.failed)
             for extension in sorted(extensions):
                 await self._reload(extension, result)
             if packs:

@@ -54,3 +54,24 @@ async def test_a_new_data_pack_becomes_a_model_choice_without_a_restart(project,
         model = next(o for o in discord_emulator.command("generate")["options"] if o["name"] == "model")
         assert [c["value"] for c in model["choices"]] == ["flux", "sdxl"]
     assert not discord_emulator.violations and not discord_emulator.unhandled
+
+
+async def test_a_broken_pack_under_dev_is_reported_and_the_command_keeps_working(project, discord_emulator, fake_comfyui):
+    import shutil
+
+    from tests.conftest import REPO_ROOT
+
+    config = build_config(project, emulator=discord_emulator, comfyui_url=fake_comfyui.url,
+                          plugin_dirs=[REPO_ROOT / "plugins"], workflow_dirs=[project / "workflows"])
+    async with running_bot(discord_emulator, fake_comfyui, config, dev=True) as bot:
+        await asyncio.wait_for(bot.reloader.watching.wait(), timeout=10)
+        staged = project / "staging" / "broken"
+        shutil.copytree(REPO_ROOT / "workflows" / "sdxl", staged)
+        (staged / "workflow.json").write_text('{"nodes": [], "links": []}')
+        staged.rename(project / "workflows" / "broken")
+        result = await next_reload(bot)
+        assert "Save (API)" in result.failed["broken"]
+        assert "model" not in {o["name"] for o in discord_emulator.command("generate")["options"]}
+        done = await discord_emulator.invoke("generate", {"prompt": "still fine", "seed": 2})
+        assert done.response["type"] == 4
+    assert not discord_emulator.violations and not discord_emulator.unhandled
