@@ -17,12 +17,12 @@ from typing import Any
 
 import discord
 
-from discomfy.bot.delivery import deliver_failure, deliver_result
+from discomfy.bot.delivery import deliver_failure, deliver_result, persist
 from discomfy.bot.progress import ProgressState, ThrottledEditor, job_editor, progress_embed, track_progress
 from discomfy.bot.responses import report_error, user_message_for
 from discomfy.bot.views import job_view
 from discomfy.core.execution import ImageInput, execute
-from discomfy.core.jobs import Job
+from discomfy.core.jobs import Job, JobState
 from discomfy.exceptions import ComfyUIError, DisComfyError, ValidationError
 
 log = logging.getLogger(__name__)
@@ -178,20 +178,25 @@ class GenerationFlow:
             response = await interaction.response.send_message(
                 embed=progress_embed(title, job.parameters.get("prompt"), state), view=job_view(job.id))
             message_id = getattr(getattr(response, "resource", None), "id", None) or (await interaction.original_response()).id
-            job = self.accepted[job.id] = await self.bot.store.update(job.id, progress_message_id=message_id, state="queued")
-            editor = self.editors[job.id] = job_editor(self.bot, job, title)
-            editor.state = state  # what the message shows now; later changes are edits
-            moved = self.bot.job_queue.position(job.id)  # jobs may have started while we answered
-            if moved is not None and moved != state.position:
-                editor.update(position=moved)
         except Exception as exc:  # the user was never told: take the job back
             log.error("job %s: could not answer the interaction", job.id, exc_info=exc)
             self.bot.job_queue.cancel(job.id)
             self.images.pop(job.id, None)
-            await self.bot.store.update(job.id, state="failed", error_message="could not answer the interaction")
-            return None
-        finally:
             announced.set()
+            await persist(lambda: self.bot.store.update(job.id, state="failed", error_message="could not answer the interaction"),
+                          f"record that job {job.id} was never announced")
+            return None
+        job.progress_message_id, job.state = message_id, JobState.QUEUED
+        self.accepted[job.id] = job
+        editor = self.editors[job.id] = job_editor(self.bot, job, title)
+        editor.state = state  # what the message shows now; later changes are edits
+        moved = self.bot.job_queue.position(job.id)  # jobs may have started while we answered
+        if moved is not None and moved != state.position:
+            editor.update(position=moved)
+        # the user already sees the job queued: a store refusing this right now is retried
+        await persist(lambda: self.bot.store.update(job.id, progress_message_id=message_id, state="queued"),
+                      f"record the progress message of job {job.id}")
+        announced.set()
         return job
 
     # --- running a job ----------------------------------------------------------------------
