@@ -67,6 +67,19 @@ def _default_values() -> dict[str, Any]:
     return {f"{section}.{key}": value for section, table in data.items() for key, value in table.items()}
 
 
+def override(config: Any, dotted: str, value: Any) -> None:
+    """Set ``section.key`` to exactly ``value``. dynaconf's own ``set`` appends a list to the
+    list already there, even with ``merge=False`` on a dotted key, so the section is replaced
+    with a copy holding the new value."""
+    section, _, key = dotted.partition(".")
+    if not key:
+        config.set(section, value, merge=False)
+        return
+    table = dict(config.get(section) or {})
+    table[key] = value
+    config.set(section, table, merge=False)
+
+
 def resolve_path(config: Any, value: str | Path) -> Path:
     """A path from the settings, relative to the project root unless absolute."""
     path = Path(value)

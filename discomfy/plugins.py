@@ -152,8 +152,9 @@ def discover(config: Any) -> tuple[list[PluginSource], list[tuple[PluginSource, 
     The first source of a name wins; a later one with the same name is refused naming both,
     because loading either silently would leave the owner guessing which one runs.
     """
-    plugin_dirs = [resolve_path(config, d) for d in config.plugins.dirs]
-    pack_dirs = [resolve_path(config, d) for d in config.plugins.workflow_dirs]
+    # a folder named twice (say, relative and absolute) is one folder, not two owners
+    plugin_dirs = list(dict.fromkeys(resolve_path(config, d).resolve() for d in config.plugins.dirs))
+    pack_dirs = list(dict.fromkeys(resolve_path(config, d).resolve() for d in config.plugins.workflow_dirs))
     mount_plugin_folders(plugin_dirs)
     chosen: dict[str, PluginSource] = {}
     duplicates: list[tuple[PluginSource, str]] = []

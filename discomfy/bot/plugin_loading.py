@@ -54,15 +54,32 @@ async def load_plugins(bot: ComfyUIBot) -> LoadReport:
         bot.plugin_manager.register(WorkflowPack(source.name, source.manifest), name=source.name)
         bot.plugin_owners[source.name] = source.name
         report.add(source, "loaded")
-    _drop_broken_workflows(bot, report)  # before any cog builds a command from them
     for source in code:
         if not is_enabled(bot.config, source.name):
             report.add(source, "disabled", "disabled in settings (plugins.enabled / plugins.disabled)")
             continue
         await _load_code_plugin(bot, source, report)
+    # only now are all strategies known: a pack may use one a code plugin registers
     _drop_broken_workflows(bot, report)
+    await rebuild_workflow_commands(bot, report)
     await add_pack_commands(bot, report)
     return report
+
+
+async def rebuild_workflow_commands(bot: ComfyUIBot, report: LoadReport) -> None:
+    """Rebuild a plugin's workflow command whose workflows changed since it was built (a pack
+    that only became loadable once a later plugin registered its strategy)."""
+    from discomfy.bot.cog import WorkflowCog
+
+    for cog in [c for c in bot.cogs.values() if isinstance(c, WorkflowCog) and type(c) is not WorkflowCog]:
+        now = bot.workflows.for_command(cog.command_name, extra=cog.own_manifests, owner=cog.owner)
+        if [s.name for s in now] == [s.name for s in cog.specs]:
+            continue
+        try:
+            await bot.remove_cog(cog.qualified_name)
+            await bot.add_cog(type(cog)(bot))
+        except Exception as exc:
+            report.fail(cog.owner, f"/{cog.command_name}: {describe_failure(exc)}")
 
 
 def _drop_broken_workflows(bot: ComfyUIBot, report: LoadReport) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from discomfy.bot.client import ComfyUIBot
-from discomfy.config import get_config
+from discomfy.config import get_config, override
 from discomfy.testing.fake_comfyui import FakeComfyUI
 from discomfy.testing.fake_comfyui.catalog import model_folder
 
@@ -47,7 +47,7 @@ def build_config(root: Path, *, emulator: Any, comfyui_url: str, plugin_dirs: li
         values["plugins.workflow_dirs"] = [str(p) for p in workflow_dirs]
     values.update(settings or {})
     for key, value in values.items():
-        config.set(key, value)
+        override(config, key, value)
     return config
 
 

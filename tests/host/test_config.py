@@ -67,3 +67,12 @@ def test_a_list_in_settings_replaces_the_default_list(project):
     assert config.limits.image_formats == ["PNG"]
     assert config.plugins.disabled == ["sdxl"]
     assert config.limits.max_image_mb == 25.0  # the rest of the section keeps its defaults
+
+
+def test_override_replaces_a_list_instead_of_appending(project):
+    from discomfy.config import override
+
+    config = get_config(project)
+    override(config, "limits.image_formats", ["PNG"])
+    assert config.limits.image_formats == ["PNG"]
+    assert config.limits.max_image_mb == 25.0

@@ -6,7 +6,7 @@ import json
 import shutil
 
 from discomfy.bot.client import ComfyUIBot
-from discomfy.config import get_config
+from discomfy.config import get_config, override
 
 from tests.conftest import REPO_ROOT
 
@@ -26,7 +26,7 @@ def copy_pack(project, folder: str, **manifest_changes: str):
 async def load(project, with_repo_plugins: bool = True) -> ComfyUIBot:
     config = get_config(project)
     if with_repo_plugins:
-        config.set("plugins.dirs", [str(REPO_ROOT / "plugins")])
+        override(config, "plugins.dirs", [str(REPO_ROOT / "plugins")])
     bot = ComfyUIBot(config)
     await bot.load_plugins()
     return bot
