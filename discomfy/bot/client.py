@@ -220,6 +220,7 @@ class ComfyUIBot(commands.Bot):
         self.failover.attach(on_report=self._tell_failover)
         await self.servers.start()
         self._background.append(asyncio.create_task(self.servers.watch(), name="server-health"))
+        self._background.append(asyncio.create_task(self._expire_waiting_jobs(), name="queue-deadline"))
         report = await self.load_plugins()
         log.info("%s", report.format())
         self.add_dynamic_items(JobButton)
@@ -256,6 +257,22 @@ class ComfyUIBot(commands.Bot):
             editor = self.generation.editors.get(action.job_id)
             if editor is not None:
                 editor.update(phase=action.message[:200])
+
+    async def _expire_waiting_jobs(self) -> None:
+        """Fail, with Retry, jobs that waited in our queue longer than ``comfyui.job_deadline``
+        (e.g. every server able to run them went down): no job waits forever."""
+        from discomfy.bot.delivery import deliver_failure
+
+        deadline = float(self.config.comfyui.job_deadline)
+        while True:
+            await asyncio.sleep(min(30.0, deadline / 4))
+            for queued in self.job_queue.waiting_longer_than(deadline):
+                if self.job_queue.cancel(queued.job_id):
+                    job = await self.store.get(queued.job_id)
+                    if job is not None:
+                        minutes = max(1, round(deadline / 60))
+                        await deliver_failure(self, job, f"No image server could run your job within {minutes} "
+                                              "minute(s); they may be down. Press Retry to try again.", retry=True)
 
     async def _dispatch(self, server: Any) -> None:
         """Hand jobs to ``server`` as the fair queue releases them."""

@@ -264,6 +264,11 @@ class FairQueue:
     def __len__(self) -> int:
         return len(self._pending_ids)
 
+    def waiting_longer_than(self, seconds: float) -> list[QueuedJob]:
+        """Jobs still waiting ``seconds`` after they were submitted (for a queue deadline)."""
+        now = self._clock()
+        return [job for job in self._serving_order() if now - job.submitted_at > seconds]
+
     def snapshot(self) -> QueueSnapshot:
         return QueueSnapshot(
             pending=tuple(self._serving_order()),

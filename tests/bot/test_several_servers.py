@@ -82,3 +82,21 @@ async def test_the_only_server_dying_mid_job_fails_the_job_promptly_with_retry(d
         assert any(c.startswith("discomfy:retry:") for c in failed.custom_ids)
         assert not await bot.store.unfinished()
     assert not emu.violations and not emu.unhandled
+
+
+async def test_a_job_waiting_for_a_server_that_stays_down_fails_at_its_deadline(discord_emulator, fake_comfyui, start_bot):
+    emu = discord_emulator
+    async with start_bot(**{"comfyui.health_interval": 0.2, "comfyui.job_deadline": 2.0}) as bot:
+        fake_comfyui.simulate("SamplerCustomAdvanced", 200, 0.05)
+        running = await emu.invoke("generate", {"prompt": "first", "seed": 1})
+        waiting = await emu.invoke("generate", {"prompt": "second", "seed": 2}, user=emu.make_user("bob"))
+        await _server_of_running_job(bot)
+        await fake_comfyui.stop()
+        for inter in (running, waiting):
+            failed = await emu.wait_for_message(
+                lambda m, i=inter: m.id == i.original_message.id and m.embeds and "failed" in m.embeds[0].get("title", ""),
+                timeout=8)
+            assert any(c.startswith("discomfy:retry:") for c in failed.custom_ids)
+        assert "No image server could run your job" in failed.embeds[0]["description"]
+        assert not await bot.store.unfinished()
+    assert not emu.violations and not emu.unhandled
