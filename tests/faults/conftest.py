@@ -21,6 +21,16 @@ FIGURES = pytest.StashKey["FaultFigures"]()
 class FaultFigures:
     rows: list[tuple[str, int, int, int, int, int, int]] = field(default_factory=list)
 
+    async def audit(self, request, emu, config, users, *, faults: int):
+        """Audit a scenario's jobs, record its figures, and check what every scenario must
+        hold: no job lost, no result delivered twice. Returns the audit for further checks."""
+        from tests.faults.audit import audit_jobs
+
+        audit = await audit_jobs(emu, config, users)
+        self.record(request.node.name, audit, faults=faults)
+        assert not audit.lost and audit.duplicates == 0, audit.explain()
+        return audit
+
     def record(self, test: str, audit, faults: int) -> None:
         """One scenario's outcome: call it before asserting, so a failing run still reports."""
         self.rows.append((test, audit.jobs, faults, audit.delivered, audit.failed, len(audit.lost), audit.duplicates))

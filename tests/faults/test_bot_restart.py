@@ -14,7 +14,7 @@ from PIL import Image
 
 from discomfy.core.job_store import JobStore
 from discomfy.testing.bot_harness import running_bot
-from tests.faults.audit import audit_jobs, settle, until
+from tests.faults.audit import settle, until
 
 SAMPLER = ("SamplerCustomAdvanced", 20, 0.05)  # about a second per /generate job
 
@@ -58,9 +58,7 @@ async def test_restart_with_jobs_in_every_state_ends_each_exactly_once(discord_e
 
     async with running_bot(emu, fake, bot_config) as bot:
         settled = await settle(bot.store, users, emu=emu, at_least=4, timeout=30)
-    audit = await audit_jobs(emu, bot_config, users)
-    fault_figures.record(request.node.name, audit, faults=1)
-    assert not audit.lost and audit.duplicates == 0, audit.explain()
+    audit = await fault_figures.audit(request, emu, bot_config, users, faults=1)
     assert settled, audit.explain()
     outcome = {v.job_id: v for v in audit.verdicts}
     async with JobStore.from_config(bot_config) as store:
@@ -87,9 +85,7 @@ async def test_bot_stopped_again_during_recovery_still_delivers_once(discord_emu
     restarts += 1
     async with running_bot(emu, fake, bot_config) as bot:
         settled = await settle(bot.store, users, emu=emu, at_least=3, timeout=40)
-    audit = await audit_jobs(emu, bot_config, users)
-    fault_figures.record(request.node.name, audit, faults=restarts)
-    assert not audit.lost and audit.duplicates == 0, audit.explain()
+    audit = await fault_figures.audit(request, emu, bot_config, users, faults=restarts)
     assert settled, audit.explain()
     assert audit.delivered == 3, audit.explain()
     assert not emu.violations and not emu.unhandled
@@ -120,8 +116,6 @@ async def test_bot_restarted_while_comfyui_is_down_follows_the_job_once_it_is_ba
         for item in kept:
             fake.worker.put(item)
         settled = await settle(bot.store, [user], emu=emu, timeout=20)
-    audit = await audit_jobs(emu, bot_config, [user])
-    fault_figures.record(request.node.name, audit, faults=2)
-    assert not audit.lost and audit.duplicates == 0, audit.explain()
+    audit = await fault_figures.audit(request, emu, bot_config, [user], faults=2)
     assert settled and audit.delivered == 1, audit.explain()
     assert not emu.violations and not emu.unhandled

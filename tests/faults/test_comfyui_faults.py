@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 
 from discomfy.testing.bot_harness import running_bot
-from tests.faults.audit import audit_jobs, settle, until
+from tests.faults.audit import settle, until
 
 SAMPLER = "SamplerCustomAdvanced"  # the /generate workflow's sampler
 
@@ -55,11 +55,9 @@ async def test_socket_dropped_every_few_hundred_ms_loses_no_job(discord_emulator
             await start_jobs(emu, users, per_user=2)
             settled = await settle(bot.store, users, emu=emu, at_least=6, timeout=40)
         reconnects = bot.servers.primary.client.socket.connect_count
-    audit = await audit_jobs(emu, bot_config, users)
-    fault_figures.record(request.node.name, audit, faults=drops[0])
+    audit = await fault_figures.audit(request, emu, bot_config, users, faults=drops[0])
     assert drops[0] >= 3, "the scenario must actually drop the socket while jobs run"
     assert reconnects > drops[0] // 2, f"the client reconnected {reconnects} times after {drops[0]} drops"
-    assert not audit.lost and audit.duplicates == 0, audit.explain()
     assert settled, audit.explain()
     # ComfyUI kept every prompt: a dropped socket alone must not fail a job
     assert audit.delivered == audit.jobs == 6, audit.explain()
@@ -77,9 +75,7 @@ async def test_comfyui_restarted_mid_job_fails_the_lost_job_clearly_and_runs_the
         await until(lambda: fake.worker.running is not None, what="a prompt running on ComfyUI")
         await fake.restart(lose_queue=True)
         settled = await settle(bot.store, users, emu=emu, at_least=3, timeout=40)
-    audit = await audit_jobs(emu, bot_config, users)
-    fault_figures.record(request.node.name, audit, faults=1)
-    assert not audit.lost and audit.duplicates == 0, audit.explain()
+    audit = await fault_figures.audit(request, emu, bot_config, users, faults=1)
     assert settled, audit.explain()
     failed = [v for v in audit.verdicts if v.state != "delivered"]
     assert len(failed) == 1, audit.explain()
@@ -102,9 +98,7 @@ async def test_comfyui_restarted_twice_while_a_burst_runs(discord_emulator, fake
             await fake.restart(lose_queue=True)
             restarts += 1
         settled = await settle(bot.store, users, emu=emu, at_least=8, timeout=60)
-    audit = await audit_jobs(emu, bot_config, users)
-    fault_figures.record(request.node.name, audit, faults=restarts)
-    assert not audit.lost and audit.duplicates == 0, audit.explain()
+    audit = await fault_figures.audit(request, emu, bot_config, users, faults=restarts)
     assert settled, audit.explain()
     assert audit.delivered >= audit.jobs - restarts, audit.explain()
     assert not emu.violations and not emu.unhandled
@@ -121,10 +115,8 @@ async def test_comfyui_answering_500_mid_burst_fails_only_the_hit_jobs_clearly(d
         fake.fail_http(500, times=3)
         settled = await settle(bot.store, users, emu=emu, at_least=4, timeout=30)
     all_answered = fake.take_http_failure() is None
-    audit = await audit_jobs(emu, bot_config, users)
-    fault_figures.record(request.node.name, audit, faults=3)
+    audit = await fault_figures.audit(request, emu, bot_config, users, faults=3)
     assert all_answered, "the injected 500s must all have been answered while the jobs ran"
-    assert not audit.lost and audit.duplicates == 0, audit.explain()
     assert settled and audit.delivered >= 1, audit.explain()
     for verdict in audit.verdicts:
         if verdict.state != "delivered":

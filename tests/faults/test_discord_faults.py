@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from discomfy.testing.bot_harness import running_bot
-from tests.faults.audit import audit_jobs, settle, until
+from tests.faults.audit import settle, until
 
 SAMPLER = "SamplerCustomAdvanced"
 
@@ -46,10 +46,8 @@ async def test_429_on_webhook_edits_and_results_delays_but_never_loses_or_double
                 await emu.invoke("generate", {"prompt": f"rate limited {user.name} {round_}"}, user=user)
         settled = await settle(bot.store, users, emu=emu, at_least=6, timeout=40)
     limited = [r for r in emu.requests if r.status == 429]
-    audit = await audit_jobs(emu, bot_config, users)
-    fault_figures.record(request.node.name, audit, faults=len(limited))
+    audit = await fault_figures.audit(request, emu, bot_config, users, faults=len(limited))
     assert progress.times == 0 and results.times == 0, "progress edits and result uploads must be limited"
-    assert not audit.lost and audit.duplicates == 0, audit.explain()
     assert settled, audit.explain()
     assert audit.delivered == 6, audit.explain()
     assert not emu.violations and not emu.unhandled
@@ -66,10 +64,8 @@ async def test_result_upload_limited_until_discordpy_gives_up_is_still_delivered
         emu.inject_429(result_upload, retry_after=0.05, times=5)
         settled = await settle(bot.store, [user], emu=emu, timeout=20)
     limited = [r for r in emu.requests if r.status == 429]
-    audit = await audit_jobs(emu, bot_config, [user])
-    fault_figures.record(request.node.name, audit, faults=len(limited))
+    audit = await fault_figures.audit(request, emu, bot_config, [user], faults=len(limited))
     assert len(limited) == 5 and all(r.files for r in limited)
-    assert not audit.lost and audit.duplicates == 0, audit.explain()
     assert settled, audit.explain()
     assert audit.delivered == 1, audit.explain()
     assert not emu.violations and not emu.unhandled
@@ -87,9 +83,7 @@ async def test_bot_stopped_while_its_result_upload_is_rate_limited_delivers_afte
         await emu.wait_for_request(lambda r: r.status == 429 and r.files, timeout=10)
     async with running_bot(emu, fake, bot_config) as bot:
         settled = await settle(bot.store, [user], emu=emu, timeout=8)
-    audit = await audit_jobs(emu, bot_config, [user])
-    fault_figures.record(request.node.name, audit, faults=2)
-    assert not audit.lost and audit.duplicates == 0, audit.explain()
+    audit = await fault_figures.audit(request, emu, bot_config, [user], faults=2)
     assert settled, audit.explain()
     assert audit.delivered == 1, audit.explain()
 
@@ -118,10 +112,8 @@ async def test_gateway_reconnect_mid_job_keeps_jobs_and_commands_sent_meanwhile(
         await until(lambda: emu.gateway.resumes > resumed, what="the bot resumed after an abrupt close")
         reconnects += 1
         settled = await settle(bot.store, users, emu=emu, at_least=2, timeout=30)
-    audit = await audit_jobs(emu, bot_config, users)
-    fault_figures.record(request.node.name, audit, faults=reconnects)
+    audit = await fault_figures.audit(request, emu, bot_config, users, faults=reconnects)
     assert emu.gateway.resumes == reconnects
-    assert not audit.lost and audit.duplicates == 0, audit.explain()
     assert settled, audit.explain()
     assert audit.delivered == 2, audit.explain()
     assert not emu.violations and not emu.unhandled

@@ -12,7 +12,7 @@ import pytest
 from discomfy.core.job_store import JobStore, JobStoreError
 from discomfy.core.jobs import Job
 from discomfy.testing.bot_harness import running_bot
-from tests.faults.audit import audit_jobs, settle, until
+from tests.faults.audit import settle, until
 
 FILLER_USER = 1
 
@@ -77,9 +77,7 @@ async def test_disk_full_when_a_job_is_accepted(discord_emulator, fake_comfyui, 
     async with running_bot(emu, fake, bot_config) as bot:
         await emu.invoke("generate", {"prompt": "room again"}, user=user)
         settled = await settle(bot.store, [user], emu=emu, timeout=20)
-    audit = await audit_jobs(emu, bot_config, [user])
-    fault_figures.record(request.node.name, audit, faults=1)
-    assert not audit.lost and audit.duplicates == 0, audit.explain()
+    audit = await fault_figures.audit(request, emu, bot_config, [user], faults=1)
     assert settled and audit.delivered == 1, audit.explain()
     assert not emu.violations and not emu.unhandled
 
@@ -106,14 +104,12 @@ async def test_store_locked_by_another_process_when_a_job_is_accepted(discord_em
         await emu.invoke("generate", {"prompt": "unlocked"}, user=user)
         settled = await settle(bot.store, [user], emu=emu, timeout=5)
     assert integrity(bot_config) == "ok"
-    audit = await audit_jobs(emu, bot_config, [user])
-    fault_figures.record(request.node.name, audit, faults=1)
+    audit = await fault_figures.audit(request, emu, bot_config, [user], faults=1)
     answer = refused.original_message
     assert answer is not None, f"the user got no answer while the store was locked: {refused.response_error}"
     assert refused.response_type == 4 and answer.ephemeral, refused.response
     assert "could not save your job" in answer.content and "try again" in answer.content, answer
     assert queued_while_locked == 0
-    assert not audit.lost and audit.duplicates == 0, audit.explain()
     assert settled and audit.delivered == 1, audit.explain()
     assert not emu.violations and not emu.unhandled
 
@@ -151,7 +147,5 @@ async def test_store_locked_while_a_job_finishes_leaves_no_job_open(discord_emul
             other.close()
         settled = await settle(bot.store, [user], emu=emu, timeout=5)
     assert integrity(bot_config) == "ok"
-    audit = await audit_jobs(emu, bot_config, [user])
-    fault_figures.record(request.node.name, audit, faults=1)
-    assert not audit.lost and audit.duplicates == 0, audit.explain()
+    audit = await fault_figures.audit(request, emu, bot_config, [user], faults=1)
     assert settled, audit.explain()
