@@ -29,6 +29,7 @@ from discomfy.core.validators.image import ImageValidator
 from discomfy.hookspecs import hookimpl
 from discomfy.plugins import LoadReport, make_plugin_manager
 from discomfy.utils.rate_limit import RateLimitConfig, RateLimiter
+from discomfy.utils.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -238,10 +239,7 @@ class ComfyUIBot(commands.Bot):
 
     async def _stop_run(self, job_id: str) -> None:
         """Stop our side of a job whose server died (Failover then retries or fails it)."""
-        task = self.generation.tasks.get(job_id)
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(self.generation.tasks.get(job_id))
 
     async def _tell_failover(self, report: Any) -> None:
         """Tell each affected user what a server going down means for their job."""
@@ -261,18 +259,15 @@ class ComfyUIBot(commands.Bot):
     async def _expire_waiting_jobs(self) -> None:
         """Fail, with Retry, jobs that waited in our queue longer than ``comfyui.job_deadline``
         (e.g. every server able to run them went down): no job waits forever."""
-        from discomfy.bot.delivery import deliver_failure
-
         deadline = float(self.config.comfyui.job_deadline)
+        message = (f"No image server could run your job within {max(1, round(deadline / 60))} minute(s); "
+                   "they may be down. Press Retry to try again.")
         while True:
             await asyncio.sleep(min(30.0, deadline / 4))
             for queued in self.job_queue.waiting_longer_than(deadline):
-                if self.job_queue.cancel(queued.job_id):
-                    job = await self.store.get(queued.job_id)
-                    if job is not None:
-                        minutes = max(1, round(deadline / 60))
-                        await deliver_failure(self, job, f"No image server could run your job within {minutes} "
-                                              "minute(s); they may be down. Press Retry to try again.", retry=True)
+                job = await self.store.get(queued.job_id)
+                if job is not None:
+                    await self.generation.withdraw(job, message, retry=True)
 
     async def _dispatch(self, server: Any) -> None:
         """Hand jobs to ``server`` as the fair queue releases them."""

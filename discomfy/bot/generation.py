@@ -181,8 +181,8 @@ class GenerationFlow:
         except Exception as exc:  # the user was never told: take the job back
             log.error("job %s: could not answer the interaction", job.id, exc_info=exc)
             self.bot.job_queue.cancel(job.id)
-            self.images.pop(job.id, None)
             announced.set()
+            self._forget(job.id)
             await persist(lambda: self.bot.store.update(job.id, state="failed", error_message="could not answer the interaction"),
                           f"record that job {job.id} was never announced")
             return None
@@ -219,10 +219,16 @@ class GenerationFlow:
                 await deliver_failure(self.bot, job, message)
         finally:
             self.bot.job_queue.release(job_id)
-            held = (self.images, self.rendered, self.upload_limits, self.announced, self.editors, self.accepted) if ended \
-                else (self.announced, self.editors, self.accepted)
-            for store in held:
-                store.pop(job_id, None)
+            self._forget(job_id, keep_inputs=not ended)
+
+    def _forget(self, job_id: str, *, keep_inputs: bool = False) -> None:
+        """Drop what memory holds for a job; ``keep_inputs`` keeps what running it again needs
+        (its images, rendered graph and upload limit), for recovery or a retry elsewhere."""
+        held = [self.announced, self.editors, self.accepted]
+        if not keep_inputs:
+            held += [self.images, self.rendered, self.upload_limits]
+        for store in held:
+            store.pop(job_id, None)
 
     async def _run_job(self, job_id: str, server: Any) -> None:
         announced = self.announced.pop(job_id, None)
@@ -231,8 +237,7 @@ class GenerationFlow:
         # the job as accept() stored it saves a store round trip per job in a burst
         job = self.accepted.pop(job_id, None) or await self.bot.store.get(job_id)
         if job is None or job.is_final:
-            self.bot.job_queue.release(job_id)
-            return
+            return  # process() releases its queue slot
         spec = self.bot.workflows.get(job.workflow)
         images = self.images.get(job_id, {})
         editor, on_event = track_progress(self.bot, job, spec, self.editors.pop(job_id, None))
@@ -272,8 +277,6 @@ class GenerationFlow:
                 await deliver_failure(self.bot, job, user_message_for(exc), retry=not isinstance(exc, ValidationError))
         finally:  # also on cancellation (the bot stopping): the job stays open for recovery
             await editor.stop()
-            self.bot.job_queue.release(job.id)
-            self.upload_limits.pop(job.id, None)
             self.cancelling.discard(job.id)
 
     # --- cancelling -------------------------------------------------------------------------
@@ -281,13 +284,7 @@ class GenerationFlow:
     async def cancel(self, job: Job) -> bool:
         """Cancel ``job`` (fresh from the store): a waiting job leaves the queue and never
         reaches ComfyUI; a running one is interrupted there and ends as cancelled."""
-        if self.bot.job_queue.cancel(job.id):
-            for held in (self.images, self.rendered, self.upload_limits, self.announced, self.accepted):
-                held.pop(job.id, None)
-            editor = self.editors.pop(job.id, None)
-            if editor is not None:
-                await editor.stop()
-            await deliver_failure(self.bot, job, CANCELLED, state="cancelled")
+        if await self.withdraw(job, CANCELLED, state="cancelled"):
             return True
         if job.id not in self.tasks:
             return False
@@ -297,4 +294,16 @@ class GenerationFlow:
             if server is None or not await server.client.cancel(job.prompt_id):
                 self.cancelling.discard(job.id)
                 return False
+        return True
+
+    async def withdraw(self, job: Job, message: str, *, state: str = "failed", retry: bool = False) -> bool:
+        """Take a job that is still waiting out of the queue and tell its user why; False when
+        it is not waiting (running, or already ended)."""
+        if not self.bot.job_queue.cancel(job.id):
+            return False
+        editor = self.editors.get(job.id)
+        if editor is not None:
+            await editor.stop()
+        self._forget(job.id)
+        await deliver_failure(self.bot, job, message, state=state, retry=retry)
         return True
