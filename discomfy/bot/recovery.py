@@ -20,10 +20,9 @@ from typing import Any
 from discomfy.bot.delivery import deliver_failure, deliver_result
 from discomfy.bot.progress import track_progress
 from discomfy.bot.responses import user_message_for
-from discomfy.core.comfyui.events import Failed, Succeeded
 from discomfy.core.comfyui.reconcile import terminal_from_history
-from discomfy.core.execution import JobResult, download_images, follow_to_result
-from discomfy.exceptions import ComfyUIError, GenerationError
+from discomfy.core.execution import follow_to_result, result_of
+from discomfy.exceptions import ComfyUIError, DisComfyError
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,9 @@ async def recover_one(bot: Any, job: Any) -> str:
     if bot.image_parameters(spec):  # its images were only in the old process's memory
         await deliver_failure(bot, job, NOT_UPLOADED)
         return "failed"
-    bot.job_queue.submit(job.id, job.user_id)
+    # routed like a new job: only to servers that have what it needs
+    servers = await bot.servers.check_choices(spec, job.parameters)
+    bot.job_queue.submit(job.id, job.user_id, servers=[server.name for server in servers])
     await bot.store.update(job.id, state="queued")
     return "requeued"
 
@@ -77,15 +78,13 @@ async def _reattach(bot: Any, job: Any, spec: Any, server: Any) -> str:
         log.warning("job %s: %s; following it until the server answers", job.id, exc.detail)
         return _adopt(bot, job, spec, server)
     if entry is not None:
-        event = terminal_from_history(job.prompt_id, entry)
-        if isinstance(event, Succeeded):
-            files = [f for f in event.images if f.type == "output" and (not spec.outputs or f.node in spec.outputs)]
-            result = JobResult(job.prompt_id, await download_images(client, files))
-            await deliver_result(bot, job, spec, result)
-            return "delivered"
-        error = event.error if isinstance(event, Failed) else GenerationError("The job was cancelled.")
-        await deliver_failure(bot, job, error.user_message)
-        return "failed"
+        try:
+            result = await result_of(client, terminal_from_history(job.prompt_id, entry), tuple(spec.outputs))
+        except DisComfyError as exc:
+            await deliver_failure(bot, job, exc.user_message)
+            return "failed"
+        await deliver_result(bot, job, spec, result)
+        return "delivered"
     try:
         position = (await client.get_queue()).position(job.prompt_id)
     except ComfyUIError as exc:

@@ -78,6 +78,24 @@ async def download_images(client: Any, files: list[OutputFile]) -> list[ResultIm
     return [ResultImage(f.filename, data, f) for f, data in zip(files, blobs)]
 
 
+async def result_of(client: Any, event: JobEvent, output_nodes: tuple[str, ...] = ()) -> JobResult:
+    """The images a terminal event names, downloaded; its failure raised as the error to show.
+    Serves a followed job and one whose outcome was read from ``/history`` after a restart."""
+    prompt_id = event.prompt_id
+    if isinstance(event, Failed):
+        raise event.error
+    if isinstance(event, Interrupted):
+        raise GenerationError("The job was cancelled before it finished.", detail=f"prompt {prompt_id} interrupted at node {event.node}")
+    assert isinstance(event, Succeeded), event
+    files = [f for f in event.images if f.type == "output" and (not output_nodes or f.node in output_nodes)]
+    if not files:
+        raise GenerationError(
+            "The workflow finished but produced no image.",
+            detail=f"prompt {prompt_id} succeeded with outputs {event.outputs!r} (collecting {output_nodes})",
+        )
+    return JobResult(prompt_id, await download_images(client, files))
+
+
 async def follow_to_result(
     client: Any,
     prompt_id: str,
@@ -92,18 +110,8 @@ async def follow_to_result(
             maybe = on_event(event)
             if asyncio.iscoroutine(maybe):
                 await maybe
-        if isinstance(event, Succeeded):
-            files = [f for f in event.images if f.type == "output" and (not output_nodes or f.node in output_nodes)]
-            if not files:
-                raise GenerationError(
-                    "The workflow finished but produced no image.",
-                    detail=f"prompt {prompt_id} succeeded with outputs {event.outputs!r} (collecting {output_nodes})",
-                )
-            return JobResult(prompt_id, await download_images(client, files))
-        if isinstance(event, Failed):
-            raise event.error
-        if isinstance(event, Interrupted):
-            raise GenerationError("The job was cancelled before it finished.", detail=f"prompt {prompt_id} interrupted at node {event.node}")
+        if event.terminal:
+            return await result_of(client, event, output_nodes)
     raise GenerationError("The image server stopped reporting on this job.", detail=f"follow({prompt_id}) ended without a terminal event")
 
 
