@@ -13,6 +13,7 @@ from typing import Any
 
 import discord
 
+from discomfy.bot.access import access_problem
 from discomfy.bot.generation import Submission, replay_options
 from discomfy.bot.responses import report_error
 from discomfy.exceptions import DisComfyError, ValidationError
@@ -64,20 +65,29 @@ class ButtonActions:
 
     async def handle(self, interaction: discord.Interaction, action: str, job_id: str, arg: str | None) -> None:
         try:
-            from discomfy.bot.access import access_problem
-
-            problem = access_problem(self.bot.config, interaction)
-            if problem:
-                raise DisComfyError(problem)
-            job = await self.bot.store.get(job_id)
-            if job is None:
-                raise DisComfyError("This job is no longer known to the bot (it was pruned); run the command again.")
+            job = await self._job_for(interaction, job_id)
             handler = getattr(self, f"_{action}", None)
             if handler is None:
                 raise DisComfyError("This button is from an older version of the bot; run the command again.")
             await handler(interaction, job, arg)
         except Exception as exc:
             await report_error(interaction, exc)
+
+    async def _job_for(self, interaction: discord.Interaction, job_id: str) -> Any:
+        """The job a button or form belongs to, once the user may use the bot here."""
+        problem = access_problem(self.bot.config, interaction)
+        if problem:
+            raise DisComfyError(problem)
+        job = await self.bot.store.get(job_id)
+        if job is None:
+            raise DisComfyError("This job is no longer known to the bot (it was pruned); run the command again.")
+        return job
+
+    def _edit_workflow(self, name: str | None) -> Any:
+        spec = self.bot.workflows.get(name or "")
+        if spec is None:
+            raise DisComfyError("That edit model is not installed on this bot any more.")
+        return spec
 
     def _require_owner(self, interaction: discord.Interaction, job: Any, what: str) -> None:
         if interaction.user.id != job.user_id:
@@ -127,10 +137,7 @@ class ButtonActions:
         await self.flow.accept(interaction, self._replay(job, spec, options))
 
     async def _edit(self, interaction: discord.Interaction, job: Any, arg: str | None) -> None:
-        spec = self.bot.workflows.get(arg or "")
-        if spec is None:
-            raise DisComfyError("That edit model is not installed on this bot any more.")
-        modal = EditModal(job.id, spec)
+        modal = EditModal(job.id, self._edit_workflow(arg))
         await interaction.response.send_modal(modal)
         modal.stop()  # nothing is kept in memory: on_interaction answers the submission
 
@@ -142,17 +149,8 @@ class ButtonActions:
         if match is None:
             return
         try:
-            from discomfy.bot.access import access_problem
-
-            problem = access_problem(self.bot.config, interaction)
-            if problem:
-                raise DisComfyError(problem)
-            job = await self.bot.store.get(match["job"])
-            if job is None:
-                raise DisComfyError("This job is no longer known to the bot (it was pruned); run the command again.")
-            spec = self.bot.workflows.get(match["workflow"])
-            if spec is None:
-                raise DisComfyError("That edit model is not installed on this bot any more.")
+            job = await self._job_for(interaction, match["job"])
+            spec = self._edit_workflow(match["workflow"])
             message = interaction.message
             image = message.attachments[0] if message is not None and message.attachments else None
             prompt = submitted_text(interaction.data, PROMPT_INPUT)
