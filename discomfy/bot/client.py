@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import discord
@@ -70,6 +71,8 @@ class ComfyUIBot(commands.Bot):
         # slash command name -> plugin that owns it (to name both owners on a clash)
         self.command_owners: dict[str, str] = {}
         self.dev = dev
+        # Discord's idea of now, for the 3 s and 15 min interaction windows (tests use the emulator's)
+        self.discord_clock = time.time
         self.plugin_manager.register(BuiltinStrategies(), name="discomfy-strategies")
         self.workflows = WorkflowCatalog(self.plugin_manager)
         self.command_syncer = CommandSyncer(self)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,6 +31,11 @@ WEBHOOK_ATTEMPTS = 2  # each is already up to five tries inside discord.py
 RETRY_PAUSE = 1.0
 
 
+def token_gone(exc: discord.HTTPException) -> bool:
+    """Discord says the interaction token can no longer be used (expired or unknown)."""
+    return exc.code in GONE_CODES or exc.status in (401, 404)
+
+
 class JobMessenger:
     """Edits one job's message, falling back to the channel when the token can't be used."""
 
@@ -43,8 +47,7 @@ class JobMessenger:
     def token_alive(self) -> bool:
         if self.token_dead or not self.job.interaction_token or not self.job.progress_message_id:
             return False
-        # Discord's time, not ours: tests point ``bot.discord_clock`` at the emulator's clock
-        now = getattr(self.bot, "discord_clock", time.time)()
+        now = self.bot.discord_clock()
         return now - (self.job.interaction_created_at or 0) < TOKEN_LIFETIME - TOKEN_MARGIN
 
     def _webhook(self) -> discord.Webhook:
@@ -56,7 +59,7 @@ class JobMessenger:
         try:
             await self._webhook().edit_message(self.job.progress_message_id, embed=embed, attachments=files)
         except discord.HTTPException as exc:
-            if exc.code in GONE_CODES or exc.status in (401, 404):
+            if token_gone(exc):
                 self.token_dead = True
             raise
 
@@ -75,7 +78,7 @@ class JobMessenger:
             except discord.HTTPException as exc:
                 for file in files:
                     file.reset()
-                if exc.code in GONE_CODES or exc.status in (401, 404):
+                if token_gone(exc):
                     log.info("job %s: interaction token gone (%s); delivering through the channel", self.job.id, exc.code)
                     break
                 log.warning("job %s: delivering failed (%s %s), attempt %d", self.job.id, exc.status, exc.code, attempt + 1)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,7 +93,7 @@ class GenerationFlow:
 
     def _budget(self, interaction: discord.Interaction) -> float:
         """Seconds left of Discord's 3-second window (by Discord's clock, see delivery)."""
-        now = getattr(self.bot, "discord_clock", time.time)()
+        now = self.bot.discord_clock()
         age = now - interaction.created_at.timestamp()
         return max(0.2, ACK_BUDGET - max(0.0, age))
 
