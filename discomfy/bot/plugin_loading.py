@@ -60,20 +60,21 @@ async def load_plugins(bot: ComfyUIBot) -> LoadReport:
             continue
         await _load_code_plugin(bot, source, report)
     # only now are all strategies known: a pack may use one a code plugin registers
-    _drop_broken_workflows(bot, report)
+    drop_broken_workflows(bot, report)
     await rebuild_workflow_commands(bot, report)
     await add_pack_commands(bot, report)
     return report
 
 
 async def rebuild_workflow_commands(bot: ComfyUIBot, report: LoadReport) -> None:
-    """Rebuild a plugin's workflow command whose workflows changed since it was built (a pack
-    that only became loadable once a later plugin registered its strategy)."""
+    """Rebuild a plugin's workflow command whose workflows changed since it was built: a pack
+    that only became loadable once a later plugin registered its strategy, or a pack added,
+    edited or removed under hot reload."""
     from discomfy.bot.cog import WorkflowCog
 
     for cog in [c for c in bot.cogs.values() if isinstance(c, WorkflowCog) and type(c) is not WorkflowCog]:
         now = bot.workflows.for_command(cog.command_name, extra=cog.own_manifests, owner=cog.owner)
-        if [s.name for s in now] == [s.name for s in cog.specs]:
+        if now == cog.specs:  # specs compare by identity: an edited file is a new spec
             continue
         try:
             await bot.remove_cog(cog.qualified_name)
@@ -82,8 +83,9 @@ async def rebuild_workflow_commands(bot: ComfyUIBot, report: LoadReport) -> None
             report.fail(cog.owner, f"/{cog.command_name}: {describe_failure(exc)}")
 
 
-def _drop_broken_workflows(bot: ComfyUIBot, report: LoadReport) -> None:
-    """Report plugins whose workflows fail to load (or clash by name); unregister broken packs."""
+def drop_broken_workflows(bot: ComfyUIBot, report: LoadReport) -> dict[str, str]:
+    """Report plugins whose workflows fail to load (or clash by name); unregister broken packs.
+    Returns the reasons by plugin."""
     _, problems = bot.workflows.collect()
     for owner, reason in problems.items():
         report.fail(owner, reason)
@@ -92,6 +94,7 @@ def _drop_broken_workflows(bot: ComfyUIBot, report: LoadReport) -> None:
             bot.plugin_manager.unregister(plugin)
     if problems:
         bot.workflows.collect()
+    return problems
 
 
 async def add_pack_commands(bot: ComfyUIBot, report: LoadReport | None = None) -> None:

@@ -17,7 +17,12 @@ from typing import Any
 
 from discomfy.config import resolve_path
 from discomfy.plugins import MANIFEST_NAME, PLUGIN_NAMESPACE, WorkflowPack
-from discomfy.bot.plugin_loading import describe_failure
+from discomfy.bot.plugin_loading import (
+    add_pack_commands,
+    describe_failure,
+    drop_broken_workflows,
+    rebuild_workflow_commands,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,22 +62,17 @@ class PluginReloader:
         async with self.lock:
             extensions, packs = self.owners_of(paths)
             result = ReloadResult()
-            for pack in sorted(packs):
-                extensions |= self._reregister_pack(pack)
-            if packs:  # a broken pack is reported and left out; the commands keep the others
-                _, problems = self.bot.workflows.collect()
-                for pack in sorted(packs & set(problems)):
-                    result.failed[pack] = problems[pack]
-                    self.bot.plugin_manager.unregister(name=pack)
-                    self.bot.load_report.fail(pack, problems[pack])
-                packs -= set(result.failed)
             for extension in sorted(extensions):
                 await self._reload(extension, result)
             if packs:
-                from discomfy.bot.plugin_loading import add_pack_commands
-
+                for pack in sorted(packs):
+                    self._reregister_pack(pack)
+                # a broken pack is reported and left out; the commands keep the others
+                problems = drop_broken_workflows(self.bot, self.bot.load_report)
+                result.failed.update({pack: problems[pack] for pack in packs & set(problems)})
+                await rebuild_workflow_commands(self.bot, self.bot.load_report)
                 await add_pack_commands(self.bot)
-                result.reloaded.extend(sorted(packs))
+                result.reloaded.extend(sorted(packs - set(result.failed)))
             if result.reloaded:
                 result.synced = await self.bot.command_syncer.sync_dev_guild()
             if self.results.full():
@@ -86,8 +86,8 @@ class PluginReloader:
                  for child in folder.iterdir() if child.is_dir() and not child.name.startswith((".", "_"))]
         return await self.handle_changes(paths)
 
-    def _reregister_pack(self, pack: str) -> set[str]:
-        """Swap a pack's registration; return the extensions whose commands it joins."""
+    def _reregister_pack(self, pack: str) -> None:
+        """Swap a pack's registration for one of the manifest on disk now (none if deleted)."""
         manager = self.bot.plugin_manager
         old = manager.get_plugin(pack)
         if old is not None:
@@ -95,11 +95,6 @@ class PluginReloader:
         manifest = next((d / pack / MANIFEST_NAME for d in self.pack_dirs if (d / pack / MANIFEST_NAME).is_file()), None)
         if manifest is not None:
             manager.register(WorkflowPack(pack, manifest), name=pack)
-        # the workflow cogs rebuild their commands from every registered pack when reloaded
-        from discomfy.bot.cog import WorkflowCog
-
-        modules = {type(c).__module__ for c in self.bot.cogs.values() if isinstance(c, WorkflowCog)}
-        return {ext for ext in self.bot.extensions if any(m == ext or m.startswith(ext + ".") for m in modules)}
 
     async def _reload(self, extension: str, result: ReloadResult) -> None:
         plugin = extension.rsplit(".", 1)[-1]

@@ -16,11 +16,19 @@ from discomfy.core.comfyui.workflows.manifest import WorkflowSpec, load_manifest
 from discomfy.exceptions import WorkflowError
 
 
+def _newest_change(folder: Path) -> float:
+    """The latest modification time of the files directly in ``folder`` (0 when missing)."""
+    try:
+        return max((p.stat().st_mtime_ns for p in folder.iterdir() if p.is_file()), default=0)
+    except FileNotFoundError:
+        return 0
+
+
 class WorkflowCatalog:
     def __init__(self, plugin_manager: Any) -> None:
         self.plugin_manager = plugin_manager
         self._by_name: dict[str, WorkflowSpec] = {}
-        self._cache: dict[tuple[Path, float, str], WorkflowSpec] = {}
+        self._cache: dict[tuple[Path, str], tuple[float, WorkflowSpec]] = {}
 
     # --- strategies -------------------------------------------------------------------------
 
@@ -34,16 +42,19 @@ class WorkflowCatalog:
     # --- loading ----------------------------------------------------------------------------
 
     def load(self, item: Any, owner: str) -> WorkflowSpec:
-        """A spec from a hook result item (path or spec), cached by file and modification time."""
+        """A spec from a hook result item (path or spec), cached until a file of its folder
+        (manifest, template or schema) changes, so hot reload sees every edit."""
         if isinstance(item, WorkflowSpec):
             return item
         path = Path(item)
         manifest = path / "manifest.toml" if path.is_dir() else path
-        key = (manifest.resolve(), manifest.stat().st_mtime if manifest.exists() else 0.0, owner)
-        spec = self._cache.get(key)
-        if spec is None:
-            spec = load_manifest(manifest, plugin=owner, registry=self.registry())
-            self._cache[key] = spec
+        key = (manifest.resolve(), owner)
+        stamp = _newest_change(manifest.parent)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        spec = load_manifest(manifest, plugin=owner, registry=self.registry())
+        self._cache[key] = (stamp, spec)
         return spec
 
     def registered(self) -> list[tuple[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from discomfy.testing.bot_harness import build_config, running_bot
 
@@ -74,4 +75,25 @@ async def test_a_broken_pack_under_dev_is_reported_and_the_command_keeps_working
         assert "model" not in {o["name"] for o in discord_emulator.command("generate")["options"]}
         done = await discord_emulator.invoke("generate", {"prompt": "still fine", "seed": 2})
         assert done.response["type"] == 4
+    assert not discord_emulator.violations and not discord_emulator.unhandled
+
+
+async def test_editing_a_packs_schema_updates_the_command(project, discord_emulator, fake_comfyui):
+    import shutil
+
+    from tests.conftest import REPO_ROOT
+
+    shutil.copytree(REPO_ROOT / "workflows" / "sdxl", project / "workflows" / "sdxl")
+    config = build_config(project, emulator=discord_emulator, comfyui_url=fake_comfyui.url,
+                          plugin_dirs=[REPO_ROOT / "plugins"], workflow_dirs=[project / "workflows"])
+    async with running_bot(discord_emulator, fake_comfyui, config, dev=True) as bot:
+        await asyncio.wait_for(bot.reloader.watching.wait(), timeout=10)
+        schema = project / "workflows" / "sdxl" / "params.schema.json"
+        text = schema.read_text()
+        old = json.loads(text)["properties"]["negative_prompt"]["description"]
+        schema.write_text(text.replace(old, "What to keep out of the picture"))
+        result = await next_reload(bot)
+        assert result.reloaded == ["sdxl"] and result.synced
+        option = next(o for o in discord_emulator.command("generate")["options"] if o["name"] == "negative_prompt")
+        assert option["description"] == "What to keep out of the picture"
     assert not discord_emulator.violations and not discord_emulator.unhandled
