@@ -167,10 +167,10 @@ class ButtonActions:
 
     def _server_images(self, job: Any, spec: Any) -> dict[str, str]:
         """Input images already uploaded for ``job`` (their ComfyUI names), reused as is."""
-        return {p: job.parameters[p] for p in self.bot.image_parameters(spec) if job.parameters.get(p)}
+        return {p: job.parameters[p] for p in spec.image_parameters if job.parameters.get(p)}
 
     async def edit_submission(self, job: Any, spec: Any, prompt: str, image: discord.Attachment | None) -> Submission:
-        image_params = self.bot.image_parameters(spec)
+        image_params = spec.image_parameters
         if not image_params:
             raise ValidationError(f"{spec.model} does not take an image.")
         if image is None:

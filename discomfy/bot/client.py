@@ -168,16 +168,10 @@ class ComfyUIBot(commands.Bot):
 
         return WorkflowUpdater(self.workflows.registry())
 
-    @staticmethod
-    def image_parameters(spec: Any) -> list[str]:
-        from discomfy.bot.command_builder import is_image_parameter
-
-        return [name for name, prop in spec.parameters.items() if is_image_parameter(prop)]
-
     def edit_targets(self) -> list[tuple[str, str]]:
         """(workflow name, label) of every loaded workflow that edits an image: the result
         buttons offer them, whichever plugins provide them."""
-        return [(spec.name, spec.model) for spec in self.workflows.all().values() if self.image_parameters(spec)]
+        return [(spec.name, spec.model) for spec in self.workflows.all().values() if spec.image_parameters]
 
     def check_access_to_generate(self, user_id: int) -> None:
         """Raise ``RateLimitError`` if the user may not start a job right now (no side effect)."""

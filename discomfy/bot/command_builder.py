@@ -26,11 +26,6 @@ DESCRIPTION_LIMIT = 100
 _TYPES: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool, "attachment": discord.Attachment}
 
 
-def is_image_parameter(prop: dict[str, Any]) -> bool:
-    """A parameter the user fills with an attached image."""
-    return (prop.get("x-discord") or {}).get("type") == "attachment"
-
-
 def shorten(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

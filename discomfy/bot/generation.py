@@ -134,7 +134,7 @@ class GenerationFlow:
         try:
             rendered = self.bot.render(submission.spec, submission.options, user_id)
             # input images are uploaded only once the job runs, so they are not server choices yet
-            inputs = set(self.bot.image_parameters(submission.spec))
+            inputs = set(submission.spec.image_parameters)
             choices = {k: v for k, v in rendered.parameters.items() if k not in inputs}
             servers = await asyncio.wait_for(self._eligible_servers(submission, choices), timeout=self._budget(interaction))
             self.bot.rate_limiter.acquire(user_id)

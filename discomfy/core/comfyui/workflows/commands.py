@@ -13,7 +13,7 @@ from typing import Any
 
 from discomfy.exceptions import ValidationError
 
-from .manifest import WorkflowSpec
+from .manifest import WorkflowSpec, is_image_parameter
 
 _DISCORD_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
 
@@ -66,7 +66,7 @@ def _option(name: str, prop: dict[str, Any], required: bool, models: tuple[str, 
     extra = prop.get("x-discord") or {}
     t = prop.get("type")
     t = next((x for x in t if x != "null"), "string") if isinstance(t, list) else t
-    kind = "attachment" if extra.get("type") == "attachment" else _DISCORD_TYPES.get(t, "string")
+    kind = "attachment" if is_image_parameter(prop) else _DISCORD_TYPES.get(t, "string")
     return OptionSpec(name=name, type=kind, description=str(prop.get("description") or name)[:100],
                       required=required, choices=tuple(prop["enum"]) if "enum" in prop else None,
                       min_value=prop.get("minimum"), max_value=prop.get("maximum"),

@@ -14,16 +14,12 @@ from typing import Any
 
 from discomfy.exceptions import DisComfyError, ValidationError, WorkflowError
 
-from .manifest import WorkflowSpec
+from .manifest import WorkflowSpec, is_image_parameter
 from .object_info import ObjectInfo
 from .problems import Problem
 from .strategies import StrategyRegistry, TargetError, default_registry, resolve_target
 from .updater import WorkflowUpdater
 from .validate import validate_graph
-
-
-def _is_attachment(prop: dict[str, Any]) -> bool:
-    return (prop.get("x-discord") or {}).get("type") == "attachment"
 
 
 def probe_value(name: str, prop: dict[str, Any]) -> Any:
@@ -37,7 +33,7 @@ def probe_value(name: str, prop: dict[str, Any]) -> Any:
     t = prop.get("type")
     t = next((x for x in t if x != "null"), None) if isinstance(t, list) else t
     if t == "string":
-        return f"{name}_example.png" if _is_attachment(prop) else f"contract check {name}"
+        return f"{name}_example.png" if is_image_parameter(prop) else f"contract check {name}"
     if t in ("integer", "number"):
         lo, hi = prop.get("minimum"), prop.get("maximum")
         return lo if lo is not None else (hi if hi is not None else 1)
@@ -64,7 +60,7 @@ def alternative_value(name: str, prop: dict[str, Any], current: Any) -> Any:
                 return candidate
         return None
     if isinstance(current, str):
-        return f"other_{current}" if _is_attachment(prop) else f"{current} (changed)"
+        return f"other_{current}" if is_image_parameter(prop) else f"{current} (changed)"
     return None
 
 
@@ -110,7 +106,7 @@ def _static_problems(spec: WorkflowSpec, registry: StrategyRegistry) -> list[Pro
             problems.append(Problem(spec.plugin, spec.manifest_file,
                                     f"output node {node_id} does not exist in {spec.template_file}", node_id))
     for name, prop in props.items():
-        if _is_attachment(prop) and not spec.bindings.get(name):
+        if is_image_parameter(prop) and not spec.bindings.get(name):
             problems.append(Problem(spec.plugin, spec.manifest_file, f"image parameter `{name}` must "
                                     "be bound to its LoadImage node, e.g. `image = \"12.image\"`"))
     return problems

@@ -39,6 +39,11 @@ _KNOWN_KEYS = {"name", "kind", "command", "description", "model", "model_descrip
 DEFAULT_STRATEGIES = ("images", "seed", "size", "bindings")
 
 
+def is_image_parameter(prop: Any) -> bool:
+    """A parameter the user fills with an attached image (``"x-discord": {"type": "attachment"}``)."""
+    return isinstance(prop, dict) and (prop.get("x-discord") or {}).get("type") == "attachment"
+
+
 @dataclass(frozen=True)
 class ModelFile:
     """A model file the template names: ``UNETLoader.unet_name`` = ``flux1-dev.safetensors``."""
@@ -87,6 +92,11 @@ class WorkflowSpec:
     @property
     def parameters(self) -> dict[str, dict[str, Any]]:
         return dict(self.schema.get("properties") or {})
+
+    @property
+    def image_parameters(self) -> list[str]:
+        """Parameters filled with attached images: uploaded to ComfyUI when the job runs."""
+        return [name for name, prop in (self.schema.get("properties") or {}).items() if is_image_parameter(prop)]
 
     @property
     def required_parameters(self) -> list[str]:

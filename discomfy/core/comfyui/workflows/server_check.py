@@ -101,8 +101,7 @@ def check_choices_before_queue(spec: WorkflowSpec, params: Mapping[str, Any] | R
                                   "Use /loras to see the installed ones.", field="lora")
     # An attached image is uploaded right before queueing, so its server-side name cannot be
     # among the server's input files yet; it was validated as an image instead.
-    uploads = {name for name, prop in spec.parameters.items()
-               if isinstance(prop, dict) and (prop.get("x-discord") or {}).get("type") == "attachment"}
+    uploads = set(spec.image_parameters)
     for param, value in values.items():
         if param in uploads:
             continue

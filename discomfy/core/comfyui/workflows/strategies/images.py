@@ -23,8 +23,7 @@ _BARE_IMAGE_PARAM = re.compile(r"^image(\d*)$")
 def image_parameters(context: RenderContext, params: dict[str, Any]) -> list[str]:
     if context.spec is None:
         return sorted(p for p in params if _BARE_IMAGE_PARAM.match(p))
-    return [name for name, prop in (context.spec.schema.get("properties") or {}).items()
-            if (prop.get("x-discord") or {}).get("type") == "attachment"]
+    return context.spec.image_parameters
 
 
 def _targets(graph: Graph, context: RenderContext, param: str) -> list[str]:
