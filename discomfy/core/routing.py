@@ -22,6 +22,8 @@ from discomfy.core.comfyui.workflows.server_check import (
     LORA_CLASS,
     LORA_INPUT,
     check_choices_before_queue,
+    missing_model_files,
+    requested_lora_names,
 )
 from discomfy.exceptions import ComfyUIError, DisComfyError, ValidationError, WorkflowError
 
@@ -48,14 +50,6 @@ class Missing:
         return f"the {self.kind} `{self.name}`"
 
 
-def requested_loras(params: Mapping[str, Any]) -> list[str]:
-    """LoRA names a job asks for (``lora`` as a string, ``loras`` as names or {name: ...})."""
-    requested = params.get("lora")
-    names = [requested] if isinstance(requested, str) else list(requested or [])
-    names += [i["name"] if isinstance(i, dict) else i for i in params.get("loras") or []]
-    return [str(n) for n in names if n]
-
-
 def _values(params: Mapping[str, Any] | RenderedWorkflow) -> dict[str, Any]:
     return dict(params.parameters) if isinstance(params, RenderedWorkflow) else dict(params)
 
@@ -64,14 +58,12 @@ def missing_on_server(spec: Any, params: Mapping[str, Any] | RenderedWorkflow,
                       object_info: Mapping[str, Any]) -> list[Missing]:
     """Everything ``object_info`` lacks to run ``spec`` with ``params``; empty = eligible."""
     values = _values(params)
-    loras = requested_loras(values)
+    loras = requested_lora_names(values)
     out: list[Missing] = []
     classes = set(spec.node_classes) | ({LORA_CLASS} if loras else set())
     missing_classes = {c for c in classes if c not in object_info}
     out += [Missing("node", c, node_class=c) for c in sorted(missing_classes)]
-    for f in spec.model_files:
-        if f.node_class not in missing_classes and f.filename not in (choices(object_info, f.node_class, f.input) or ()):
-            out.append(Missing(f.kind, f.filename, node_class=f.node_class))
+    out += [Missing(f.kind, f.filename, node_class=f.node_class) for f in missing_model_files(spec, object_info)]
     if LORA_CLASS not in missing_classes:
         installed = choices(object_info, LORA_CLASS, LORA_INPUT) or ()
         out += [Missing("LoRA", n, field="lora", node_class=LORA_CLASS) for n in loras if n not in installed]
@@ -145,4 +137,4 @@ def no_server_error(spec: Any, missing: Mapping[str, list[Missing]], down: Seque
     return WorkflowError(text + " Please tell the bot owner.", detail=f"/{command}: {parts}")
 
 
-__all__ = ["Missing", "missing_on_server", "no_server_error", "requested_loras"]
+__all__ = ["Missing", "missing_on_server", "no_server_error"]

@@ -15,10 +15,11 @@ from typing import Any
 from discomfy.exceptions import ValidationError, WorkflowError
 
 from .graph import is_link
-from .manifest import KNOWN_MODEL_INPUTS, WorkflowSpec
+from .manifest import KNOWN_MODEL_INPUTS, ModelFile, WorkflowSpec
 from .object_info import ObjectInfo, choices, input_spec
 from .rendered import RenderedWorkflow
 from .strategies import StrategyRegistry, default_registry, parse_target
+from .strategies.lora import requested_loras
 from .validate import validate_graph
 
 LORA_CLASS, LORA_INPUT = "LoraLoaderModelOnly", "lora_name"
@@ -27,6 +28,18 @@ LORA_CLASS, LORA_INPUT = "LoraLoaderModelOnly", "lora_name"
 def _suggest(value: str, options: tuple[Any, ...]) -> str:
     close = difflib.get_close_matches(str(value), [str(o) for o in options], n=1, cutoff=0.6)
     return f" Did you mean `{close[0]}`?" if close else ""
+
+
+def requested_lora_names(values: Mapping[str, Any]) -> list[str]:
+    """LoRA file names a job asks for, read as the LoRA strategy reads them."""
+    return [name for name, _ in requested_loras(dict(values))]
+
+
+def missing_model_files(spec: WorkflowSpec, object_info: ObjectInfo) -> list[ModelFile]:
+    """Model files the template names that the server does not list (a node class the
+    server lacks altogether is reported as such, not file by file)."""
+    return [f for f in spec.model_files
+            if f.node_class in object_info and f.filename not in (choices(object_info, f.node_class, f.input) or ())]
 
 
 def server_check(spec: WorkflowSpec, object_info: ObjectInfo, *,
@@ -42,15 +55,9 @@ def server_check(spec: WorkflowSpec, object_info: ObjectInfo, *,
     missing_classes = sorted(c for c in classes if c not in object_info)
     for cls in missing_classes:
         out.append(f"{spec.plugin}: node class {cls} is not installed (install the custom nodes providing it)")
-    model_inputs = set()
-    for f in spec.model_files:
-        model_inputs.add((f.node_id, f.input))
-        if f.node_class in missing_classes:
-            continue
-        options = choices(object_info, f.node_class, f.input) or ()
-        if f.filename not in options:
-            out.append(f"{spec.plugin}: {f.kind} {f.filename} is not installed "
-                       f"({f.node_class}.{f.input}, node {f.node_id})")
+    model_inputs = {(f.node_id, f.input) for f in spec.model_files}
+    out += [f"{spec.plugin}: {f.kind} {f.filename} is not installed ({f.node_class}.{f.input}, node {f.node_id})"
+            for f in missing_model_files(spec, object_info)]
     template = spec.template
     for nid, node in template.items():
         cls = node.get("class_type")
@@ -92,11 +99,8 @@ def check_choices_before_queue(spec: WorkflowSpec, params: Mapping[str, Any] | R
     """
     values = params.parameters if isinstance(params, RenderedWorkflow) else dict(params)
     loras = choices(object_info, LORA_CLASS, LORA_INPUT) or ()
-    requested = values.get("lora")
-    names = [requested] if isinstance(requested, str) else list(requested or [])
-    names += [i["name"] if isinstance(i, dict) else i for i in values.get("loras") or []]
-    for name in names:
-        if name and name not in loras:
+    for name in requested_lora_names(values):
+        if name not in loras:
             raise ValidationError(f"LoRA `{name}` is not installed on the ComfyUI server.{_suggest(name, loras)} "
                                   "Use /loras to see the installed ones.", field="lora")
     # An attached image is uploaded right before queueing, so its server-side name cannot be
@@ -115,9 +119,10 @@ def check_choices_before_queue(spec: WorkflowSpec, params: Mapping[str, Any] | R
             shown = ", ".join(f"`{o}`" for o in options[:10])
             raise ValidationError(f"`{param}` value `{value}` is not available on the ComfyUI server; "
                                   f"choose one of {shown}.", field=param)
-    for f in spec.model_files:
-        if f.node_class in object_info and f.filename not in (choices(object_info, f.node_class, f.input) or ()):
-            raise WorkflowError(f"The {f.kind} `{f.filename}` needed by /{spec.command} is not installed on "
-                                "the ComfyUI server; please tell the bot owner.",
-                                detail=f"{spec.plugin}: {f.kind} {f.filename} is not installed "
-                                       f"({f.node_class}.{f.input}, node {f.node_id})")
+    missing = missing_model_files(spec, object_info)
+    if missing:
+        f = missing[0]
+        raise WorkflowError(f"The {f.kind} `{f.filename}` needed by /{spec.command} is not installed on "
+                            "the ComfyUI server; please tell the bot owner.",
+                            detail=f"{spec.plugin}: {f.kind} {f.filename} is not installed "
+                                   f"({f.node_class}.{f.input}, node {f.node_id})")
