@@ -268,7 +268,7 @@ async def stage(settings: dict[str, Any], *, keep: bool = False):
 async def stored_jobs(store_path: Path, user_ids: list[str], per_user: int = 50) -> tuple[list[Any], list[Any]]:
     """(every job of these users, every job still unfinished), read through the bot's own store
     API from this process (SQLite in WAL mode lets us read while the bot writes)."""
-    from discomfy.core.job_store import JobStore
+    from discomfy.core.jobs.store import JobStore
 
     async with JobStore(store_path) as store:
         jobs = [job for uid in user_ids for job in await store.jobs_for_user(int(uid), active_only=False,

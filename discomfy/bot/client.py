@@ -20,12 +20,12 @@ from discomfy.bot.button_actions import ButtonActions
 from discomfy.bot.command_sync import CommandSyncer
 from discomfy.bot.generation import GenerationFlow
 from discomfy.bot.views import JobButton
-from discomfy.core.catalog import WorkflowCatalog
+from discomfy.core.comfyui.workflows.catalog import WorkflowCatalog
 from discomfy.core.comfyui.workflows.strategies import builtin_strategies
-from discomfy.core.job_store import JobStore
-from discomfy.core.queue import FairQueue
-from discomfy.core.failover import Failover
-from discomfy.core.servers import ServerPool
+from discomfy.core.jobs.store import JobStore
+from discomfy.core.jobs.queue import FairQueue
+from discomfy.core.servers.failover import Failover
+from discomfy.core.servers.pool import ServerPool
 from discomfy.core.validators.image import ImageValidator
 from discomfy.hookspecs import hookimpl
 from discomfy.plugins import LoadReport, make_plugin_manager
@@ -268,7 +268,7 @@ class ComfyUIBot(commands.Bot):
 
     async def _dispatch(self, server: Any) -> None:
         """Hand jobs to ``server`` as the fair queue releases them."""
-        from discomfy.core.queue import QueueClosedError
+        from discomfy.core.jobs.queue import QueueClosedError
 
         while True:
             try:

@@ -17,7 +17,7 @@ from typing import Any
 import discord
 
 from discomfy.bot.views import result_view
-from discomfy.core.image_fit import fit_images
+from discomfy.core.media.image_fit import fit_images
 from discomfy.exceptions import DisComfyError
 
 log = logging.getLogger(__name__)

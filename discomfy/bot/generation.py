@@ -20,8 +20,8 @@ from discomfy.bot.delivery import deliver_failure, deliver_result, persist
 from discomfy.bot.progress import ProgressState, ThrottledEditor, job_editor, progress_embed, track_progress
 from discomfy.bot.responses import report_error, user_message_for
 from discomfy.bot.views import job_view
-from discomfy.core.execution import ImageInput, execute
-from discomfy.core.jobs import Job, JobState
+from discomfy.core.jobs.execution import ImageInput, execute
+from discomfy.core.jobs.job import Job, JobState
 from discomfy.exceptions import ComfyUIError, DisComfyError, ValidationError
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from discomfy.bot.delivery import deliver_failure, deliver_result
 from discomfy.bot.progress import track_progress
 from discomfy.bot.responses import user_message_for
 from discomfy.core.comfyui.reconcile import terminal_from_history
-from discomfy.core.execution import follow_to_result, result_of
+from discomfy.core.jobs.execution import follow_to_result, result_of
 from discomfy.exceptions import ComfyUIError, DisComfyError
 
 log = logging.getLogger(__name__)

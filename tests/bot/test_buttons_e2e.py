@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from discomfy.core.jobs import JobState
+from discomfy.core.jobs.job import JobState
 from discomfy.testing.bot_harness import running_bot
 from tests.bot.support import (answer_text, assert_settled, embed_text, image_size, is_failure, job_id_of, png_bytes, wait_idle,
                                saved_outputs, wait_outcome, wait_result)

@@ -7,7 +7,7 @@ import logging
 import re
 
 from discomfy.testing.bot_harness import build_config, running_bot
-from discomfy.core.jobs import JobState
+from discomfy.core.jobs.job import JobState
 from tests.bot.support import answer_text, assert_settled, embed_text, job_id_of, wait_outcome, wait_result
 from tests.conftest import REPO_ROOT, write_plugin
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from discomfy.core.job_store import JobStore
+from discomfy.core.jobs.store import JobStore
 from discomfy.testing.bot_harness import running_bot
 
 SLOW_SAMPLER = ("SamplerCustomAdvanced", 20, 0.05)  # about a second of "sampling"

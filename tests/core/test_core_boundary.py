@@ -7,10 +7,10 @@ import sys
 
 MODULES = [
     "discomfy.core.validators.image",
-    "discomfy.core.queue",
-    "discomfy.core.jobs",
-    "discomfy.core.job_store",
-    "discomfy.core.job_store_migrations",
+    "discomfy.core.jobs.queue",
+    "discomfy.core.jobs.job",
+    "discomfy.core.jobs.store",
+    "discomfy.core.jobs.migrations",
     "discomfy.utils.rate_limit",
 ]
 

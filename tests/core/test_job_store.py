@@ -8,10 +8,10 @@ import sqlite3
 
 import pytest
 
-from discomfy.core import job_store as job_store_module
-from discomfy.core.job_store import JobStore, JobStoreError
-from discomfy.core.job_store_migrations import LATEST_VERSION, Migration
-from discomfy.core.jobs import Job, JobState, new_job_id
+import discomfy.core.jobs.store as job_store_module
+from discomfy.core.jobs.store import JobStore, JobStoreError
+from discomfy.core.jobs.migrations import LATEST_VERSION, Migration
+from discomfy.core.jobs.job import Job, JobState, new_job_id
 
 SNOWFLAKE = 1_180_000_000_000_000_123
 

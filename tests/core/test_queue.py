@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from discomfy.core.queue import FairQueue, QueueClosedError, QueueFullError
+from discomfy.core.jobs.queue import FairQueue, QueueClosedError, QueueFullError
 from discomfy.exceptions import RateLimitError
 
 

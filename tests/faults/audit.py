@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from discomfy.core.job_store import JobStore
+from discomfy.core.jobs.store import JobStore
 
 PREVIEW_NAME = "preview.jpg"
 

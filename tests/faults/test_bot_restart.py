@@ -12,7 +12,7 @@ import io
 
 from PIL import Image
 
-from discomfy.core.job_store import JobStore
+from discomfy.core.jobs.store import JobStore
 from discomfy.testing.bot_harness import running_bot
 from tests.faults.audit import settle, until
 

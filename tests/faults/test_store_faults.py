@@ -9,8 +9,8 @@ import sqlite3
 
 import pytest
 
-from discomfy.core.job_store import JobStore, JobStoreError
-from discomfy.core.jobs import Job
+from discomfy.core.jobs.store import JobStore, JobStoreError
+from discomfy.core.jobs.job import Job
 from discomfy.testing.bot_harness import running_bot
 from tests.faults.audit import settle, until
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from discomfy.core.execution import upload_name
+from discomfy.core.jobs.execution import upload_name
 from discomfy.exceptions import ComfyUIError
 
 SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}(\.[a-z0-9_-]{1,8})?$")

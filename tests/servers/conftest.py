@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from discomfy.core.comfyui.client import ComfyUIClient
 from discomfy.core.comfyui.workflows.manifest import load_manifest
-from discomfy.core.servers import Server, ServerPool
+from discomfy.core.servers.pool import Server, ServerPool
 from discomfy.testing.fake_comfyui import FakeComfyUI
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ import asyncio
 import contextlib
 
 from discomfy.core.comfyui.events import Failed, Interrupted, Succeeded
-from discomfy.core.failover import Failover
-from discomfy.core.queue import FairQueue, QueueClosedError
+from discomfy.core.servers.failover import Failover
+from discomfy.core.jobs.queue import FairQueue, QueueClosedError
 
 from .conftest import build_pool
 from .test_routing import PARAMS, SLOW_GRAPH

@@ -7,8 +7,8 @@ import contextlib
 
 import pytest
 
-from discomfy.core.failover import Failover
-from discomfy.core.queue import FairQueue
+from discomfy.core.servers.failover import Failover
+from discomfy.core.jobs.queue import FairQueue
 
 from .conftest import build_pool
 

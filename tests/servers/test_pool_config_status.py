@@ -7,8 +7,8 @@ import textwrap
 import pytest
 
 from discomfy.config import get_config
-from discomfy.core.queue import FairQueue
-from discomfy.core.servers import ServerPool
+from discomfy.core.jobs.queue import FairQueue
+from discomfy.core.servers.pool import ServerPool
 
 from .conftest import FLUX_FILES, build_pool
 

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from discomfy.core.queue import FairQueue
+from discomfy.core.jobs.queue import FairQueue
 from discomfy.exceptions import ComfyUIError, ValidationError, WorkflowError
 
 from .conftest import build_pool

@@ -23,7 +23,7 @@ from discomfy.core.comfyui.workflows.server_check import LORA_CLASS, LORA_INPUT
 from discomfy.exceptions import ComfyUIError
 
 if TYPE_CHECKING:
-    from discomfy.core.servers import Server
+    from discomfy.core.servers.pool import Server
 
 log = logging.getLogger(__name__)
 

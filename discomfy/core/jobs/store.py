@@ -21,8 +21,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
-from discomfy.core.job_store_migrations import LATEST_VERSION, MIGRATIONS
-from discomfy.core.jobs import FINAL_STATES, JOB_FIELDS, UNFINISHED_STATES, Job, JobState
+from discomfy.core.jobs.migrations import LATEST_VERSION, MIGRATIONS
+from discomfy.core.jobs.job import FINAL_STATES, JOB_FIELDS, UNFINISHED_STATES, Job, JobState
 from discomfy.exceptions import DisComfyError
 
 T = TypeVar("T")

@@ -5,7 +5,7 @@ workflow needs (node classes, model files, the user's LoRA and choices, read fro
 server's ``/object_info``) and the shortest queue; a missing model reads "The diffusion model
 `x` is not installed on any image server" before the user waits, not ComfyUI's "value not in
 list" after. ``watch()`` keeps each server's health current and tells listeners (the bot, through
-:class:`~discomfy.core.failover.Failover`) when one goes down or comes back.
+:class:`~discomfy.core.servers.failover.Failover`) when one goes down or comes back.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from discomfy.core.comfyui.client import ComfyUIClient
-from discomfy.core.routing import Missing, missing_on_server, no_server_error
-from discomfy.core.server_health import (
+from discomfy.core.servers.routing import Missing, missing_on_server, no_server_error
+from discomfy.core.servers.health import (
     HealthListener,
     HealthListeners,
     check_server,
@@ -30,7 +30,7 @@ from discomfy.core.server_health import (
 )
 
 if TYPE_CHECKING:
-    from discomfy.core.queue import FairQueue
+    from discomfy.core.jobs.queue import FairQueue
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,12 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from discomfy.core.queue import QueueClosedError, QueuedJob
+from discomfy.core.jobs.queue import QueueClosedError, QueuedJob
 from discomfy.exceptions import RateLimitError
 
 if TYPE_CHECKING:
-    from discomfy.core.queue import FairQueue
-    from discomfy.core.servers import Server, ServerPool
+    from discomfy.core.jobs.queue import FairQueue
+    from discomfy.core.servers.pool import Server, ServerPool
 
 log = logging.getLogger(__name__)
 
