@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from discomfy.core.comfyui.client import ComfyUIClient
-from discomfy.core.comfyui.workflows.manifest import load_manifest
+from discomfy.core.comfyui.workflows import load_manifest
 from discomfy.core.servers.pool import Server, ServerPool
 from discomfy.testing.fake_comfyui import FakeComfyUI
 

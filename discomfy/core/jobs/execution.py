@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from discomfy.core.comfyui.workflows.rendered import fill_images
 from discomfy.core.comfyui.events import Failed, Interrupted, JobEvent, OutputFile, Succeeded
 from discomfy.exceptions import GenerationError
 
@@ -125,7 +126,6 @@ async def execute(
     deadline: float | None = None,
 ) -> JobResult:
     """Upload the inputs, write their server-side names into the graph, queue, follow, download."""
-    from discomfy.core.comfyui.workflows.rendered import fill_images
 
     names = await upload_inputs(client, {k: v for k, v in images.items() if k in rendered.image_nodes})
     graph = fill_images(rendered, names).graph if rendered.image_nodes else rendered.graph

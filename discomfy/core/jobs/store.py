@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
+from discomfy.config import resolve_path
 from discomfy.core.jobs.migrations import LATEST_VERSION, MIGRATIONS
 from discomfy.core.jobs.job import FINAL_STATES, JOB_FIELDS, UNFINISHED_STATES, Job, JobState
 from discomfy.exceptions import DisComfyError
@@ -65,8 +66,6 @@ class JobStore:
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> JobStore:
         """A store at ``jobs.store_path`` (relative to the project root)."""
-        from discomfy.config import resolve_path
-
         return cls(resolve_path(config, config.jobs.store_path), **kwargs)
 
     # --- lifecycle ----------------------------------------------------------------------

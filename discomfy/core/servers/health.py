@@ -15,20 +15,15 @@ import inspect
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from discomfy.core.comfyui.workflows.manifest import KNOWN_MODEL_INPUTS
-from discomfy.core.comfyui.workflows.object_info import choices
-from discomfy.core.comfyui.workflows.server_check import LORA_CLASS, LORA_INPUT
+from discomfy.core.servers.server import Server
 from discomfy.exceptions import ComfyUIError
-
-if TYPE_CHECKING:
-    from discomfy.core.servers.pool import Server
 
 log = logging.getLogger(__name__)
 
 #: Called with the server whose state changed; may be a coroutine function.
-HealthListener = Callable[["Server"], Any]
+HealthListener = Callable[[Server], Any]
 Change = Literal["down", "up"]
 
 #: How long one listener may take before the watcher gives up on it (never a hang).
@@ -91,32 +86,6 @@ async def reread_classes(server: Server, classes: list[str], timeout: float) -> 
     return None
 
 
-def status_row(server: Server, running_jobs: list[str]) -> dict[str, Any]:
-    """What /status shows for one server (see ``ServerPool.status``); no request made."""
-    info = server.object_info or {}
-    models: set[str] = set()
-    for target in KNOWN_MODEL_INPUTS:
-        cls, _, inp = target.partition(".")
-        if not cls.startswith("Lora"):  # files only: VAELoader also lists "pixel_space"
-            models.update(str(c) for c in choices(info, cls, inp) or () if "." in str(c).rsplit("/", 1)[-1])
-    known = server.object_info is not None
-    return {
-        "name": server.name,
-        "url": server.url,
-        "healthy": server.healthy,
-        "queue_running": server.comfy_running,
-        "queue_pending": server.comfy_pending,
-        "queue_length": server.comfy_running + server.comfy_pending,
-        "running": len(running_jobs),
-        "running_jobs": list(running_jobs),
-        "last_error": server.last_error,
-        "down_since": server.down_since,
-        "checked_at": server.checked_at,
-        "models": len(models) if known else None,
-        "loras": len(choices(info, LORA_CLASS, LORA_INPUT) or ()) if known else None,
-    }
-
-
 async def check_server(server: Server, timeout: float) -> Change | None:
     """Probe ``server``, update its fields, and say whether it just went down or came up."""
     error = await _probe(server, timeout)
@@ -171,4 +140,4 @@ class HealthListeners:
                 log.exception("server %s listener %r failed for %s", change, callback, server.name)
 
 
-__all__ = ["HealthListener", "HealthListeners", "check_server", "load_object_info", "reread_classes", "status_row"]
+__all__ = ["HealthListener", "HealthListeners", "check_server", "load_object_info", "reread_classes"]

@@ -15,9 +15,9 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from discomfy.config import resolve_path
 from discomfy.core.comfyui.client import ComfyUIClient
 from discomfy.core.servers.routing import Missing, missing_on_server, no_server_error
 from discomfy.core.servers.health import (
@@ -26,8 +26,9 @@ from discomfy.core.servers.health import (
     check_server,
     load_object_info,
     reread_classes,
-    status_row,
 )
+from discomfy.core.servers.server import Server
+from discomfy.core.servers.status import status_row
 
 if TYPE_CHECKING:
     from discomfy.core.jobs.queue import FairQueue
@@ -39,27 +40,8 @@ log = logging.getLogger(__name__)
 OBJECT_INFO_MIN_AGE = 10.0
 
 
-@dataclass(eq=False)
-class Server:
-    """One ComfyUI server and what the pool last learnt about it."""
-
-    name: str
-    url: str
-    client: ComfyUIClient
-    healthy: bool = True
-    last_error: str | None = None
-    comfy_running: int = 0  # prompts ComfyUI runs (anyone's), from the last health check
-    comfy_pending: int = 0
-    checked_at: float | None = None  # wall clock of the last health check
-    down_since: float | None = None
-    object_info: dict[str, Any] | None = field(default=None, repr=False)
-    object_info_at: float = 0.0  # monotonic
-
-
 def stable_client_id(config: Any, server_name: str) -> str:
     """The same ComfyUI client_id across restarts of the same bot (same job store)."""
-    from discomfy.config import resolve_path
-
     store = str(resolve_path(config, config.jobs.store_path).resolve())
     return "discomfy-" + hashlib.sha256(f"{store}|{server_name}".encode()).hexdigest()[:24]
 

@@ -15,7 +15,8 @@ Public names (the bot, the CLI and plugins import them from here):
 from .commands import CommandSpec, OptionSpec, group_commands
 from .contract import contract_check
 from .format import detect_format
-from .manifest import CommandManifest, ModelFile, WorkflowSpec, load_command_manifest, load_manifest
+from .loading import load_manifest
+from .manifest import CommandManifest, ModelFile, WorkflowSpec, load_command_manifest, read_manifest
 from .packs import PackReport, load_packs
 from .problems import PackLoadError, Problem
 from .rendered import RenderedWorkflow, fill_images
@@ -30,6 +31,6 @@ __all__ = [
     "Problem", "RenderContext", "RenderedWorkflow", "Strategy", "StrategyRegistry",
     "WorkflowParameters", "WorkflowSpec", "WorkflowUpdater", "builtin_strategies",
     "check_choices_before_queue", "contract_check", "default_registry", "detect_format",
-    "fill_images", "group_commands", "load_command_manifest", "load_manifest", "load_packs",
+    "fill_images", "group_commands", "load_command_manifest", "load_manifest", "load_packs", "read_manifest",
     "server_check", "validate_graph",
 ]

@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from discomfy.core.comfyui.workflows.manifest import WorkflowSpec, load_manifest
+from discomfy.core.comfyui.workflows.strategies import StrategyRegistry
+from discomfy.core.comfyui.workflows.loading import load_manifest
+from discomfy.core.comfyui.workflows.manifest import WorkflowSpec
 from discomfy.exceptions import WorkflowError
 
 
@@ -34,8 +36,6 @@ class WorkflowCatalog:
 
     def registry(self) -> Any:
         """The strategy registry: built-ins plus every plugin's ``discomfy_register_strategies``."""
-        from discomfy.core.comfyui.workflows.strategies import StrategyRegistry
-
         strategies = [s for result in self.plugin_manager.hook.discomfy_register_strategies() for s in result or []]
         return StrategyRegistry(strategies)
 

@@ -156,14 +156,13 @@ def read_manifest_toml(path: Path, plugin: str) -> dict[str, Any]:
         raise PackLoadError([Problem(plugin, path.name, f"not valid TOML: {exc}")]) from None
 
 
-def load_manifest(path: str | Path, *, plugin: str | None = None, registry: Any = None,
-                  check: bool = True) -> WorkflowSpec:
-    """Load ``manifest.toml`` (or the directory holding it) into a ``WorkflowSpec``.
+def read_manifest(path: str | Path, *, plugin: str | None = None) -> WorkflowSpec:
+    """Read ``manifest.toml`` (or the directory holding it) into a ``WorkflowSpec``: the files
+    parse and the schema is a valid JSON Schema. Whether the manifest keeps its contract with
+    its template is a separate step (:func:`.loading.load_manifest` runs both).
 
-    ``plugin`` names the owner in messages (default: the directory name). With ``check`` the
-    load-time contract check runs too (binding targets exist, every parameter is written,
-    defaults and examples render, using ``registry`` for strategy names). Raises
-    ``PackLoadError`` listing every problem, each naming plugin, file, node and input.
+    ``plugin`` names the owner in messages (default: the directory name). Raises
+    ``PackLoadError`` listing every problem, each naming plugin and file.
     """
     path = Path(path)
     if path.is_dir():
@@ -222,12 +221,6 @@ def load_manifest(path: str | Path, *, plugin: str | None = None, registry: Any 
         schema_file=data["schema"],
         _template=template,
     )
-    if check:
-        from .contract import contract_check  # contract renders, which needs the updater
-
-        found = contract_check(spec, registry=registry)
-        if found:
-            raise PackLoadError(found)
     return spec
 
 

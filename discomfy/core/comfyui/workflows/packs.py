@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .manifest import MANIFEST_NAME, WorkflowSpec, load_manifest, read_manifest_toml
+from .loading import load_manifest
+from .manifest import MANIFEST_NAME, WorkflowSpec, read_manifest_toml
 from .problems import PackLoadError, Problem
 
 
