@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import aiohttp
 
+from discomfy.core.comfyui.http_answers import describe_status, describe_unparsable
 from discomfy.exceptions import ComfyUIError
 
 Expect = Literal["json", "bytes", "none"]
@@ -72,10 +73,12 @@ class HttpTransport:
         timeout = aiohttp.ClientTimeout(total=self.request_timeout)
         try:
             async with self.session.request(
-                method, self.url(path), params=params, json=json_body, data=data, timeout=timeout
+                method, self.url(path), params=params, json=json_body, data=data, timeout=timeout,
+                allow_redirects=False,  # ComfyUI's API never redirects; a proxy's login page does
             ) as response:
                 raw = await response.read()
                 status = response.status
+                headers = response.headers
         except asyncio.TimeoutError as exc:
             raise self._error(what, f"no answer within {self.request_timeout:g} s") from exc
         except aiohttp.ClientError as exc:
@@ -83,8 +86,7 @@ class HttpTransport:
         except OSError as exc:  # e.g. a socket error raised outside aiohttp's wrappers
             raise self._error(what, f"connection failed ({exc})") from exc
         if status not in ok_statuses:
-            snippet = raw[:300].decode("utf-8", "replace").strip()
-            raise self._error(what, f"HTTP {status}" + (f": {snippet}" if snippet else ""), status)
+            raise self._error(what, describe_status(status, raw, headers), status)
         if expect == "bytes":
             return status, raw
         if expect == "none" or not raw:
@@ -92,7 +94,7 @@ class HttpTransport:
         try:
             return status, json.loads(raw)
         except ValueError as exc:
-            raise self._error(what, f"answer was not JSON (HTTP {status})", status) from exc
+            raise self._error(what, describe_unparsable(status, raw, headers), status) from exc
 
     def _error(self, what: str, reason: str, status: int | None = None) -> ComfyUIError:
         return ComfyUIError(
