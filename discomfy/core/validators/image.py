@@ -23,6 +23,8 @@ from typing import Any
 
 from PIL import Image
 
+from discomfy.core.validators.pixels import count_frames, decode_problem
+
 log = logging.getLogger(__name__)
 
 #: Content types each Pillow format is commonly sent with (browsers and Discord differ a little).
@@ -241,7 +243,7 @@ class ImageValidator:
                 **known,
             )
         stop_at = min(self.max_frames, self.max_pixels // (width * height)) + 1
-        frames = _count_frames(data, stop_at)
+        frames = count_frames(data, stop_at)
         if frames is not None and frames * width * height > self.max_pixels:
             counted = f"at least {frames}" if frames >= stop_at else str(frames)
             return self._refuse(
@@ -257,7 +259,7 @@ class ImageValidator:
                 "Send a still image or a shorter animation.",
                 **known,
             )
-        problem = _decode_problem(data) if frames is not None else "frames unreadable"
+        problem = decode_problem(data) if frames is not None else "frames unreadable"
         if problem is not None:
             log.debug("%s failed to decode: %s", name, problem)
             return self._refuse(
@@ -276,40 +278,6 @@ def _media_type(content_type: Any) -> str | None:
     # shown to users inside parentheses: keep it short and printable
     media = "".join(ch for ch in media if ch.isprintable() and ch != "`")[:60]
     return media or None
-
-
-def _count_frames(data: bytes, stop_at: int) -> int | None:
-    """Frames in the image, counting no further than ``stop_at`` (animations are costed
-    frame by frame: ComfyUI's image loader turns every frame into a batch entry). None when
-    the frames cannot even be walked (a damaged file)."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            if not getattr(image, "is_animated", False):
-                return 1
-            count = 1
-            while count < stop_at:
-                try:
-                    image.seek(count)
-                except EOFError:
-                    break
-                count += 1
-            return count
-    except Exception:  # noqa: BLE001 - any failure walking frames means "damaged"
-        return None
-
-
-def _decode_problem(data: bytes) -> str | None:
-    """Run Pillow's integrity check (``verify``) and a real decode (``load``) of every pixel of
-    the first frame; return what went wrong, or None. ``verify`` catches checksum errors that
-    ``load`` ignores; ``load`` catches truncation that ``verify`` does not look for."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-    except Exception as exc:  # noqa: BLE001 - any decoder failure means "damaged"
-        return repr(exc)
-    return None
 
 
 __all__ = ["ImageValidator", "ValidationResult", "FORMAT_CONTENT_TYPES"]
