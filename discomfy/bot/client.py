@@ -42,6 +42,12 @@ discord.VoiceClient.warn_dave = False
 STORE_BUSY_TIMEOUT = 1.0  # seconds to wait for a lock held by another process
 
 
+def top_level_commands(cog: commands.Cog) -> list[str]:
+    """The names a cog adds at the top of the slash command tree (a GroupCog adds its group)."""
+    group = getattr(cog, "__cog_app_commands_group__", None)
+    return [group.name] if group is not None else [c.name for c in cog.get_app_commands()]
+
+
 class BuiltinStrategies:
     """The built-in updater strategies, offered through the same hook plugins use."""
 
@@ -65,11 +71,8 @@ class ComfyUIBot(commands.Bot):
         self.config = config
         self.plugin_manager = plugin_manager or make_plugin_manager()
         self.load_report = LoadReport()
-        # extension module -> plugin name, and pluggy registration name -> owning plugin
+        # extension module -> plugin name (a cog's pluggy name is "<plugin>:<cog>")
         self.extension_plugins: dict[str, str] = {}
-        self.plugin_owners: dict[str, str] = {}
-        # slash command name -> plugin that owns it (to name both owners on a clash)
-        self.command_owners: dict[str, str] = {}
         self.dev = dev
         # Discord's idea of now, for the 3 s and 15 min interaction windows (tests use the emulator's)
         self.discord_clock = time.time
@@ -100,46 +103,38 @@ class ComfyUIBot(commands.Bot):
                 return plugin
         return module
 
+    @property
+    def command_owners(self) -> dict[str, str]:
+        """Slash command name -> the plugin that owns it, read from the cogs loaded right now:
+        the one source of truth, so removing a cog can never leave a stale owner behind."""
+        return {name: self.plugin_name_of(cog) for cog in self.cogs.values() for name in top_level_commands(cog)}
+
     async def add_cog(self, cog: commands.Cog, /, **kwargs: Any) -> None:
         owner = self.plugin_name_of(cog)
-        name = f"{owner}:{cog.qualified_name}"
-        self._claim_commands(cog, owner)
-        self.plugin_manager.register(cog, name=name)
-        self.plugin_owners[name] = owner
+        self._refuse_clashes(cog, owner)
+        self.plugin_manager.register(cog, name=f"{owner}:{cog.qualified_name}")
         try:
             await super().add_cog(cog, **kwargs)
         except BaseException:
             self.plugin_manager.unregister(cog)
-            self.plugin_owners.pop(name, None)
-            self._release_commands(owner)
             raise
 
     async def remove_cog(self, name: str, /, **kwargs: Any) -> commands.Cog | None:
         cog = await super().remove_cog(name, **kwargs)
         if cog is not None and self.plugin_manager.is_registered(cog):
-            plugin_name = self.plugin_manager.get_name(cog)
             self.plugin_manager.unregister(cog)
-            owner = self.plugin_owners.pop(plugin_name, None)
-            if owner is not None and owner not in self.plugin_owners.values():
-                self._release_commands(owner)
         return cog
 
-    def _claim_commands(self, cog: commands.Cog, owner: str) -> None:
+    def _refuse_clashes(self, cog: commands.Cog, owner: str) -> None:
         """Refuse a cog whose slash command another plugin already owns, naming both."""
-        names = [c.name for c in cog.get_app_commands()]
-        for command_name in names:
-            current = self.command_owners.get(command_name)
+        owners = self.command_owners
+        for command_name in top_level_commands(cog):
+            current = owners.get(command_name)
             if current is not None and current != owner:
                 raise discord.ClientException(
                     f"duplicate command /{command_name}: owned by plugin {current!r} and by plugin {owner!r}; "
                     "disable one in settings (plugins.disabled) or rename its command"
                 )
-        for command_name in names:
-            self.command_owners[command_name] = owner
-
-    def _release_commands(self, owner: str) -> None:
-        for command_name in [n for n, o in self.command_owners.items() if o == owner]:
-            del self.command_owners[command_name]
 
     async def load_plugins(self) -> LoadReport:
         """Load every plugin the settings point at; the report says what happened to each."""

@@ -37,13 +37,20 @@ class WorkflowCog(commands.Cog):
     command_description: ClassVar[str | None] = None
     manifest_files: ClassVar[tuple[str, ...]] = ()
 
+    _folder: ClassVar[Path] = Path(__file__).parent
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # found now, while the module is imported: discord.py's reload fallback rebuilds the old
+        # cog after the module has left sys.modules, when inspect could no longer find it
+        cls._folder = Path(inspect.getfile(cls)).parent
+
     def __init__(self, bot: Any, *, command_name: str | None = None, owner: str | None = None) -> None:
         self.bot = bot
         self.command_name = command_name or self.command_name
         if command_name:  # a host-made cog for a command only data packs provide
             self.__cog_name__ = f"workflow:{command_name}"
-        folder = Path(inspect.getfile(type(self))).parent
-        self.own_manifests = [folder / name for name in self.manifest_files]
+        self.own_manifests = [self._folder / name for name in self.manifest_files]
         if owner:
             self.plugin_owner = owner  # bot.plugin_name_of reads it: this cog belongs to a pack
         self.owner = bot.plugin_name_of(self)
@@ -51,6 +58,9 @@ class WorkflowCog(commands.Cog):
                                                owner=self.owner if self.own_manifests else None)
         if not self.specs:
             raise ValueError(f"no workflow is registered for /{self.command_name}")
+        # this plugin's own workflows as loaded now: the rest of the host sees exactly the
+        # version this command was built from, even while an edit on disk is broken
+        self.own_specs = self.specs[:len(self.own_manifests)]
         self.slash_command = self._build_command()
         self.__cog_app_commands__.append(self.slash_command)
 
@@ -58,7 +68,7 @@ class WorkflowCog(commands.Cog):
 
     @hookimpl
     def discomfy_register_workflows(self) -> list[Any]:
-        return list(self.own_manifests)
+        return list(self.own_specs)
 
     # --- the slash command ------------------------------------------------------------------
 
