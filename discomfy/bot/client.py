@@ -231,7 +231,7 @@ class ComfyUIBot(commands.Bot):
 
     async def _stop_run(self, job_id: str) -> None:
         """Stop our side of a job whose server died (Failover then retries or fails it)."""
-        await cancel_and_wait(self.generation.tasks.get(job_id))
+        await cancel_and_wait(self.generation.runs.tasks().get(job_id))
 
     async def _tell_failover(self, report: Any) -> None:
         """Tell each affected user what a server going down means for their job."""
@@ -244,7 +244,7 @@ class ComfyUIBot(commands.Bot):
         for action in report.retried:
             await self.store.update(action.job_id, state="queued", server=None, prompt_id=None)
         for action in [*report.retried, *report.waiting]:
-            editor = self.generation.editors.get(action.job_id)
+            editor = self.generation.runs.editor_of(action.job_id)
             if editor is not None:
                 editor.update(phase=action.message[:200])
 
@@ -270,17 +270,16 @@ class ComfyUIBot(commands.Bot):
                 queued = await self.job_queue.next(server.name)
             except QueueClosedError:
                 return
-            task = asyncio.create_task(self.generation.process(queued.job_id, server), name=f"job:{queued.job_id}")
-            self.generation.tasks[queued.job_id] = task
-            task.add_done_callback(lambda t, job_id=queued.job_id: self.generation.tasks.pop(job_id, None))
+            self.generation.runs.start(queued.job_id, self.generation.process(queued.job_id, server))
 
     async def close(self) -> None:
         self.job_queue.close()
         for task in self._background:
             task.cancel()
-        for task in list(self.generation.tasks.values()):
+        running = list(self.generation.runs.tasks().values())
+        for task in running:
             task.cancel()
-        await asyncio.gather(*self._background, *self.generation.tasks.values(), return_exceptions=True)
+        await asyncio.gather(*self._background, *running, return_exceptions=True)
         self._background.clear()
         await self.servers.close()
         await self.store.close()

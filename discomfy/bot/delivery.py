@@ -146,7 +146,7 @@ def result_embed(job: Any, spec: Any, note: str | None = None) -> discord.Embed:
 
 
 async def deliver_result(bot: Any, job: Any, spec: Any, result: Any) -> None:
-    limit = bot.generation.upload_limits.get(job.id) or guild_upload_limit(bot, job.guild_id)
+    limit = bot.generation.runs.upload_limit(job.id) or guild_upload_limit(bot, job.guild_id)
     fitted = fit_images([(img.filename, img.data) for img in result.images], limit)
     outputs = [{"filename": i.source.filename, "subfolder": i.source.subfolder, "type": i.source.type}
                for i in result.images if i.source is not None]
