@@ -58,9 +58,8 @@ class GenerationFlow:
     def __init__(self, bot: Any) -> None:
         self.bot = bot
         self.runs = JobRuns()  # what memory holds about each job, from accepted to its end
-        bot.job_queue.add_listener(self._positions_changed)
 
-    def _positions_changed(self, changes: dict[str, int | None]) -> None:
+    def positions_changed(self, changes: dict[str, int | None]) -> None:
         """Keep "position N in queue" current on every waiting job's message (throttled)."""
         for job_id, position in changes.items():
             editor = self.runs.editor_of(job_id)
