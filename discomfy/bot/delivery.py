@@ -16,7 +16,7 @@ from typing import Any
 
 import discord
 
-from discomfy.bot.views import result_view
+from discomfy.bot.views import result_view, retry_view
 from discomfy.core.image_fit import fit_images
 from discomfy.exceptions import DisComfyError
 
@@ -200,8 +200,6 @@ async def deliver_failure(bot: Any, job: Any, message: str, *, retry: bool = Fal
     title = f"/{job.command} cancelled" if state == "cancelled" else f"/{job.command} failed"
     embed = discord.Embed(title=title, description=message[:4000], colour=discord.Colour.red())
     embed.set_footer(text=f"Job {job.id}")
-    from discomfy.bot.views import retry_view
-
     try:
         await job_messenger(bot, job).send_final(content=None, embed=embed, files=[], view=retry_view(job) if retry else None)
     except Exception as exc:  # the job is ended in the store either way

@@ -1,7 +1,7 @@
 """Loading every discovered plugin into a bot, so that pluggy and discord.py stay in step.
 
 The bot's ``add_cog``/``remove_cog`` register and unregister each cog instance with pluggy
-(see :class:`discomfy.bot.client.ComfyUIBot`); this module decides what to load, in which
+(see :class:`discomfy.bot.plugin_host.PluginHost`); this module decides what to load, in which
 order, and writes the load report. Data packs are registered first so that the cog of a
 command they join already sees them when it builds its slash command.
 """
@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import logging
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from discord.ext import commands
 
 from discomfy.bot.cog import WorkflowCog
 from discomfy.plugins import LoadReport, PluginSource, WorkflowPack, discover, is_enabled
-
-if TYPE_CHECKING:
-    from discomfy.bot.client import ComfyUIBot
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +33,7 @@ def describe_failure(exc: BaseException) -> str:
     return f"{type(original).__name__}: {text}"
 
 
-async def load_plugins(bot: ComfyUIBot) -> LoadReport:
+async def load_plugins(bot: Any) -> LoadReport:
     """Load host extensions, packs, folder plugins and entry-point plugins; never raises."""
     report = bot.load_report
     sources, duplicates = discover(bot.config)
@@ -69,7 +66,7 @@ async def load_plugins(bot: ComfyUIBot) -> LoadReport:
 KEPT = "the edit was not applied; the last good version keeps serving until the files are fixed"
 
 
-def drop_broken_workflows(bot: ComfyUIBot, report: LoadReport,
+def drop_broken_workflows(bot: Any, report: LoadReport,
                           last_good: dict[str, list[Any]] | None = None) -> dict[str, str]:
     """Report plugins whose workflows fail to load (or clash by name) and take broken packs out;
     a pack in ``last_good`` (hot reload) keeps serving those specs instead. Returns the reasons
@@ -91,7 +88,7 @@ def drop_broken_workflows(bot: ComfyUIBot, report: LoadReport,
     return problems
 
 
-async def sync_workflow_cogs(bot: ComfyUIBot, report: LoadReport | None = None) -> None:
+async def sync_workflow_cogs(bot: Any, report: LoadReport | None = None) -> None:
     """Make every workflow command match the workflows loaded now: rebuild a cog whose
     workflows changed (a pack added, edited or removed; a pack that only became loadable once
     a later plugin registered its strategy), give a command only packs provide a host-made
@@ -123,7 +120,7 @@ async def sync_workflow_cogs(bot: ComfyUIBot, report: LoadReport | None = None) 
                     report.fail(owner, f"/{command}: {describe_failure(exc)}")
 
 
-async def _load_code_plugin(bot: ComfyUIBot, source: PluginSource, report: LoadReport) -> None:
+async def _load_code_plugin(bot: Any, source: PluginSource, report: LoadReport) -> None:
     assert source.module is not None
     bot.extension_plugins[source.module] = source.name
     try:

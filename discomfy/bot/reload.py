@@ -150,7 +150,9 @@ class PluginReloader:
 
     async def watch(self) -> None:
         """Reload on every change under the plugin and pack folders until cancelled."""
-        from watchfiles import awatch  # an optional dependency, needed only with --dev
+        # here, not at the top: watchfiles is an optional dependency (the dev and test extras),
+        # and the bot without --dev, `discomfy check` and `/discomfy reload` run without it
+        from watchfiles import awatch
 
         folders = [str(d) for d in self.plugin_dirs + self.pack_dirs if d.is_dir()]
         log.info("hot reload watching %s", ", ".join(folders))
