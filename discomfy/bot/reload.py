@@ -27,7 +27,7 @@ class ReloadResult:
     reloaded: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     kept: list[str] = field(default_factory=list)  # failed, but their last good version serves
-    removed: list[str] = field(default_factory=list)  # pack folders deleted
+    removed: list[str] = field(default_factory=list)  # plugin and pack folders deleted
     synced: bool = False
 
 
@@ -118,6 +118,12 @@ class PluginReloader:
     async def _reload(self, extension: str, result: ReloadResult) -> None:
         bot, plugin = self.bot, extension.rsplit(".", 1)[-1]
         loaded = extension in bot.extensions
+        if not any((d / plugin / "__init__.py").is_file() for d in self.plugin_dirs):
+            if loaded:  # its folder was deleted: so are its commands
+                await bot.unload_extension(extension)
+                bot.load_report.remove(plugin)
+                result.removed.append(plugin)
+            return
         try:
             if loaded:
                 self._check_workflows(plugin)

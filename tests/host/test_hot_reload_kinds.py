@@ -19,7 +19,7 @@ import pytest
 from discomfy.testing.bot_harness import build_config, install_models, running_bot
 
 from tests.bot.support import embed_text, wait_result
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, command_plugin_source, write_plugin
 
 
 @dataclass
@@ -215,4 +215,28 @@ async def test_a_syntax_error_in_a_workflow_plugin_keeps_its_command_serving(pro
         assert result.reloaded == ["generate"] and result.synced
         assert emu.command("generate")["description"] == NEW
         await wait_result(emu, await emu.invoke("generate", kind.options))
+    assert not emu.violations and not emu.unhandled
+
+
+async def test_adding_and_deleting_a_code_plugin_folder_adds_and_removes_its_command(project, discord_emulator, fake_comfyui):
+    emu = discord_emulator
+    config = build_config(project, emulator=emu, comfyui_url=fake_comfyui.url)
+    async with running_bot(emu, fake_comfyui, config, dev=True) as bot:
+        await asyncio.wait_for(bot.reloader.watching.wait(), timeout=10)
+        before = synced_commands(emu)
+        assert before and "hello" not in before
+        staging = project / "staging"
+        staging.mkdir()
+        write_plugin(staging, "hello", command_plugin_source("hello", "v1"))  # -> staging/plugins/hello
+        (staging / "plugins" / "hello").rename(project / "plugins" / "hello")
+        result = await next_reload(bot)
+        assert result.reloaded == ["hello"] and result.synced
+        assert set(synced_commands(emu)) == set(before) | {"hello"}
+        assert (await emu.invoke("hello")).original_message.content == "v1"
+
+        shutil.rmtree(project / "plugins" / "hello")
+        result = await next_reload(bot)
+        assert result.removed == ["hello"] and result.synced
+        assert set(synced_commands(emu)) == set(before)
+        assert "hello" not in bot.load_report.format()
     assert not emu.violations and not emu.unhandled
