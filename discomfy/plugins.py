@@ -51,7 +51,7 @@ class PluginStatus:
     name: str
     kind: str
     origin: str
-    state: str  # "loaded" | "disabled" | "failed"
+    state: str  # "loaded" | "disabled" | "failed" | "stale" (an edit failed; the last good version serves)
     reason: str = ""
 
 
@@ -72,6 +72,18 @@ class LoadReport:
                 return
         self.entries.append(PluginStatus(name, "unknown", "", "failed", reason))
 
+    def set(self, name: str, state: str, reason: str = "", *, kind: str = "unknown", origin: str = "") -> None:
+        """Record a plugin's state after a hot reload (kind and origin kept when already listed)."""
+        for entry in self.entries:
+            if entry.name == name:
+                entry.state, entry.reason = state, reason
+                return
+        self.entries.append(PluginStatus(name, kind, origin, state, reason))
+
+    def remove(self, name: str) -> None:
+        """Forget a plugin whose files were deleted."""
+        self.entries = [e for e in self.entries if e.name != name]
+
     @property
     def failed(self) -> list[PluginStatus]:
         return [e for e in self.entries if e.state == "failed"]
@@ -87,21 +99,25 @@ class LoadReport:
                 line += "\n" + "\n".join(f"             {part}" for part in e.reason.splitlines())
             lines.append(line)
         summary = ", ".join(
-            f"{len(self.names(s))} {s}" for s in ("loaded", "disabled", "failed") if self.names(s)
+            f"{len(self.names(s))} {s}" for s in ("loaded", "stale", "disabled", "failed") if self.names(s)
         )
         return f"Plugins ({summary or 'none found'}):\n" + "\n".join(lines)
 
 
 class WorkflowPack:
-    """The pluggy stand-in for a data pack: it only contributes its manifest."""
+    """The pluggy stand-in for a data pack: it only contributes its manifest.
 
-    def __init__(self, name: str, manifest: Path) -> None:
+    With ``specs`` it contributes those loaded workflows instead of reading its files: hot reload
+    keeps a pack's last good version serving this way while an edit on disk is broken."""
+
+    def __init__(self, name: str, manifest: Path, specs: list[Any] | None = None) -> None:
         self.name = name
         self.manifest = manifest
+        self.specs = specs
 
     @hookimpl
     def discomfy_register_workflows(self) -> list[Any]:
-        return [self.manifest]
+        return list(self.specs) if self.specs else [self.manifest]
 
 
 def make_plugin_manager() -> pluggy.PluginManager:

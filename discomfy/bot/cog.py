@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import logging
 from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import discord
@@ -37,13 +38,30 @@ class WorkflowCog(commands.Cog):
     command_description: ClassVar[str | None] = None
     manifest_files: ClassVar[tuple[str, ...]] = ()
 
+    # what the slash command calls: the subclass's ``<command>_command_handler`` (the API.md
+    # names), bound once when the class is defined; ``run`` (the shared flow) when it has none
+    command_handler: ClassVar[Callable[..., Awaitable[None]] | None] = None
+    _folder: ClassVar[Path] = Path(__file__).parent
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # found now, while the module is imported: discord.py's reload fallback rebuilds the old
+        # cog after the module has left sys.modules, when inspect could no longer find it
+        cls._folder = Path(inspect.getfile(cls)).parent
+        handlers = sorted(name for name, value in vars(cls).items()
+                          if name.endswith("_command_handler") and callable(value))
+        if len(handlers) > 1:
+            raise TypeError(f"{cls.__name__} defines {len(handlers)} command handlers ({', '.join(handlers)}); "
+                            "a WorkflowCog has one slash command, so keep one")
+        if handlers and "command_handler" not in vars(cls):  # an explicit one wins
+            cls.command_handler = vars(cls)[handlers[0]]
+
     def __init__(self, bot: Any, *, command_name: str | None = None, owner: str | None = None) -> None:
         self.bot = bot
         self.command_name = command_name or self.command_name
         if command_name:  # a host-made cog for a command only data packs provide
             self.__cog_name__ = f"workflow:{command_name}"
-        folder = Path(inspect.getfile(type(self))).parent
-        self.own_manifests = [folder / name for name in self.manifest_files]
+        self.own_manifests = [self._folder / name for name in self.manifest_files]
         if owner:
             self.plugin_owner = owner  # bot.plugin_name_of reads it: this cog belongs to a pack
         self.owner = bot.plugin_name_of(self)
@@ -51,6 +69,9 @@ class WorkflowCog(commands.Cog):
                                                owner=self.owner if self.own_manifests else None)
         if not self.specs:
             raise ValueError(f"no workflow is registered for /{self.command_name}")
+        # this plugin's own workflows as loaded now: the rest of the host sees exactly the
+        # version this command was built from, even while an edit on disk is broken
+        self.own_specs = self.specs[:len(self.own_manifests)]
         self.slash_command = self._build_command()
         self.__cog_app_commands__.append(self.slash_command)
 
@@ -58,7 +79,7 @@ class WorkflowCog(commands.Cog):
 
     @hookimpl
     def discomfy_register_workflows(self) -> list[Any]:
-        return list(self.own_manifests)
+        return list(self.own_specs)
 
     # --- the slash command ------------------------------------------------------------------
 
@@ -66,9 +87,10 @@ class WorkflowCog(commands.Cog):
         self.command = group_commands(self.specs)[self.command_name]
         # providers are looked up at call time, so a plugin loaded later still completes
         completed = {o.name for o in self.command.options if o.autocomplete} | set(self.bot.autocompleters())
+        handler = self.command_handler or WorkflowCog.run
         return build_command(
             self.command,
-            self._dispatch,
+            handler.__get__(self),
             autocompleters={name: self._autocompleter(name) for name in completed},
             description=self.command_description,
         )
@@ -86,13 +108,6 @@ class WorkflowCog(commands.Cog):
             return [app_commands.Choice(name=str(label)[:100], value=str(value)[:100]) for label, value in pairs[:MAX_AUTOCOMPLETE]]
 
         return complete
-
-    async def _dispatch(self, interaction: discord.Interaction, options: dict[str, Any]) -> None:
-        handler = getattr(self, f"{self.command_name}_command_handler", None)
-        if handler is None:
-            await self.run(interaction, options)
-        else:
-            await handler(interaction, options)
 
     async def run(self, interaction: discord.Interaction, options: dict[str, Any]) -> None:
         """The shared generation flow: validate, queue, follow, deliver."""

@@ -16,7 +16,7 @@ from typing import Any
 
 import discord
 
-from discomfy.bot.views import result_view
+from discomfy.bot.views import result_view, retry_view
 from discomfy.core.media.image_fit import fit_images
 from discomfy.exceptions import DisComfyError
 
@@ -146,7 +146,7 @@ def result_embed(job: Any, spec: Any, note: str | None = None) -> discord.Embed:
 
 
 async def deliver_result(bot: Any, job: Any, spec: Any, result: Any) -> None:
-    limit = bot.generation.upload_limits.get(job.id) or guild_upload_limit(bot, job.guild_id)
+    limit = bot.generation.runs.upload_limit(job.id) or guild_upload_limit(bot, job.guild_id)
     fitted = fit_images([(img.filename, img.data) for img in result.images], limit)
     outputs = [{"filename": i.source.filename, "subfolder": i.source.subfolder, "type": i.source.type}
                for i in result.images if i.source is not None]
@@ -200,8 +200,6 @@ async def deliver_failure(bot: Any, job: Any, message: str, *, retry: bool = Fal
     title = f"/{job.command} cancelled" if state == "cancelled" else f"/{job.command} failed"
     embed = discord.Embed(title=title, description=message[:4000], colour=discord.Colour.red())
     embed.set_footer(text=f"Job {job.id}")
-    from discomfy.bot.views import retry_view
-
     try:
         await job_messenger(bot, job).send_final(content=None, embed=embed, files=[], view=retry_view(job) if retry else None)
     except Exception as exc:  # the job is ended in the store either way

@@ -17,7 +17,8 @@ from typing import Any
 import discord
 
 from discomfy.bot.delivery import deliver_failure, deliver_result, persist
-from discomfy.bot.progress import ProgressState, ThrottledEditor, job_editor, progress_embed, track_progress
+from discomfy.bot.job_run import JobRun, JobRuns
+from discomfy.bot.progress import ProgressState, job_editor, progress_embed, track_progress
 from discomfy.bot.responses import report_error, user_message_for
 from discomfy.bot.views import job_view
 from discomfy.core.jobs.execution import ImageInput, execute
@@ -52,23 +53,16 @@ def replay_options(job: Job, spec: Any, **changes: Any) -> dict[str, Any]:
 
 
 class GenerationFlow:
+    """Accepts, runs, cancels and withdraws jobs; what memory holds about each is its JobRun."""
+
     def __init__(self, bot: Any) -> None:
         self.bot = bot
-        self.images: dict[str, dict[str, ImageInput | str]] = {}  # job id -> inputs, until queued
-        self.upload_limits: dict[str, int | None] = {}  # job id -> the guild's upload limit
-        self.announced: dict[str, asyncio.Event] = {}  # set once the user saw the progress message
-        self.rendered: dict[str, Any] = {}  # job id -> its rendered workflow, until queued
-        self.accepted: dict[str, Job] = {}  # job id -> the job as stored when accepted, until it runs
-        self.tasks: dict[str, asyncio.Task[None]] = {}
-        self.cancelling: set[str] = set()  # running jobs their owner cancelled
-        # job id -> the editor of its one progress message, from "queued" to its outcome
-        self.editors: dict[str, ThrottledEditor] = {}
-        bot.job_queue.add_listener(self._positions_changed)
+        self.runs = JobRuns()  # what memory holds about each job, from accepted to its end
 
-    def _positions_changed(self, changes: dict[str, int | None]) -> None:
+    def positions_changed(self, changes: dict[str, int | None]) -> None:
         """Keep "position N in queue" current on every waiting job's message (throttled)."""
         for job_id, position in changes.items():
-            editor = self.editors.get(job_id)
+            editor = self.runs.editor_of(job_id)
             if editor is not None and position is not None:
                 editor.update(position=position)
 
@@ -156,7 +150,10 @@ class GenerationFlow:
             parameters={**rendered.parameters, **submission.server_images},
             seed=rendered.seed,
         )
-        announced = self.announced[job.id] = asyncio.Event()
+        # discord.py's filesize_limit is Discord's attachment_size_limit for this guild
+        run = self.runs.add(JobRun(job.id, announced=asyncio.Event(), inputs={**submission.images, **submission.server_images},
+                                   rendered=rendered, upload_limit=getattr(interaction, "filesize_limit", None)))
+        announced = run.announced
         try:
             await self.bot.store.add(job)
             try:
@@ -165,12 +162,9 @@ class GenerationFlow:
                 await self.bot.store.update(job.id, state="cancelled", error_message="refused by the queue")
                 raise
         except Exception as exc:
-            self.announced.pop(job.id, None)
+            self.runs.forget(job.id)
             await report_error(interaction, exc)
             return None
-        self.images[job.id] = {**submission.images, **submission.server_images}
-        self.rendered[job.id] = rendered
-        self.upload_limits[job.id] = getattr(interaction, "filesize_limit", None)  # discord.py's name for attachment_size_limit
         title = f"/{job.command} · {submission.spec.model}"
         state = ProgressState(phase="Queued", position=self.bot.job_queue.position(job.id))
         try:
@@ -181,13 +175,13 @@ class GenerationFlow:
             log.error("job %s: could not answer the interaction", job.id, exc_info=exc)
             self.bot.job_queue.cancel(job.id)
             announced.set()
-            self._forget(job.id)
+            self.runs.forget(job.id)
             await persist(lambda: self.bot.store.update(job.id, state="failed", error_message="could not answer the interaction"),
                           f"record that job {job.id} was never announced")
             return None
         job.progress_message_id, job.state = message_id, JobState.QUEUED
-        self.accepted[job.id] = job
-        editor = self.editors[job.id] = job_editor(self.bot, job, title)
+        run.job = job
+        editor = run.editor = job_editor(self.bot, job, title)
         editor.state = state  # what the message shows now; later changes are edits
         moved = self.bot.job_queue.position(job.id)  # jobs may have started while we answered
         if moved is not None and moved != state.position:
@@ -218,32 +212,24 @@ class GenerationFlow:
                 await deliver_failure(self.bot, job, message)
         finally:
             self.bot.job_queue.release(job_id)
-            self._forget(job_id, keep_inputs=not ended)
-
-    def _forget(self, job_id: str, *, keep_inputs: bool = False) -> None:
-        """Drop what memory holds for a job; ``keep_inputs`` keeps what running it again needs
-        (its images, rendered graph and upload limit), for recovery or a retry elsewhere."""
-        held = [self.announced, self.editors, self.accepted]
-        if not keep_inputs:
-            held += [self.images, self.rendered, self.upload_limits]
-        for store in held:
-            store.pop(job_id, None)
+            self.runs.forget(job_id, keep_inputs=not ended)
 
     async def _run_job(self, job_id: str, server: Any) -> None:
-        announced = self.announced.pop(job_id, None)
+        run = self.runs.open(job_id)
+        announced, run.announced = run.announced, None
         if announced is not None:
             await asyncio.wait_for(announced.wait(), timeout=10)
         # the job as accept() stored it saves a store round trip per job in a burst
-        job = self.accepted.pop(job_id, None) or await self.bot.store.get(job_id)
+        job, run.job = run.job or await self.bot.store.get(job_id), None
         if job is None or job.is_final:
             return  # process() releases its queue slot
         spec = self.bot.workflows.get(job.workflow)
-        images = self.images.get(job_id, {})
-        editor, on_event = track_progress(self.bot, job, spec, self.editors.pop(job_id, None))
+        editor, on_event = track_progress(self.bot, job, spec, run.editor)
+        run.editor = editor
         try:
             if spec is None:
                 raise DisComfyError(f"The workflow `{job.workflow}` is no longer installed on this bot.")
-            rendered = self.rendered.get(job_id) or self.bot.render(spec, replay_options(job, spec), job.user_id)
+            rendered = run.rendered or self.bot.render(spec, replay_options(job, spec), job.user_id)
             editor.update(phase="Starting", position=None)
 
             async def on_queued(prompt_id: str, uploaded: dict[str, str]) -> None:
@@ -253,30 +239,30 @@ class GenerationFlow:
                 job.server, job.prompt_id = server.name, prompt_id
                 await self.bot.store.update(job.id, state="running", server=server.name, prompt_id=prompt_id,
                                             parameters=job.parameters)
-                if job.id in self.cancelling:  # cancelled while its inputs were uploading
+                if run.cancelled:  # cancelled while its inputs were uploading
                     await server.client.cancel(prompt_id)
 
             result = await execute(
                 server.client,
                 rendered,
-                images,
+                run.inputs,
                 on_queued=on_queued,
                 on_event=on_event,
                 deadline=float(self.bot.config.comfyui.job_deadline),
             )
-            if job.id in self.cancelling:  # the owner was told "Cancelled": keep that promise
+            if run.cancelled:  # the owner was told "Cancelled": keep that promise
                 raise DisComfyError(CANCELLED, detail=f"job {job.id} finished after its owner cancelled it")
             await editor.stop()
             await deliver_result(self.bot, job, spec, result)
         except Exception as exc:
             await editor.stop()
-            if job.id in self.cancelling:
+            if run.cancelled:
                 await deliver_failure(self.bot, job, CANCELLED, state="cancelled")
             else:  # the user's input was fine: offer to run the same job again
                 await deliver_failure(self.bot, job, user_message_for(exc), retry=not isinstance(exc, ValidationError))
         finally:  # also on cancellation (the bot stopping): the job stays open for recovery
             await editor.stop()
-            self.cancelling.discard(job.id)
+            run.cancelled = False
 
     # --- cancelling -------------------------------------------------------------------------
 
@@ -285,13 +271,14 @@ class GenerationFlow:
         reaches ComfyUI; a running one is interrupted there and ends as cancelled."""
         if await self.withdraw(job, CANCELLED, state="cancelled"):
             return True
-        if job.id not in self.tasks:
+        run = self.runs.get(job.id)
+        if run is None or run.task is None:
             return False
-        self.cancelling.add(job.id)
+        run.cancelled = True
         if job.prompt_id and job.server:  # else on_queued interrupts it as soon as it is queued
             server = self.bot.servers.get(job.server)
             if server is None or not await server.client.cancel(job.prompt_id):
-                self.cancelling.discard(job.id)
+                run.cancelled = False
                 return False
         return True
 
@@ -300,9 +287,9 @@ class GenerationFlow:
         it is not waiting (running, or already ended)."""
         if not self.bot.job_queue.cancel(job.id):
             return False
-        editor = self.editors.get(job.id)
+        editor = self.runs.editor_of(job.id)
         if editor is not None:
             await editor.stop()
-        self._forget(job.id)
+        self.runs.forget(job.id)
         await deliver_failure(self.bot, job, message, state=state, retry=retry)
         return True

@@ -11,6 +11,11 @@ import sys
 from typing import Any
 
 from discomfy.bot.client import ComfyUIBot
+from discomfy.config import resolve_path
+from discomfy.core.comfyui.client import ComfyUIClient
+from discomfy.core.comfyui.workflows.render_cli import parse_cli_values
+from discomfy.core.comfyui.workflows.scaffold import scaffold_pack
+from discomfy.core.comfyui.workflows.server_check import server_check
 from discomfy.exceptions import DisComfyError
 from discomfy.plugins import LoadReport
 
@@ -51,9 +56,6 @@ def option_mismatches(bot: ComfyUIBot) -> list[str]:
 
 async def server_problems(bot: ComfyUIBot, url: str) -> dict[str, list[str]]:
     """Per plugin, what its workflows need that the server at ``url`` lacks."""
-    from discomfy.core.comfyui.client import ComfyUIClient
-    from discomfy.core.comfyui.workflows.server_check import server_check
-
     async with ComfyUIClient(url, request_timeout=float(bot.config.comfyui.request_timeout)) as client:
         object_info = await client.get_object_info()
     registry = bot.workflows.registry()
@@ -94,8 +96,6 @@ async def check_setup(config: Any, *, server: str | None = None) -> int:
 
 async def render_workflow(config: Any, name: str, args: list[str]) -> int:
     """Print the API JSON ``discomfy render`` would queue for workflow ``name``."""
-    from discomfy.core.comfyui.workflows.render_cli import parse_cli_values
-
     bot = await load_offline(config)
     try:
         spec = bot.workflows.get(name) or next(
@@ -118,9 +118,6 @@ async def render_workflow(config: Any, name: str, args: list[str]) -> int:
 
 
 def new_pack(config: Any, name: str, source: str, command: str | None) -> int:
-    from discomfy.config import resolve_path
-    from discomfy.core.comfyui.workflows.scaffold import scaffold_pack
-
     destination = resolve_path(config, config.plugins.workflow_dirs[0])
     try:
         folder = scaffold_pack(name, source, destination, command=command)

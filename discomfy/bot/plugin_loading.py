@@ -1,7 +1,7 @@
 """Loading every discovered plugin into a bot, so that pluggy and discord.py stay in step.
 
 The bot's ``add_cog``/``remove_cog`` register and unregister each cog instance with pluggy
-(see :class:`discomfy.bot.client.ComfyUIBot`); this module decides what to load, in which
+(see :class:`discomfy.bot.plugin_host.PluginHost`); this module decides what to load, in which
 order, and writes the load report. Data packs are registered first so that the cog of a
 command they join already sees them when it builds its slash command.
 """
@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import logging
 from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import Any
 
 from discord.ext import commands
 
+from discomfy.bot.cog import WorkflowCog
 from discomfy.plugins import LoadReport, PluginSource, WorkflowPack, discover, is_enabled
-
-if TYPE_CHECKING:
-    from discomfy.bot.client import ComfyUIBot
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +28,12 @@ def describe_failure(exc: BaseException) -> str:
     original = getattr(exc, "original", None) or exc.__cause__ or exc
     if isinstance(exc, commands.NoEntryPointError):
         return "it has no setup(bot) function; add `async def setup(bot): await bot.add_cog(...)`"
-    text = getattr(original, "user_message", None) or str(original) or type(original).__name__
+    # for the operator: a DisComfyError's detail names the file and the cause
+    text = getattr(original, "detail", None) or str(original) or type(original).__name__
     return f"{type(original).__name__}: {text}"
 
 
-async def load_plugins(bot: ComfyUIBot) -> LoadReport:
+async def load_plugins(bot: Any) -> LoadReport:
     """Load host extensions, packs, folder plugins and entry-point plugins; never raises."""
     report = bot.load_report
     sources, duplicates = discover(bot.config)
@@ -52,7 +51,6 @@ async def load_plugins(bot: ComfyUIBot) -> LoadReport:
             report.add(source, "disabled", "disabled in settings (plugins.enabled / plugins.disabled)")
             continue
         bot.plugin_manager.register(WorkflowPack(source.name, source.manifest), name=source.name)
-        bot.plugin_owners[source.name] = source.name
         report.add(source, "loaded")
     for source in code:
         if not is_enabled(bot.config, source.name):
@@ -61,51 +59,58 @@ async def load_plugins(bot: ComfyUIBot) -> LoadReport:
         await _load_code_plugin(bot, source, report)
     # only now are all strategies known: a pack may use one a code plugin registers
     drop_broken_workflows(bot, report)
-    await rebuild_workflow_commands(bot, report)
-    await add_pack_commands(bot, report)
+    await sync_workflow_cogs(bot, report)
     return report
 
 
-async def rebuild_workflow_commands(bot: ComfyUIBot, report: LoadReport) -> None:
-    """Rebuild a plugin's workflow command whose workflows changed since it was built: a pack
-    that only became loadable once a later plugin registered its strategy, or a pack added,
-    edited or removed under hot reload."""
-    from discomfy.bot.cog import WorkflowCog
-
-    for cog in [c for c in bot.cogs.values() if isinstance(c, WorkflowCog) and type(c) is not WorkflowCog]:
-        now = bot.workflows.for_command(cog.command_name, extra=cog.own_manifests, owner=cog.owner)
-        if now == cog.specs:  # specs compare by identity: an edited file is a new spec
-            continue
-        try:
-            await bot.remove_cog(cog.qualified_name)
-            await bot.add_cog(type(cog)(bot))
-        except Exception as exc:
-            report.fail(cog.owner, f"/{cog.command_name}: {describe_failure(exc)}")
+KEPT = "the edit was not applied; the last good version keeps serving until the files are fixed"
 
 
-def drop_broken_workflows(bot: ComfyUIBot, report: LoadReport) -> dict[str, str]:
-    """Report plugins whose workflows fail to load (or clash by name); unregister broken packs.
-    Returns the reasons by plugin."""
+def drop_broken_workflows(bot: Any, report: LoadReport,
+                          last_good: dict[str, list[Any]] | None = None) -> dict[str, str]:
+    """Report plugins whose workflows fail to load (or clash by name) and take broken packs out;
+    a pack in ``last_good`` (hot reload) keeps serving those specs instead. Returns the reasons
+    by plugin."""
     _, problems = bot.workflows.collect()
     for owner, reason in problems.items():
-        report.fail(owner, reason)
         plugin = bot.plugin_manager.get_plugin(owner)
+        kept = (last_good or {}).get(owner)
         if isinstance(plugin, WorkflowPack):
             bot.plugin_manager.unregister(plugin)
+            if kept:
+                bot.plugin_manager.register(WorkflowPack(owner, plugin.manifest, specs=kept), name=owner)
+        if kept:
+            report.set(owner, "stale", f"{reason}\n{KEPT}")
+        else:
+            report.fail(owner, reason)
     if problems:
         bot.workflows.collect()
     return problems
 
 
-async def add_pack_commands(bot: ComfyUIBot, report: LoadReport | None = None) -> None:
-    """Give a command that only data packs provide (no code plugin owns it) a host-made cog."""
-    from discomfy.bot.cog import WorkflowCog
-
-    for cog in [c for c in bot.cogs.values() if type(c) is WorkflowCog]:
+async def sync_workflow_cogs(bot: Any, report: LoadReport | None = None) -> None:
+    """Make every workflow command match the workflows loaded now: rebuild a cog whose
+    workflows changed (a pack added, edited or removed; a pack that only became loadable once
+    a later plugin registered its strategy), give a command only packs provide a host-made
+    cog, and remove the host-made cog of a command no workflow provides any more."""
+    for cog in [c for c in bot.cogs.values() if isinstance(c, WorkflowCog)]:
+        host_made = type(cog) is WorkflowCog
+        # a code plugin's own workflows change only when the plugin itself is reloaded
+        now = cog.own_specs + bot.workflows.for_command(cog.command_name, owner=None if host_made else cog.owner)
+        if now == cog.specs:  # specs compare by identity: an edited file is a new spec
+            continue
         await bot.remove_cog(cog.qualified_name)
+        if host_made:
+            continue  # added back below, owned by whichever pack provides it now
+        try:
+            await bot.add_cog(type(cog)(bot))
+        except Exception as exc:  # e.g. its own files are mid-edit: keep the command as it was
+            await bot.add_cog(cog)
+            if report is not None:
+                report.set(cog.owner, "stale", f"/{cog.command_name}: {describe_failure(exc)}\n{KEPT}")
     specs = bot.workflows.all().values()
-    orphaned = sorted({s.command for s in specs if s.command not in bot.command_owners})
-    for command in orphaned:
+    owned = bot.command_owners
+    for command in sorted({s.command for s in specs if s.command not in owned}):
         owners = sorted({s.plugin for s in specs if s.command == command})
         try:
             await bot.add_cog(WorkflowCog(bot, command_name=command, owner=owners[0]))
@@ -115,13 +120,12 @@ async def add_pack_commands(bot: ComfyUIBot, report: LoadReport | None = None) -
                     report.fail(owner, f"/{command}: {describe_failure(exc)}")
 
 
-async def _load_code_plugin(bot: ComfyUIBot, source: PluginSource, report: LoadReport) -> None:
+async def _load_code_plugin(bot: Any, source: PluginSource, report: LoadReport) -> None:
     assert source.module is not None
     bot.extension_plugins[source.module] = source.name
     try:
         if source.kind == "entrypoint" and not _has_setup(source.module):
             bot.plugin_manager.register(import_module(source.module), name=source.name)
-            bot.plugin_owners[source.name] = source.name
         else:
             await bot.load_extension(source.module)
     except Exception as exc:  # one broken plugin never stops the others

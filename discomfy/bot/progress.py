@@ -17,6 +17,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import discord
+
+from discomfy.bot.delivery import job_messenger
+from discomfy.core.comfyui.events import Preview, Progress
+from discomfy.core.progress.tracker import ProgressTracker
 from discomfy.utils.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -131,8 +135,6 @@ class ThrottledEditor:
 
 def job_editor(bot: Any, job: Any, title: str) -> ThrottledEditor:
     """The throttled editor of one job's progress message."""
-    from discomfy.bot.delivery import job_messenger
-
     return ThrottledEditor(title, job.parameters.get("prompt"), job_messenger(bot, job).edit_progress,
                            interval=float(bot.config.progress.edit_interval))
 
@@ -141,9 +143,6 @@ def track_progress(bot: Any, job: Any, spec: Any, editor: ThrottledEditor | None
                    ) -> tuple[ThrottledEditor, Callable[[Any], None]]:
     """A job's progress editor (``editor``, or a new one) and the event sink that feeds it
     (tracker percentage/phase/ETA, sampler steps, previews)."""
-    from discomfy.core.comfyui.events import Preview, Progress
-    from discomfy.core.progress.tracker import ProgressTracker
-
     if editor is None:
         editor = job_editor(bot, job, f"/{job.command} · {spec.model if spec else job.workflow}")
     tracker = ProgressTracker()

@@ -98,7 +98,7 @@ async def _reattach(bot: Any, job: Any, spec: Any, server: Any) -> str:
 
 def _adopt(bot: Any, job: Any, spec: Any, server: Any) -> str:
     bot.job_queue.adopt_running(job.id, job.user_id, server.name)
-    bot.generation.tasks[job.id] = bot.loop.create_task(_follow(bot, job, spec, server), name=f"job:{job.id}")
+    bot.generation.runs.start(job.id, _follow(bot, job, spec, server))
     return "followed"
 
 

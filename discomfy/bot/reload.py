@@ -16,13 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from discomfy.config import resolve_path
-from discomfy.plugins import MANIFEST_NAME, PLUGIN_NAMESPACE, WorkflowPack
-from discomfy.bot.plugin_loading import (
-    add_pack_commands,
-    describe_failure,
-    drop_broken_workflows,
-    rebuild_workflow_commands,
-)
+from discomfy.plugins import MANIFEST_NAME, PLUGIN_NAMESPACE, WorkflowPack, is_enabled
+from discomfy.bot.plugin_loading import KEPT, describe_failure, drop_broken_workflows, sync_workflow_cogs
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +26,8 @@ log = logging.getLogger(__name__)
 class ReloadResult:
     reloaded: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    kept: list[str] = field(default_factory=list)  # failed, but their last good version serves
+    removed: list[str] = field(default_factory=list)  # plugin and pack folders deleted
     synced: bool = False
 
 
@@ -65,16 +62,15 @@ class PluginReloader:
             for extension in sorted(extensions):
                 await self._reload(extension, result)
             if packs:
-                for pack in sorted(packs):
-                    self._reregister_pack(pack)
-                # a broken pack is reported and left out; the commands keep the others
-                problems = drop_broken_workflows(self.bot, self.bot.load_report)
-                result.failed.update({pack: problems[pack] for pack in packs & set(problems)})
-                await rebuild_workflow_commands(self.bot, self.bot.load_report)
-                await add_pack_commands(self.bot)
-                result.reloaded.extend(sorted(packs - set(result.failed)))
-            if result.reloaded:
-                result.synced = await self.bot.command_syncer.sync_dev_guild()
+                self._reload_packs(packs, result)
+            # commands follow the workflows loaded now; Discord hears of it only if the tree changed
+            await sync_workflow_cogs(self.bot, self.bot.load_report)
+            result.synced = await self.bot.command_syncer.sync_dev_guild()
+            for plugin, reason in result.failed.items():
+                if plugin in result.kept:
+                    log.error("plugin %s: edit not applied, its last good version keeps serving: %s", plugin, reason)
+                else:
+                    log.error("plugin %s failed to load: %s", plugin, reason)
             if self.results.full():
                 self.results.get_nowait()
             self.results.put_nowait(result)
@@ -86,35 +82,83 @@ class PluginReloader:
                  for child in folder.iterdir() if child.is_dir() and not child.name.startswith((".", "_"))]
         return await self.handle_changes(paths)
 
-    def _reregister_pack(self, pack: str) -> None:
-        """Swap a pack's registration for one of the manifest on disk now (none if deleted)."""
-        manager = self.bot.plugin_manager
-        old = manager.get_plugin(pack)
-        if old is not None:
-            manager.unregister(old)
-        manifest = next((d / pack / MANIFEST_NAME for d in self.pack_dirs if (d / pack / MANIFEST_NAME).is_file()), None)
-        if manifest is not None:
+    def _reload_packs(self, packs: set[str], result: ReloadResult) -> None:
+        """Swap each pack's registration for the files on disk now; a pack whose edit is broken
+        keeps the workflows it served before, a deleted one is unregistered."""
+        bot, manager, report = self.bot, self.bot.plugin_manager, self.bot.load_report
+        before = bot.workflows.all().values()
+        last_good = {pack: [s for s in before if s.plugin == pack] for pack in packs}
+        present: dict[str, Path] = {}
+        for pack in sorted(packs):
+            old = manager.get_plugin(pack)
+            if old is not None and not isinstance(old, WorkflowPack):
+                continue  # a code plugin or an entry point of that name owns it
+            if old is not None:
+                manager.unregister(old)
+            manifest = next((d / pack / MANIFEST_NAME for d in self.pack_dirs if (d / pack / MANIFEST_NAME).is_file()), None)
+            if manifest is None:
+                if old is not None:
+                    report.remove(pack)
+                    result.removed.append(pack)
+                continue
+            if not is_enabled(bot.config, pack):
+                continue
             manager.register(WorkflowPack(pack, manifest), name=pack)
+            present[pack] = manifest
+        problems = drop_broken_workflows(bot, report, last_good)
+        for pack, manifest in present.items():
+            if pack in problems:
+                result.failed[pack] = problems[pack]
+                if last_good[pack]:
+                    result.kept.append(pack)
+            else:
+                report.set(pack, "loaded", kind="pack", origin=str(manifest.parent))
+                result.reloaded.append(pack)
 
     async def _reload(self, extension: str, result: ReloadResult) -> None:
-        plugin = extension.rsplit(".", 1)[-1]
+        bot, plugin = self.bot, extension.rsplit(".", 1)[-1]
+        loaded = extension in bot.extensions
+        if not any((d / plugin / "__init__.py").is_file() for d in self.plugin_dirs):
+            if loaded:  # its folder was deleted: so are its commands
+                await bot.unload_extension(extension)
+                bot.load_report.remove(plugin)
+                result.removed.append(plugin)
+            return
         try:
-            if extension in self.bot.extensions:
-                await self.bot.reload_extension(extension)
+            if loaded:
+                self._check_workflows(plugin)
+                await bot.reload_extension(extension)
             else:
-                self.bot.extension_plugins[extension] = plugin
-                await self.bot.load_extension(extension)
+                bot.extension_plugins[extension] = plugin
+                await bot.load_extension(extension)
         except Exception as exc:
             reason = describe_failure(exc)
-            log.error("reload of plugin %s failed; the previous version keeps running: %s", plugin, reason, exc_info=exc)
+            log.debug("reload of plugin %s failed", plugin, exc_info=exc)
             result.failed[plugin] = reason
+            if extension in bot.extensions:  # discord.py kept the old module, or we never replaced it
+                result.kept.append(plugin)
+                bot.load_report.set(plugin, "stale", f"{reason}\n{KEPT}")
+            else:
+                bot.load_report.fail(plugin, reason)
             return
         log.info("reloaded plugin %s", plugin)
+        origin = next((str(d / plugin) for d in self.plugin_dirs if (d / plugin).is_dir()), "")
+        bot.load_report.set(plugin, "loaded", kind="builtin", origin=origin)
         result.reloaded.append(plugin)
+
+    def _check_workflows(self, plugin: str) -> None:
+        """Load the workflows a code plugin ships before reloading it: discord.py's fallback
+        would rebuild the old cog from the same broken files, losing the command."""
+        for cog in list(self.bot.cogs.values()):
+            if self.bot.plugin_name_of(cog) == plugin:
+                for manifest in getattr(cog, "own_manifests", ()):
+                    self.bot.workflows.load(manifest, plugin)
 
     async def watch(self) -> None:
         """Reload on every change under the plugin and pack folders until cancelled."""
-        from watchfiles import awatch  # development extra only
+        # here, not at the top: watchfiles is an optional dependency (the dev and test extras),
+        # and the bot without --dev, `discomfy check` and `/discomfy reload` run without it
+        from watchfiles import awatch
 
         folders = [str(d) for d in self.plugin_dirs + self.pack_dirs if d.is_dir()]
         log.info("hot reload watching %s", ", ".join(folders))
@@ -123,6 +167,7 @@ class PluginReloader:
             self.watching.set()
             paths = [p for _, p in changes if not p.endswith((".pyc", "~")) and "__pycache__" not in p]
             if paths:
-                result = await self.handle_changes(paths)
-                for plugin, reason in result.failed.items():
-                    log.warning("plugin %s not reloaded: %s", plugin, reason)
+                try:
+                    await self.handle_changes(paths)
+                except Exception:  # a bug here must not end hot reload for the rest of the session
+                    log.exception("hot reload of %s failed", ", ".join(paths))

@@ -83,7 +83,7 @@ async def answer_text(emu: Any, inter: Any, timeout: float = 5.0) -> str:
 async def wait_idle(bot: Any, timeout: float = 10.0) -> None:
     """Until no job task runs any more (every accepted job reached its end)."""
     async def idle() -> None:
-        while bot.generation.tasks or len(bot.job_queue):
+        while bot.generation.runs.tasks() or len(bot.job_queue):
             await asyncio.sleep(0.01)
 
     await asyncio.wait_for(idle(), timeout)

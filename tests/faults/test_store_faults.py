@@ -62,7 +62,7 @@ async def test_disk_full_when_a_job_is_accepted(discord_emulator, fake_comfyui, 
 
     user = emu.make_user("unlucky")
     with monkeypatch.context() as patch:
-        patch.setattr("discomfy.bot.client.JobStore", FullDisk)
+        patch.setattr("discomfy.bot.job_runner.JobStore", FullDisk)
         async with running_bot(emu, fake, bot_config):
             refused = await emu.invoke("generate", {"prompt": "no room for me"}, user=user, timeout=3)
     answer = refused.original_message
@@ -127,7 +127,7 @@ async def test_store_locked_while_a_job_finishes_leaves_no_job_open(discord_emul
             return super().from_config(config, **{**kwargs, "busy_timeout": 0.3})
 
     user = emu.make_user("unlucky")
-    monkeypatch.setattr("discomfy.bot.client.JobStore", ImpatientStore)
+    monkeypatch.setattr("discomfy.bot.job_runner.JobStore", ImpatientStore)
     async with running_bot(emu, fake, bot_config) as bot:
         await emu.invoke("generate", {"prompt": "locked at the finish"}, user=user)
 

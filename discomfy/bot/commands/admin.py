@@ -30,11 +30,8 @@ class AdminCog(commands.GroupCog, group_name="discomfy", group_description="Bot 
 
     @app_commands.command(name="reload", description="Reload every plugin from disk (a broken one keeps its old version)")
     async def reload(self, interaction: discord.Interaction) -> None:
-        from discomfy.bot.reload import PluginReloader
-
         await interaction.response.defer(ephemeral=True, thinking=True)
-        reloader = PluginReloader(self.bot)
-        result = await reloader.reload_all()
+        result = await self.bot.reloader.reload_all()
         lines = [f"Reloaded: {', '.join(result.reloaded) or 'nothing'}"]
         lines += [f"Kept the old version of {name}: {reason}" for name, reason in result.failed.items()]
         if result.synced:

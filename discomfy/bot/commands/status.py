@@ -63,7 +63,7 @@ class StatusCog(commands.Cog, name="status"):
         else:
             embed.add_field(name="Your jobs", value="none waiting or running", inline=False)
 
-        loaded = bot.load_report.names("loaded")
+        loaded = bot.load_report.names("loaded") + bot.load_report.names("stale")
         failed = bot.load_report.names("failed")
         plugins = ", ".join(loaded) + (f" · failed: {', '.join(failed)}" if failed else "")
         embed.add_field(name="Plugins", value=plugins[:1024] or "none", inline=False)
