@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from discomfy.testing.fake_comfyui.nodes import NodeFailure, NodeResult, png_bytes
+from discomfy.testing.fake_comfyui.semantics import NodeFailure, NodeResult, png_bytes
 from discomfy.utils.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
@@ -192,6 +192,7 @@ class PromptWorker:
         memo: dict[str, str] = {}
         sigs = {nid: self._signature(item, nid, memo) for nid in order}
         cached = [nid for nid in order if sigs[nid] in self.cache]
+        simulated = self._simulated_upstream(item, order)
         record("execution_start", {"prompt_id": pid, "timestamp": _now_ms()})
         record("execution_cached", {"nodes": cached, "prompt_id": pid, "timestamp": _now_ms()})
         states: dict[str, dict[str, Any]] = {}
@@ -214,7 +215,7 @@ class PromptWorker:
                 await asyncio.sleep(0)
                 if self.interrupt_requested:
                     raise InterruptRequested(nid)
-                result = await self._run_node(item, nid, class_type, values, states)
+                result = await self._run_node(item, nid, class_type, values, states, simulated[nid])
                 values[nid] = result.outputs
                 self.cache[sigs[nid]] = (result.outputs, result.ui)
                 executed.append(nid)
@@ -247,7 +248,19 @@ class PromptWorker:
         record("execution_success", {"prompt_id": pid, "timestamp": _now_ms()})
         self._finish(item, outputs, "success", True, messages)
 
-    async def _run_node(self, item, nid, class_type, values, states) -> NodeResult:
+    def _simulated_upstream(self, item: QueueItem, order: list[str]) -> dict[str, tuple[str, ...]]:
+        """Per node, the simulated nodes its values came through (itself included): the
+        marker written into the metadata of every image saved from them."""
+        marks: dict[str, tuple[str, ...]] = {}
+        for nid in order:  # dependencies come first
+            node = item.prompt[nid]
+            names = {name for v in node["inputs"].values() if isinstance(v, list) for name in marks.get(str(v[0]), ())}
+            if self.fake.runner.is_simulated(node["class_type"]):
+                names.add(f"{node['class_type']} (node {nid})")
+            marks[nid] = tuple(sorted(names))
+        return marks
+
+    async def _run_node(self, item, nid, class_type, values, states, simulated=()) -> NodeResult:
         inputs = {k: (values[str(v[0])][v[1]] if isinstance(v, list) else v)
                   for k, v in item.prompt[nid]["inputs"].items()}
         info = self.fake.catalog.info(class_type) or {}
@@ -265,7 +278,7 @@ class PromptWorker:
         try:
             if fault:
                 raise NodeFailure(fault[0].rstrip("\n") + "\n", fault[1])
-            result = self.fake.runner.run(class_type, info, inputs)
+            result = self.fake.runner.run(nid, class_type, info, inputs, simulated)
         except NodeFailure as exc:
             exc.node_id = nid  # type: ignore[attr-defined]
             raise
@@ -274,7 +287,7 @@ class PromptWorker:
         if result.stream_images:
             total = len(result.stream_images)
             for i, image in enumerate(result.stream_images):
-                self._progress(item, states, nid, i, total, ("image/png", png_bytes(image)))
+                self._progress(item, states, nid, i, total, ("image/png", png_bytes(image, simulated)))
             states[nid]["value"] = total
         return result
 
