@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     parser.add_argument("--root", help="project folder holding settings.toml, plugins/ and workflows/ (default: .)")
+    parser.add_argument("--debug", action="store_true", help="log at DEBUG level, with tracebacks of failures")
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", required=True)
 
     run = sub.add_parser("run", help="start the bot", description="Log in to Discord and serve slash commands.")
@@ -75,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc.user_message, file=sys.stderr)
         return 1
-    logging.basicConfig(level=str(config.logging.level).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = "DEBUG" if args.debug else str(config.logging.level).upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler = COMMANDS[args.subcommand]
     try:
         return handler(config, args)

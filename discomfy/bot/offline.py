@@ -11,7 +11,9 @@ import sys
 from typing import Any
 
 from discomfy.bot.client import ComfyUIBot
-from discomfy.exceptions import DisComfyError
+from discomfy.config import url_problem
+from discomfy.core.comfyui.http import operator_hint
+from discomfy.exceptions import ComfyUIError, DisComfyError
 from discomfy.plugins import LoadReport
 
 
@@ -64,6 +66,10 @@ async def server_problems(bot: ComfyUIBot, url: str) -> dict[str, list[str]]:
 
 
 async def check_setup(config: Any, *, server: str | None = None) -> int:
+    problem = url_problem("--server", server, ("http", "https")) if server is not None else None
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     bot = await load_offline(config)
     try:
         print(bot.load_report.format())
@@ -75,8 +81,8 @@ async def check_setup(config: Any, *, server: str | None = None) -> int:
         if server:
             try:
                 missing = await server_problems(bot, server)
-            except DisComfyError as exc:
-                print(f"\nCannot check against {server}: {exc.user_message}", file=sys.stderr)
+            except ComfyUIError as exc:
+                print(f"\nCannot check against {server}: {exc.detail}\n{operator_hint(exc)}", file=sys.stderr)
                 return 1
             print(f"\nAgainst the ComfyUI server {server}:")
             for plugin, lines in sorted(missing.items()):

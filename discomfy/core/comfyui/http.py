@@ -15,6 +15,7 @@ from typing import Any, Literal
 import aiohttp
 
 from discomfy.exceptions import ComfyUIError
+from discomfy.utils.connection_errors import connection_failure
 
 Expect = Literal["json", "bytes", "none"]
 
@@ -77,14 +78,13 @@ class HttpTransport:
                 raw = await response.read()
                 status = response.status
         except asyncio.TimeoutError as exc:
-            raise self._error(what, f"no answer within {self.request_timeout:g} s") from exc
-        except aiohttp.ClientError as exc:
-            raise self._error(what, f"connection failed ({type(exc).__name__}: {exc})") from exc
-        except OSError as exc:  # e.g. a socket error raised outside aiohttp's wrappers
-            raise self._error(what, f"connection failed ({exc})") from exc
+            raise self._error(what, f"timed out: no answer within {self.request_timeout:g} s", cause="timeout") from exc
+        except (aiohttp.ClientError, OSError) as exc:  # OSError: a socket error outside aiohttp's wrappers
+            cause, reason = connection_failure(exc)
+            raise self._error(what, reason, cause=cause) from exc
         if status not in ok_statuses:
             snippet = raw[:300].decode("utf-8", "replace").strip()
-            raise self._error(what, f"HTTP {status}" + (f": {snippet}" if snippet else ""), status)
+            raise self._error(what, f"HTTP {status}" + (f": {snippet}" if snippet else ""), status, cause="http")
         if expect == "bytes":
             return status, raw
         if expect == "none" or not raw:
@@ -92,12 +92,35 @@ class HttpTransport:
         try:
             return status, json.loads(raw)
         except ValueError as exc:
-            raise self._error(what, f"answer was not JSON (HTTP {status})", status) from exc
+            raise self._error(what, f"answer was not JSON (HTTP {status})", status, cause="not-json") from exc
 
-    def _error(self, what: str, reason: str, status: int | None = None) -> ComfyUIError:
+    def _error(self, what: str, reason: str, status: int | None = None, *, cause: str) -> ComfyUIError:
         return ComfyUIError(
             "The image server is not reachable right now. Please try again later.",
             detail=f"ComfyUI at {self.base_url}: could not {what}: {reason}",
             server=self.base_url,
             status=status,
+            cause=cause,
         )
+
+
+#: What an operator can do about each cause (the CLI prints it under the error).
+OPERATOR_HINTS = {
+    "refused": "Is ComfyUI running, on this host and port? (A server on another machine must be "
+               "started with --listen.)",
+    "dns": "Check the host name in the URL.",
+    "timeout": "The server did not answer in time: check the address (a firewall can swallow "
+               "requests) or raise comfyui.request_timeout.",
+    "not-json": "Something answers at that address, but it is not ComfyUI's API.",
+}
+
+
+def operator_hint(error: ComfyUIError) -> str:
+    """One sentence telling an operator what to try for this error."""
+    if error.cause == "http":
+        if error.status in (401, 403):
+            return "The server (or a proxy in front of it) refused access: check its credentials."
+        if error.status == 404:
+            return "Something answers at that address, but not ComfyUI's API: check the URL and port."
+        return "ComfyUI answered with an error: check its own log."
+    return OPERATOR_HINTS.get(error.cause or "", "Check the URL and that ComfyUI is running.")
