@@ -99,19 +99,15 @@ async def check_setup(config: Any, *, server: str | None = None) -> int:
 
 
 async def render_workflow(config: Any, name: str, args: list[str]) -> int:
-    """Print the API JSON ``discomfy render`` would queue for workflow ``name``."""
-    from discomfy.core.comfyui.workflows.render_cli import parse_cli_values
+    """Print the API JSON ``discomfy render`` would queue for workflow ``name``; every problem
+    with the arguments is printed at once."""
+    from discomfy.core.comfyui.workflows.render_cli import parse_cli_values, pick_workflow
 
     bot = await load_offline(config)
     try:
-        spec = bot.workflows.get(name) or next(
-            (s for s in bot.workflows.all().values() if s.plugin == name or s.model == name), None)
-        if spec is None:
-            known = ", ".join(sorted(bot.workflows.all()))
-            print(f"No workflow named {name!r}. Known: {known}", file=sys.stderr)
-            return 1
         try:
-            rendered = bot.render(spec, parse_cli_values(spec, args), user_id=0)
+            spec, rest = pick_workflow(bot.workflows.all(), name, args)
+            rendered = bot.render(spec, parse_cli_values(spec, rest), user_id=0)
         except DisComfyError as exc:
             print(exc.user_message, file=sys.stderr)
             return 1
