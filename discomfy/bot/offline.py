@@ -106,7 +106,12 @@ async def render_workflow(config: Any, name: str, args: list[str]) -> int:
     bot = await load_offline(config)
     try:
         try:
-            spec, rest = pick_workflow(bot.workflows.all(), name, args)
+            failed = {e.name: e for e in bot.load_report.failed}
+            spec, rest = pick_workflow(bot.workflows.all(), name, args) if name not in failed else (None, args)
+            plugin = name if spec is None else spec.plugin
+            if plugin in failed:  # the bot would not serve it, so no graph of it would be queued
+                print(f"{plugin} failed to load, so the bot would not serve it: {failed[plugin].reason}", file=sys.stderr)
+                return 1
             rendered = bot.render(spec, parse_cli_values(spec, rest), user_id=0)
         except DisComfyError as exc:
             print(exc.user_message, file=sys.stderr)
@@ -121,16 +126,16 @@ async def render_workflow(config: Any, name: str, args: list[str]) -> int:
 
 def new_pack(config: Any, name: str, source: str, command: str | None) -> int:
     from discomfy.config import resolve_path
+    from discomfy.core.comfyui.workflows.problems import PackLoadError
     from discomfy.core.comfyui.workflows.scaffold import scaffold_pack
 
     destination = resolve_path(config, config.plugins.workflow_dirs[0])
     try:
         folder = scaffold_pack(name, source, destination, command=command)
-    except FileExistsError:
-        print(f"{destination / name} already exists; choose another name or delete it.", file=sys.stderr)
-        return 1
-    except DisComfyError as exc:
-        print(exc.detail, file=sys.stderr)
+    except PackLoadError as exc:
+        print(f"Cannot create the pack ({len(exc.problems)} problem(s)):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
         return 1
     print(f"Created {folder}. Check it with `discomfy check`; edit its params.schema.json to tune the options.")
     return 0

@@ -105,7 +105,7 @@ def pick_workflow(specs: Mapping[str, WorkflowSpec], name: str,
         known = ", ".join(sorted({*specs, *(s.command for s in specs.values())}))
         close = difflib.get_close_matches(name, known.split(", "), n=1, cutoff=0.6)
         hint = f" Did you mean `{close[0]}`?" if close else ""
-        raise ValidationError(f"No workflow or command named `{name}`.{hint} Known: {known}.")
+        raise ValidationError(f"No workflow or command named `{name}`.{hint} Known: {known or 'none'}.")
     if len(models) > 1:
         raise ValidationError("`model` is given more than once; give each option once.")
     if not models:
