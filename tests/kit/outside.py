@@ -40,10 +40,12 @@ def run(cmd: list[str], cwd: Path, timeout: float = TIMEOUT, **env: str) -> subp
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environ)
 
 
-def pip_install_editable(python: Path, package: Path) -> subprocess.CompletedProcess[str]:
-    """``pip install -e package`` into the child environment (this environment's pip drives it)."""
+def pip_install_editable(python: Path, package: Path, extras: str = "") -> subprocess.CompletedProcess[str]:
+    """``pip install -e package[extras]`` into the child environment (this environment's pip
+    drives it; no build isolation, so nothing is downloaded: setuptools and wheel come from here)."""
+    target = f"{package}[{extras}]" if extras else str(package)
     return run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-build-isolation",
-                "--no-input", "--disable-pip-version-check", "-q", "-e", str(package)], cwd=package.parent)
+                "--no-input", "--disable-pip-version-check", "-q", "-e", target], cwd=package.parent)
 
 
 def explain(result: subprocess.CompletedProcess[str]) -> str:
