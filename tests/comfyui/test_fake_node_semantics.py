@@ -16,6 +16,7 @@ from discomfy.core.comfyui.client import ComfyUIClient
 from discomfy.core.comfyui.events import Failed, Succeeded
 from discomfy.testing.fake_comfyui.catalog import recorded_nodes
 from discomfy.testing.fake_comfyui.semantics import BUILTIN, SIMULATED_KEY, NodeResult, as_batch
+from tests.conftest import unregistered_image_node
 
 
 def graph(*nodes: tuple[str, dict[str, Any]]) -> dict[str, Any]:
@@ -99,16 +100,6 @@ async def test_images_from_simulated_nodes_carry_the_marker(comfyui_client) -> N
     marker = image.info[SIMULATED_KEY]
     assert "KSampler (node 4)" in marker and "VAEDecode (node 5)" in marker
     assert "ImageScaleBy" not in marker
-
-
-def unregistered_image_node() -> str:
-    """A real ComfyUI node that takes and returns an IMAGE and has no semantics in the fake."""
-    nodes = recorded_nodes()
-    candidates = sorted(name for name, info in nodes.items()
-                        if BUILTIN.get(name) is None and info.get("output") == ["IMAGE"]
-                        and set((info["input"].get("required") or {})) == {"image"})
-    assert candidates, "every IMAGE -> IMAGE node has semantics now: pick another kind of node"
-    return candidates[0]
 
 
 async def test_a_node_without_semantics_fails_the_job_naming_it(comfyui_client, fake_comfyui) -> None:
