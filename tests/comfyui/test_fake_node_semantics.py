@@ -61,6 +61,8 @@ SAVE = ("SaveImage", {"images": "@2", "filename_prefix": "t"})
     (("ImagePadForOutpaint", {"image": "@1", "left": 8, "top": 0, "right": 16, "bottom": 24, "feathering": 4}), (88, 72)),
     (("ImageRotate", {"image": "@1", "rotation": "90 degrees"}), (48, 64)),
     (("FluxKontextImageScale", {"image": "@1"}), (1184, 880)),
+    (("ImageFlip", {"image": "@1", "flip_method": "y-axis: horizontally"}), (64, 48)),
+    (("RepeatImageBatch", {"image": "@1", "amount": 1}), (64, 48)),
 ])
 async def test_model_free_nodes_produce_comfyui_sizes(comfyui_client, node, size) -> None:
     [image] = await saved_images(comfyui_client, graph(source(), node, SAVE))
@@ -82,6 +84,22 @@ async def test_pixels_are_really_computed(comfyui_client) -> None:
     assert clean.getpixel((0, 0)) == (0, 255, 255)          # red inverted
     assert clean.getpixel((12, 8)) == (0, 0, 255)           # the blue square pasted at (10, 5)
     assert noisy.size == clean.size and noisy.tobytes() != clean.tobytes()
+
+
+async def test_masks_are_computed(comfyui_client) -> None:
+    workflow = graph(
+        source(64, 48), ("SolidMask", {"value": 1.0, "width": 16, "height": 16}),
+        ("ImageCompositeMasked", {"destination": "@1", "source": ("@6", 0), "x": 0, "y": 0, "resize_source": False,
+                                  "mask": ("@4", 0)}),
+        ("InvertMask", {"mask": "@2"}),
+        ("MaskToImage", {"mask": "@4"}),
+        ("EmptyImage", {"width": 16, "height": 16, "batch_size": 1, "color": 0xFFFFFF}),
+        ("SaveImage", {"images": "@3", "filename_prefix": "t"}),
+        ("SaveImage", {"images": "@5", "filename_prefix": "mask"}),
+    )
+    images = {im.size: im for im in await saved_images(comfyui_client, workflow)}
+    assert images[(64, 48)].getpixel((4, 4)) == (0x33, 0x66, 0xCC)  # the inverted solid mask is 0: nothing pasted
+    assert images[(16, 16)].getpixel((4, 4)) == (0, 0, 0)  # that mask, as an image
 
 
 async def test_images_from_simulated_nodes_carry_the_marker(comfyui_client) -> None:
@@ -145,3 +163,11 @@ def test_the_docs_show_the_registry_as_it_is() -> None:
     assert "| `ImageScaleBy` | for real |" in text
     assert replace_docs_section(text) == text, (
         "docs/plugins.md's node table is stale: python -m discomfy.testing.fake_comfyui.node_docs docs/plugins.md")
+
+
+async def test_a_test_can_simulate_a_node_that_needs_weights(comfyui_client, fake_comfyui) -> None:
+    name = unregistered_image_node()
+    fake_comfyui.nodes.simulate(name)
+    [image] = await saved_images(comfyui_client, graph(source(), (name, {"image": "@1"}), SAVE))
+    assert image.size == (64, 48)  # the stand-in keeps the size it was given
+    assert image.info[SIMULATED_KEY] == f"{name} (node 2)"

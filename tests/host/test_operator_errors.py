@@ -125,3 +125,10 @@ async def test_run_with_a_rejected_token_prints_one_line_and_exits_1(project: Pa
     assert "Discord rejected the token" in errors[0] and "HTTP 401" in errors[0]
     assert "Traceback" not in out + err
     assert "not.the.right.token" not in out + err
+
+
+async def test_a_configured_url_without_a_scheme_is_refused_with_the_fixed_url(project: Path) -> None:
+    code, _, err = await discomfy(project, "check", DISCOMFY_COMFYUI__URL="127.0.0.1:8188")
+    assert code == 1
+    assert "comfyui.url = '127.0.0.1:8188' is not a valid URL" in err
+    assert "did you mean http://127.0.0.1:8188?" in err
