@@ -17,6 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from discomfy.testing.fake_comfyui.prompt_graph import execution_order, simulated_upstream
 from discomfy.testing.fake_comfyui.semantics import NodeFailure, NodeResult, png_bytes
 from discomfy.utils.tasks import cancel_and_wait
 
@@ -134,36 +135,8 @@ class PromptWorker:
         elif broadcast:
             self.fake.broadcast({"type": kind, "data": data})
 
-    def _order(self, item: QueueItem) -> list[str]:
-        """Nodes needed by the outputs, in the order ComfyUI's ExecutionList runs them.
-
-        Pending nodes are collected by a stack walk from each output (so their order is the
-        real one), and among the ready ones an output node goes first, then a node feeding
-        an output, then one two links away, else the first pending (``ux_friendly_pick_node``).
-        """
-        prompt = item.prompt
-        pending: dict[str, None] = {}
-        for output in item.outputs:
-            stack = [output]
-            while stack:
-                nid = stack.pop()
-                if nid in pending:
-                    continue
-                pending[nid] = None
-                stack += [str(v[0]) for v in prompt[nid]["inputs"].values() if isinstance(v, list)]
-        deps = {n: {str(v[0]) for v in prompt[n]["inputs"].values() if isinstance(v, list)} for n in pending}
-        blocking = {n: [m for m in pending if n in deps[m]] for n in pending}
-        outputs = {n for n in pending if (self.fake.catalog.info(prompt[n]["class_type"]) or {}).get("output_node")}
-        order: list[str] = []
-        while pending:
-            ready = [n for n in pending if not (deps[n] & pending.keys())]
-            pick = next((n for n in ready if n in outputs), None)
-            pick = pick or next((n for n in ready if any(b in outputs for b in blocking[n])), None)
-            pick = pick or next((n for n in ready if any(c in outputs for b in blocking[n] for c in blocking[b])), None)
-            pick = pick or ready[0]
-            del pending[pick]
-            order.append(pick)
-        return order
+    def _is_output_node(self, class_type: str) -> bool:
+        return bool((self.fake.catalog.info(class_type) or {}).get("output_node"))
 
     def _signature(self, item: QueueItem, nid: str, memo: dict[str, str]) -> str:
         if nid in memo:
@@ -188,11 +161,11 @@ class PromptWorker:
             messages.append([kind, data])
             self._send(item, kind, data, broadcast)
 
-        order = self._order(item)
+        order = execution_order(item.prompt, item.outputs, self._is_output_node)
         memo: dict[str, str] = {}
         sigs = {nid: self._signature(item, nid, memo) for nid in order}
         cached = [nid for nid in order if sigs[nid] in self.cache]
-        simulated = self._simulated_upstream(item, order)
+        simulated = simulated_upstream(item.prompt, order, self.fake.runner.is_simulated)
         record("execution_start", {"prompt_id": pid, "timestamp": _now_ms()})
         record("execution_cached", {"nodes": cached, "prompt_id": pid, "timestamp": _now_ms()})
         states: dict[str, dict[str, Any]] = {}
@@ -247,18 +220,6 @@ class PromptWorker:
             self.cache = {k: v for k, v in self.cache.items() if k in keep}
         record("execution_success", {"prompt_id": pid, "timestamp": _now_ms()})
         self._finish(item, outputs, "success", True, messages)
-
-    def _simulated_upstream(self, item: QueueItem, order: list[str]) -> dict[str, tuple[str, ...]]:
-        """Per node, the simulated nodes its values came through (itself included): the
-        marker written into the metadata of every image saved from them."""
-        marks: dict[str, tuple[str, ...]] = {}
-        for nid in order:  # dependencies come first
-            node = item.prompt[nid]
-            names = {name for v in node["inputs"].values() if isinstance(v, list) for name in marks.get(str(v[0]), ())}
-            if self.fake.runner.is_simulated(node["class_type"]):
-                names.add(f"{node['class_type']} (node {nid})")
-            marks[nid] = tuple(sorted(names))
-        return marks
 
     async def _run_node(self, item, nid, class_type, values, states, simulated=()) -> NodeResult:
         inputs = {k: (values[str(v[0])][v[1]] if isinstance(v, list) else v)
