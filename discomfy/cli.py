@@ -12,9 +12,11 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from discomfy.config import ConfigError, get_config
+from discomfy.plugin_scaffold import DEFAULT_REQUIREMENT, scaffold_plugin
 
 EPILOG = (
     "Settings come from discomfy/settings.toml (defaults), ./settings.toml, ./.secrets.toml and "
@@ -29,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     parser.add_argument("--root", help="project folder holding settings.toml, plugins/ and workflows/ (default: .)")
+    parser.add_argument("--debug", action="store_true", help="log at DEBUG level, with tracebacks of failures")
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", required=True)
 
     run = sub.add_parser("run", help="start the bot", description="Log in to Discord and serve slash commands.")
@@ -64,6 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     new_pack.add_argument("name", help="pack name (lowercase, used as the model name)")
     new_pack.add_argument("--from", dest="source", required=True, metavar="FILE", help="workflow exported with Save (API)")
     new_pack.add_argument("--command", default=None, help="slash command the pack joins (default: a new command named after the pack)")
+
+    new_plugin = sub.add_parser(
+        "new-plugin",
+        help="scaffold a pip-installable plugin package",
+        description="Create NAME/, a plugin package with the discomfy.plugins entry point, a workflow "
+        "and an end-to-end test that passes as generated: pip install -e NAME, then pytest NAME.",
+    )
+    new_plugin.add_argument("name", help="plugin name, also its slash command (lowercase)")
+    new_plugin.add_argument("--data", action="store_true", help="a data pack (workflow only) instead of a code plugin (a cog)")
+    new_plugin.add_argument("--dest", default=".", metavar="DIR", help="folder to create NAME/ in (default: .)")
+    new_plugin.add_argument("--discomfy", dest="requirement", default=None, metavar="REQUIREMENT",
+                            help="how the package requires DisComfy, e.g. 'discomfy @ git+https://...@v2.0.0' "
+                            "(default: any installed DisComfy of this major version)")
     return parser
 
 
@@ -75,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc.user_message, file=sys.stderr)
         return 1
-    logging.basicConfig(level=str(config.logging.level).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = "DEBUG" if args.debug else str(config.logging.level).upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler = COMMANDS[args.subcommand]
     try:
         return handler(config, args)
@@ -118,7 +135,19 @@ def _new_pack(config: Any, args: argparse.Namespace) -> int:
     return new_pack(config, args.name, args.source, args.command)
 
 
-COMMANDS = {"run": _run, "check": _check, "commands": _commands, "render": _render, "new-pack": _new_pack}
+def _new_plugin(config: Any, args: argparse.Namespace) -> int:
+    try:
+        root = scaffold_plugin(args.name, Path(args.dest), data=args.data,
+                               requirement=args.requirement or DEFAULT_REQUIREMENT)
+    except (ValueError, FileExistsError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"Created {root}. Next: pip install -e '{root}[test]' && pytest {root}")
+    return 0
+
+
+COMMANDS = {"run": _run, "check": _check, "commands": _commands, "render": _render, "new-pack": _new_pack,
+            "new-plugin": _new_plugin}
 
 
 if __name__ == "__main__":  # pragma: no cover

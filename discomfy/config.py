@@ -113,15 +113,24 @@ def _token_present(config: Any) -> str | None:
     return None
 
 
-def _url_problem(key: str, value: Any, schemes: tuple[str, ...]) -> str | None:
+def url_problem(label: str, value: Any, schemes: tuple[str, ...]) -> str | None:
+    """Why ``value`` is not a usable URL with one of ``schemes`` (suggesting the fixed URL), or None."""
     parsed = urlparse(str(value or ""))
-    if parsed.scheme not in schemes or not parsed.netloc:
-        want = " or ".join(f"{s}://" for s in schemes)
-        return (
-            f"{key} = {value!r} is not a valid URL: it must start with {want} and name a host, "
-            f"e.g. {schemes[0]}://127.0.0.1:8188. Fix it in settings.toml or "
-            f"DISCOMFY_{key.upper().replace('.', '__')}."
-        )
+    if parsed.scheme in schemes and parsed.netloc:
+        return None
+    want = " or ".join(f"{s}://" for s in schemes)
+    text = str(value or "").strip()
+    if text and "://" not in text:
+        fixed = f"{schemes[0]}://{text}"
+        return f"{label} {text!r} is not a valid URL: it has no scheme; did you mean {fixed}?"
+    return (f"{label} {value!r} is not a valid URL: it must start with {want} and name a host, "
+            f"e.g. {schemes[0]}://127.0.0.1:8188.")
+
+
+def _url_problem(key: str, value: Any, schemes: tuple[str, ...]) -> str | None:
+    problem = url_problem(f"{key} =", value, schemes)
+    if problem:
+        return f"{problem} Fix it in settings.toml or DISCOMFY_{key.upper().replace('.', '__')}."
     return None
 
 

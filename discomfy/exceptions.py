@@ -50,10 +50,12 @@ class ComfyUIError(DisComfyError):
         detail: str | None = None,
         server: str | None = None,
         status: int | None = None,
+        cause: str | None = None,
     ) -> None:
         super().__init__(user_message, detail=detail)
         self.server = server
         self.status = status
+        self.cause = cause  # "refused", "dns", "timeout", "http", "connection" or "not-json"
 
 
 class WorkflowError(DisComfyError):

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from discomfy.plugins import PLUGIN_NAMESPACE
+from discomfy.testing.fake_comfyui.catalog import recorded_nodes
+from discomfy.testing.fake_comfyui.nodes import BUILTIN
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,3 +57,13 @@ def command_plugin_source(command: str, reply: str = "hi") -> str:
         async def setup(bot):
             await bot.add_cog(Cog())
     '''
+
+
+def unregistered_image_node() -> str:
+    """A real ComfyUI node that takes and returns an IMAGE and has no semantics in the fake."""
+    nodes = recorded_nodes()
+    candidates = sorted(name for name, info in nodes.items()
+                        if BUILTIN.get(name) is None and info.get("output") == ["IMAGE"]
+                        and set((info["input"].get("required") or {})) == {"image"})
+    assert candidates, "every IMAGE -> IMAGE node has semantics now: pick another kind of node"
+    return candidates[0]

@@ -1,4 +1,4 @@
-"""The end-to-end example of docs/plugins.md, kept true by running it."""
+"""/generate end to end, written as a plugin author writes a test (see docs/plugins.md, "Testing a plugin end to end")."""
 
 
 async def test_generate_end_to_end(discomfy_bot, discord_emulator):

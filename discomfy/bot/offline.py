@@ -11,12 +11,14 @@ import sys
 from typing import Any
 
 from discomfy.bot.client import ComfyUIBot
-from discomfy.config import resolve_path
+from discomfy.config import resolve_path, url_problem
 from discomfy.core.comfyui.client import ComfyUIClient
-from discomfy.core.comfyui.workflows.render_cli import parse_cli_values
+from discomfy.core.comfyui.http import operator_hint
+from discomfy.core.comfyui.workflows.problems import PackLoadError
+from discomfy.core.comfyui.workflows.render_cli import parse_cli_values, pick_workflow
 from discomfy.core.comfyui.workflows.scaffold import scaffold_pack
 from discomfy.core.comfyui.workflows.server_check import server_check
-from discomfy.exceptions import DisComfyError
+from discomfy.exceptions import ComfyUIError, DisComfyError
 from discomfy.plugins import LoadReport
 
 
@@ -66,6 +68,10 @@ async def server_problems(bot: ComfyUIBot, url: str) -> dict[str, list[str]]:
 
 
 async def check_setup(config: Any, *, server: str | None = None) -> int:
+    problem = url_problem("--server", server, ("http", "https")) if server is not None else None
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     bot = await load_offline(config)
     try:
         print(bot.load_report.format())
@@ -77,8 +83,8 @@ async def check_setup(config: Any, *, server: str | None = None) -> int:
         if server:
             try:
                 missing = await server_problems(bot, server)
-            except DisComfyError as exc:
-                print(f"\nCannot check against {server}: {exc.user_message}", file=sys.stderr)
+            except ComfyUIError as exc:
+                print(f"\nCannot check against {server}: {exc.detail}\n{operator_hint(exc)}", file=sys.stderr)
                 return 1
             print(f"\nAgainst the ComfyUI server {server}:")
             for plugin, lines in sorted(missing.items()):
@@ -95,17 +101,18 @@ async def check_setup(config: Any, *, server: str | None = None) -> int:
 
 
 async def render_workflow(config: Any, name: str, args: list[str]) -> int:
-    """Print the API JSON ``discomfy render`` would queue for workflow ``name``."""
+    """Print the API JSON ``discomfy render`` would queue for workflow ``name``; every problem
+    with the arguments is printed at once."""
     bot = await load_offline(config)
     try:
-        spec = bot.workflows.get(name) or next(
-            (s for s in bot.workflows.all().values() if s.plugin == name or s.model == name), None)
-        if spec is None:
-            known = ", ".join(sorted(bot.workflows.all()))
-            print(f"No workflow named {name!r}. Known: {known}", file=sys.stderr)
-            return 1
         try:
-            rendered = bot.render(spec, parse_cli_values(spec, args), user_id=0)
+            failed = {e.name: e for e in bot.load_report.failed}
+            spec, rest = pick_workflow(bot.workflows.all(), name, args) if name not in failed else (None, args)
+            plugin = name if spec is None else spec.plugin
+            if plugin in failed:  # the bot would not serve it, so no graph of it would be queued
+                print(f"{plugin} failed to load, so the bot would not serve it: {failed[plugin].reason}", file=sys.stderr)
+                return 1
+            rendered = bot.render(spec, parse_cli_values(spec, rest), user_id=0)
         except DisComfyError as exc:
             print(exc.user_message, file=sys.stderr)
             return 1
@@ -121,11 +128,10 @@ def new_pack(config: Any, name: str, source: str, command: str | None) -> int:
     destination = resolve_path(config, config.plugins.workflow_dirs[0])
     try:
         folder = scaffold_pack(name, source, destination, command=command)
-    except FileExistsError:
-        print(f"{destination / name} already exists; choose another name or delete it.", file=sys.stderr)
-        return 1
-    except DisComfyError as exc:
-        print(exc.detail, file=sys.stderr)
+    except PackLoadError as exc:
+        print(f"Cannot create the pack ({len(exc.problems)} problem(s)):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
         return 1
     print(f"Created {folder}. Check it with `discomfy check`; edit its params.schema.json to tune the options.")
     return 0

@@ -1,4 +1,9 @@
-"""``discomfy run``: build the bot from settings, start it, stop it cleanly."""
+"""``discomfy run``: build the bot from settings, start it, stop it cleanly.
+
+A start that fails for a reason the operator can fix (Discord unreachable, token rejected)
+ends with one log line naming the cause and exit status 1; the traceback goes to the log at
+DEBUG level only (``discomfy --debug run`` shows it).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,11 @@ import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 import discord
 
 from discomfy.bot.client import ComfyUIBot
+from discomfy.utils.connection_errors import connection_failure
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +26,26 @@ async def run_bot(config: Any, *, dev: bool = False) -> int:
         async with bot:
             await bot.start(config.discord.token)
     except discord.LoginFailure:
-        log.error("Discord refused the token in discord.token; reset it in the developer portal and update .secrets.toml")
+        log.debug("login refused", exc_info=True)
+        log.error("Discord rejected the token in discord.token (HTTP 401 Unauthorized): reset it in the "
+                  "developer portal (Bot > Reset Token) and update .secrets.toml or DISCOMFY_DISCORD__TOKEN")
         return 1
     except discord.PrivilegedIntentsRequired:
+        log.debug("intents refused", exc_info=True)
         log.error("Discord refused a privileged intent; DisComfy needs none, so check the settings")
+        return 1
+    except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        log.debug("cannot reach Discord", exc_info=True)
+        if isinstance(exc, asyncio.TimeoutError):
+            reason = "timed out"
+        else:
+            reason = connection_failure(exc)[1]
+        log.error("Cannot reach Discord at %s: %s. Check the network (or discord.api_base); "
+                  "run with --debug for the traceback", config.discord.api_base, reason)
+        return 1
+    except discord.HTTPException as exc:
+        log.debug("Discord refused the start", exc_info=True)
+        log.error("Discord answered HTTP %s while the bot started: %s", exc.status, exc.text or exc)
         return 1
     except asyncio.CancelledError:
         pass

@@ -178,7 +178,7 @@ async def test_down_server_raises_comfyui_error_within_the_timeout(fake_comfyui)
         assert await client.test_connection() is False
         with pytest.raises(ComfyUIError) as caught:
             await asyncio.wait_for(client.queue_prompt(empty_image()), 5)
-        assert caught.value.server == url and "connection failed" in caught.value.detail
+        assert caught.value.server == url and "connection refused" in caught.value.detail
 
 
 async def test_slow_server_raises_comfyui_error_naming_the_timeout(fake_comfyui):

@@ -50,7 +50,7 @@ def test_run_without_token_says_what_is_missing(project, capsys, monkeypatch):
     assert "discord.token is missing" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [[], ["run"], ["check"], ["commands"], ["render"], ["new-pack"]])
+@pytest.mark.parametrize("argv", [[], ["run"], ["check"], ["commands"], ["render"], ["new-pack"], ["new-plugin"]])
 def test_every_subcommand_explains_itself(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args([*argv, "--help"])

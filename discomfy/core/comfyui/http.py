@@ -16,6 +16,7 @@ import aiohttp
 
 from discomfy.core.comfyui.http_answers import describe_status, describe_unparsable
 from discomfy.exceptions import ComfyUIError
+from discomfy.utils.connection_errors import connection_failure
 
 Expect = Literal["json", "bytes", "none"]
 
@@ -80,13 +81,12 @@ class HttpTransport:
                 status = response.status
                 headers = response.headers
         except asyncio.TimeoutError as exc:
-            raise self._error(what, f"no answer within {self.request_timeout:g} s") from exc
-        except aiohttp.ClientError as exc:
-            raise self._error(what, f"connection failed ({type(exc).__name__}: {exc})") from exc
-        except OSError as exc:  # e.g. a socket error raised outside aiohttp's wrappers
-            raise self._error(what, f"connection failed ({exc})") from exc
+            raise self._error(what, f"timed out: no answer within {self.request_timeout:g} s", cause="timeout") from exc
+        except (aiohttp.ClientError, OSError) as exc:  # OSError: a socket error outside aiohttp's wrappers
+            cause, reason = connection_failure(exc)
+            raise self._error(what, reason, cause=cause) from exc
         if status not in ok_statuses:
-            raise self._error(what, describe_status(status, raw, headers), status)
+            raise self._error(what, describe_status(status, raw, headers), status, cause="http")
         if expect == "bytes":
             return status, raw
         if expect == "none" or not raw:
@@ -94,12 +94,35 @@ class HttpTransport:
         try:
             return status, json.loads(raw)
         except ValueError as exc:
-            raise self._error(what, describe_unparsable(status, raw, headers), status) from exc
+            raise self._error(what, describe_unparsable(status, raw, headers), status, cause="not-json")
 
-    def _error(self, what: str, reason: str, status: int | None = None) -> ComfyUIError:
+    def _error(self, what: str, reason: str, status: int | None = None, *, cause: str) -> ComfyUIError:
         return ComfyUIError(
             "The image server is not reachable right now. Please try again later.",
             detail=f"ComfyUI at {self.base_url}: could not {what}: {reason}",
             server=self.base_url,
             status=status,
+            cause=cause,
         )
+
+
+#: What an operator can do about each cause (the CLI prints it under the error).
+OPERATOR_HINTS = {
+    "refused": "Is ComfyUI running, on this host and port? (A server on another machine must be "
+               "started with --listen.)",
+    "dns": "Check the host name in the URL.",
+    "timeout": "The server did not answer in time: check the address (a firewall can swallow "
+               "requests) or raise comfyui.request_timeout.",
+    "not-json": "Something answers at that address, but it is not ComfyUI's API.",
+}
+
+
+def operator_hint(error: ComfyUIError) -> str:
+    """One sentence telling an operator what to try for this error."""
+    if error.cause == "http":
+        if error.status in (401, 403):
+            return "The server (or a proxy in front of it) refused access: check its credentials."
+        if error.status == 404:
+            return "Something answers at that address, but not ComfyUI's API: check the URL and port."
+        return "ComfyUI answered with an error: check its own log."
+    return OPERATOR_HINTS.get(error.cause or "", "Check the URL and that ComfyUI is running.")

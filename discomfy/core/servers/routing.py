@@ -105,6 +105,16 @@ def _for_all(item: Missing, command: str, down_note: str,
                          detail=f"no server has {item.kind} {item.name} for /{command}")
 
 
+def _all_for_owner(items: Sequence[Missing], command: str, down_note: str) -> WorkflowError:
+    """Several nodes or model files no server has: every one is named, so the owner installs
+    them all at once instead of learning of them one job at a time."""
+    where = "any image server" if not down_note else "any image server that is up"
+    phrases = [m.phrase() for m in items]
+    listed = ", ".join(phrases[:-1]) + f" and {phrases[-1]}"
+    text = f"{listed[0].upper()}{listed[1:]} are not installed on {where}; /{command} needs them, so please tell the bot owner."
+    return WorkflowError(text + down_note, detail=f"no server has, for /{command}: {listed}")
+
+
 def no_server_error(spec: Any, missing: Mapping[str, list[Missing]], down: Sequence[str],
                     object_infos: Sequence[Mapping[str, Any]]) -> DisComfyError:
     """The refusal when no server can take the job.
@@ -125,6 +135,9 @@ def no_server_error(spec: Any, missing: Mapping[str, list[Missing]], down: Seque
     common = [m for m in lists[0] if all(m.key in {o.key for o in other} for other in lists[1:])]
     if common:
         first = common[0]
+        owners = [m for m in common if m.error is None and m.kind not in ("LoRA", "choice")]
+        if len(owners) > 1 and first in owners:
+            return _all_for_owner(owners, command, down_note)
         if len(missing) == 1 and not down and first.error is not None:
             return first.error  # one server: keep its established message
         return _for_all(first, command, down_note, object_infos)

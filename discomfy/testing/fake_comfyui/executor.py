@@ -17,7 +17,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from discomfy.testing.fake_comfyui.nodes import NodeFailure, NodeResult, png_bytes
+from discomfy.testing.fake_comfyui.prompt_graph import execution_order, simulated_upstream
+from discomfy.testing.fake_comfyui.semantics import NodeFailure, NodeResult, png_bytes
 from discomfy.utils.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
@@ -134,36 +135,8 @@ class PromptWorker:
         elif broadcast:
             self.fake.broadcast({"type": kind, "data": data})
 
-    def _order(self, item: QueueItem) -> list[str]:
-        """Nodes needed by the outputs, in the order ComfyUI's ExecutionList runs them.
-
-        Pending nodes are collected by a stack walk from each output (so their order is the
-        real one), and among the ready ones an output node goes first, then a node feeding
-        an output, then one two links away, else the first pending (``ux_friendly_pick_node``).
-        """
-        prompt = item.prompt
-        pending: dict[str, None] = {}
-        for output in item.outputs:
-            stack = [output]
-            while stack:
-                nid = stack.pop()
-                if nid in pending:
-                    continue
-                pending[nid] = None
-                stack += [str(v[0]) for v in prompt[nid]["inputs"].values() if isinstance(v, list)]
-        deps = {n: {str(v[0]) for v in prompt[n]["inputs"].values() if isinstance(v, list)} for n in pending}
-        blocking = {n: [m for m in pending if n in deps[m]] for n in pending}
-        outputs = {n for n in pending if (self.fake.catalog.info(prompt[n]["class_type"]) or {}).get("output_node")}
-        order: list[str] = []
-        while pending:
-            ready = [n for n in pending if not (deps[n] & pending.keys())]
-            pick = next((n for n in ready if n in outputs), None)
-            pick = pick or next((n for n in ready if any(b in outputs for b in blocking[n])), None)
-            pick = pick or next((n for n in ready if any(c in outputs for b in blocking[n] for c in blocking[b])), None)
-            pick = pick or ready[0]
-            del pending[pick]
-            order.append(pick)
-        return order
+    def _is_output_node(self, class_type: str) -> bool:
+        return bool((self.fake.catalog.info(class_type) or {}).get("output_node"))
 
     def _signature(self, item: QueueItem, nid: str, memo: dict[str, str]) -> str:
         if nid in memo:
@@ -188,10 +161,11 @@ class PromptWorker:
             messages.append([kind, data])
             self._send(item, kind, data, broadcast)
 
-        order = self._order(item)
+        order = execution_order(item.prompt, item.outputs, self._is_output_node)
         memo: dict[str, str] = {}
         sigs = {nid: self._signature(item, nid, memo) for nid in order}
         cached = [nid for nid in order if sigs[nid] in self.cache]
+        simulated = simulated_upstream(item.prompt, order, self.fake.runner.is_simulated)
         record("execution_start", {"prompt_id": pid, "timestamp": _now_ms()})
         record("execution_cached", {"nodes": cached, "prompt_id": pid, "timestamp": _now_ms()})
         states: dict[str, dict[str, Any]] = {}
@@ -214,7 +188,7 @@ class PromptWorker:
                 await asyncio.sleep(0)
                 if self.interrupt_requested:
                     raise InterruptRequested(nid)
-                result = await self._run_node(item, nid, class_type, values, states)
+                result = await self._run_node(item, nid, class_type, values, states, simulated[nid])
                 values[nid] = result.outputs
                 self.cache[sigs[nid]] = (result.outputs, result.ui)
                 executed.append(nid)
@@ -247,7 +221,7 @@ class PromptWorker:
         record("execution_success", {"prompt_id": pid, "timestamp": _now_ms()})
         self._finish(item, outputs, "success", True, messages)
 
-    async def _run_node(self, item, nid, class_type, values, states) -> NodeResult:
+    async def _run_node(self, item, nid, class_type, values, states, simulated=()) -> NodeResult:
         inputs = {k: (values[str(v[0])][v[1]] if isinstance(v, list) else v)
                   for k, v in item.prompt[nid]["inputs"].items()}
         info = self.fake.catalog.info(class_type) or {}
@@ -265,7 +239,7 @@ class PromptWorker:
         try:
             if fault:
                 raise NodeFailure(fault[0].rstrip("\n") + "\n", fault[1])
-            result = self.fake.runner.run(class_type, info, inputs)
+            result = self.fake.runner.run(nid, class_type, info, inputs, simulated)
         except NodeFailure as exc:
             exc.node_id = nid  # type: ignore[attr-defined]
             raise
@@ -274,7 +248,7 @@ class PromptWorker:
         if result.stream_images:
             total = len(result.stream_images)
             for i, image in enumerate(result.stream_images):
-                self._progress(item, states, nid, i, total, ("image/png", png_bytes(image)))
+                self._progress(item, states, nid, i, total, ("image/png", png_bytes(image, simulated)))
             states[nid]["value"] = total
         return result
 

@@ -19,7 +19,8 @@ from PIL import Image
 from discomfy.core.comfyui.frames import encode_preview, encode_text
 from discomfy.testing.fake_comfyui.catalog import NodeCatalog
 from discomfy.testing.fake_comfyui.executor import PromptWorker
-from discomfy.testing.fake_comfyui.nodes import NodeRunner, jpeg_bytes
+from discomfy.testing.fake_comfyui.nodes import NodeRunner
+from discomfy.testing.fake_comfyui.semantics import NodeRegistry, jpeg_bytes
 from discomfy.testing.fake_comfyui.routes import build_app
 from discomfy.testing.fake_comfyui.sockets import SocketConn
 from discomfy.testing.fake_comfyui.storage import FileStore
@@ -75,6 +76,12 @@ class FakeComfyUI:
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.url = ""
+
+    @property
+    def nodes(self) -> NodeRegistry:
+        """This fake's node semantics (a copy of the built-ins): ``fake.nodes.simulate("MyNode")``
+        or ``fake.nodes.register("MyNode", summary=...)(fn)`` for a custom node."""
+        return self.runner.registry
 
     @property
     def loras(self) -> list[str]:

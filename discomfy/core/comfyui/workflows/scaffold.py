@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,61 @@ def _sampler_like(cls: str) -> bool:
     return cls.startswith("KSampler") or cls.endswith("Scheduler") or cls in ("SamplerCustom", "CFGGuider")
 
 
+def _latent_size(graph: Graph, props: dict[str, Any], bindings: dict[str, list[str]],
+                 options: dict[str, dict]) -> bool:
+    """An empty latent's size offered as an aspect ratio (and its batch); False if none."""
+    latents = [nid for nid, n in graph.items() if n["class_type"].startswith("Empty") and "Latent" in n["class_type"]]
+    if not latents:
+        return False
+    inputs = graph[latents[0]]["inputs"]
+    w, h = inputs.get("width"), inputs.get("height")
+    if isinstance(w, int) and isinstance(h, int):
+        closest = min(ASPECT_RATIOS, key=lambda r: abs(math.log((int(r.split(":")[0]) / int(r.split(":")[1])) / (w / h))))
+        props["aspect_ratio"] = {"type": "string", "enum": ASPECT_RATIOS, "default": closest,
+                                 "description": "Shape of the image (width:height)"}
+        bindings["width"] = [f"{n}.width" for n in latents]
+        bindings["height"] = [f"{n}.height" for n in latents]
+        multiple = 64 if find_by_class(graph, "CheckpointLoaderSimple") else 16
+        options["size"] = {"multiple": multiple, "megapixels": round(w * h / 1048576, 3)}
+    if isinstance(inputs.get("batch_size"), int):
+        props["batch"] = {"type": "integer", "minimum": 1, "maximum": 4,
+                          "default": min(4, inputs["batch_size"]), "description": "How many images to make"}
+        bindings["batch"] = [f"{n}.batch_size" for n in latents]
+    return True
+
+
+#: (width input, height input) of the image nodes whose size a user may choose.
+IMAGE_SIZE_INPUTS = (("width", "height"), ("target_width", "target_height"))
+
+
+def _is_image_size_node(class_type: str) -> bool:
+    return class_type == "EmptyImage" or any(word in class_type for word in ("Scale", "Resize"))
+
+
+def _image_size(graph: Graph, props: dict[str, Any], bindings: dict[str, list[str]],
+                options: dict[str, dict]) -> None:
+    """The size of an image node (EmptyImage, ImageScale, resize nodes) offered as `width`
+    and `height` in pixels, exactly as exported by default (no model constrains the sides)."""
+    for nid, node in graph.items():
+        inputs = node.get("inputs") or {}
+        if not _is_image_size_node(node.get("class_type", "")):
+            continue
+        for w_in, h_in in IMAGE_SIZE_INPUTS:
+            w, h = inputs.get(w_in), inputs.get(h_in)
+            if isinstance(w, int) and isinstance(h, int) and not isinstance(w, bool) and w > 0 and h > 0:
+                for param, value, target in (("width", w, w_in), ("height", h, h_in)):
+                    props[param] = {"type": "integer", "minimum": 1, "maximum": 16384, "default": value,
+                                    "description": f"{param.capitalize()} of the image in pixels"}
+                    bindings[param] = [f"{nid}.{target}"]
+                options["size"] = {"multiple": 1, "min_side": 1, "max_side": 16384}
+                batch = inputs.get("batch_size")
+                if isinstance(batch, int) and not isinstance(batch, bool):
+                    props["batch"] = {"type": "integer", "minimum": 1, "maximum": 4, "default": min(4, batch),
+                                      "description": "How many images to make"}
+                    bindings["batch"] = [f"{nid}.batch_size"]
+                return
+
+
 def recognise(graph: Graph) -> tuple[dict[str, Any], dict[str, list[str]], list[str], dict[str, dict]]:
     """(schema properties, bindings, strategies, strategy options) recognised in ``graph``."""
     props: dict[str, Any] = {}
@@ -100,22 +156,8 @@ def recognise(graph: Graph) -> tuple[dict[str, Any], dict[str, list[str]], list[
         bindings[param] = targets
         props[param] = {"type": typ, "minimum": min(lo, default), "maximum": max(hi, default),
                         "default": default, "description": desc}
-    latents = [nid for nid, n in graph.items() if n["class_type"].startswith("Empty") and "Latent" in n["class_type"]]
-    if latents:
-        inputs = graph[latents[0]]["inputs"]
-        w, h = inputs.get("width"), inputs.get("height")
-        if isinstance(w, int) and isinstance(h, int):
-            closest = min(ASPECT_RATIOS, key=lambda r: abs(math.log((int(r.split(":")[0]) / int(r.split(":")[1])) / (w / h))))
-            props["aspect_ratio"] = {"type": "string", "enum": ASPECT_RATIOS, "default": closest,
-                                     "description": "Shape of the image (width:height)"}
-            bindings["width"] = [f"{n}.width" for n in latents]
-            bindings["height"] = [f"{n}.height" for n in latents]
-            multiple = 64 if find_by_class(graph, "CheckpointLoaderSimple") else 16
-            options["size"] = {"multiple": multiple, "megapixels": round(w * h / 1048576, 3)}
-        if isinstance(inputs.get("batch_size"), int):
-            props["batch"] = {"type": "integer", "minimum": 1, "maximum": 4,
-                              "default": min(4, inputs["batch_size"]), "description": "How many images to make"}
-            bindings["batch"] = [f"{n}.batch_size" for n in latents]
+    if not _latent_size(graph, props, bindings, options):
+        _image_size(graph, props, bindings, options)
     if lora_after is not None:
         strategies.insert(3, "lora")
         options["lora"] = {"after": lora_after, **({"clip": lora_clip} if lora_clip else {})}
@@ -137,22 +179,52 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
-def scaffold_pack(name: str, api_json_path: str | Path, dest_dir: str | Path, *,
-                  command: str | None = None) -> Path:
-    """Write ``dest_dir/name/{manifest.toml, workflow.json, params.schema.json}`` and return
-    the pack directory. Raises ``PackLoadError`` for a UI-format or unreadable export and
-    ``FileExistsError`` when the pack directory already exists."""
-    src = Path(api_json_path)
+NAME_RULE = re.compile(r"[a-z0-9_-]{1,32}")
+
+
+def fixed_name(name: str) -> str:
+    """``name`` made into a valid Discord name: lower case, other characters as ``-``, <= 32."""
+    fixed = re.sub(r"[^a-z0-9_-]+", "-", name.strip().lower()).strip("-_")
+    return fixed[:32].rstrip("-_") or "pack"
+
+
+def name_problem(what: str, name: str) -> str | None:
+    """Why ``name`` cannot be a pack or command name (it becomes a slash command or a choice)."""
+    if NAME_RULE.fullmatch(name):
+        return None
+    return (f"{what} {name!r} is not a valid name: use 1-32 lower-case letters, digits, '-' or '_' "
+            f"(Discord's rule for commands and choices); try {fixed_name(name)!r}")
+
+
+def _read_export(name: str, src: Path) -> tuple[Graph | None, list[Problem]]:
     try:
         graph = json.loads(src.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise PackLoadError([Problem(name, src.name, f"cannot read the export: {exc}")]) from None
+        return None, [Problem(name, src.name, f"cannot read the export: {exc}")]
     fmt = detect_format(graph)
     if fmt != "api":
-        raise PackLoadError([Problem(name, src.name, UI_FORMAT_HELP if fmt == "ui" else
-                                     "not an API-format ComfyUI workflow; export with Save (API)")])
-    props, bindings, strategies, options = recognise(graph)
+        return None, [Problem(name, src.name, UI_FORMAT_HELP if fmt == "ui" else
+                              "not an API-format ComfyUI workflow; export with Save (API)")]
+    return graph, []
+
+
+def scaffold_pack(name: str, api_json_path: str | Path, dest_dir: str | Path, *,
+                  command: str | None = None) -> Path:
+    """Write ``dest_dir/name/{manifest.toml, workflow.json, params.schema.json}`` and return
+    the pack directory. Raises ``PackLoadError`` listing every problem at once: an invalid
+    pack or command name (with the fixed one suggested), a pack directory that already
+    exists, a UI-format or unreadable export."""
+    src = Path(api_json_path)
     pack = Path(dest_dir) / name
+    problems = [Problem(name, "new-pack", text) for text in (
+        name_problem("the pack name", name), command and name_problem("the command name", command)) if text]
+    if pack.exists():
+        problems.append(Problem(name, str(pack), "already exists; choose another name or delete it"))
+    graph, unreadable = _read_export(name, src)
+    problems += unreadable
+    if problems or graph is None:
+        raise PackLoadError(problems)
+    props, bindings, strategies, options = recognise(graph)
     pack.mkdir(parents=True, exist_ok=False)
     required = [p for p in props if p == "prompt" or p.startswith("image")]
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",

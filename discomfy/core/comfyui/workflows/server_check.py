@@ -121,8 +121,10 @@ def check_choices_before_queue(spec: WorkflowSpec, params: Mapping[str, Any] | R
                                   f"choose one of {shown}.", field=param)
     missing = missing_model_files(spec, object_info)
     if missing:
-        f = missing[0]
-        raise WorkflowError(f"The {f.kind} `{f.filename}` needed by /{spec.command} is not installed on "
+        named = [f"{f.kind} `{f.filename}`" for f in missing]
+        listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" and {named[-1]}"
+        verb = "is" if len(named) == 1 else "are"
+        raise WorkflowError(f"The {listed} needed by /{spec.command} {verb} not installed on "
                             "the ComfyUI server; please tell the bot owner.",
-                            detail=f"{spec.plugin}: {f.kind} {f.filename} is not installed "
-                                   f"({f.node_class}.{f.input}, node {f.node_id})")
+                            detail="\n".join(f"{spec.plugin}: {f.kind} {f.filename} is not installed "
+                                              f"({f.node_class}.{f.input}, node {f.node_id})" for f in missing))

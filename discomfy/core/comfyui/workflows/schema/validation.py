@@ -10,6 +10,7 @@ option nor the fix.
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from typing import Any
 
@@ -115,6 +116,33 @@ def _check_value(name: str, prop: dict[str, Any], value: Any) -> None:
                                   f"(yours has {len(value)}); shorten it.", field=name)
 
 
+def unknown_option(name: str, props: dict[str, Any], where: str) -> ValidationError:
+    """``name`` is not among ``props``: the error names the nearest option and all of them."""
+    accepted = ", ".join(f"`{p}`" for p in props) or "no options"
+    close = difflib.get_close_matches(name, list(props), n=1, cutoff=0.6)
+    hint = f" Did you mean `{close[0]}`?" if close else ""
+    return ValidationError(f"`{name}` is not an option{where}.{hint} It accepts {accepted}.", field=name)
+
+
+def value_problems(schema: dict[str, Any], values: dict[str, Any], *, label: str = "") -> list[ValidationError]:
+    """Every given value that is refused on its own (unknown name, type, range, choice), all
+    at once; ``validate_values`` stops at the first, which is what one Discord reply can show."""
+    props: dict[str, Any] = schema.get("properties") or {}
+    where = f" of {label}" if label else ""
+    problems: list[ValidationError] = []
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name not in props:
+            problems.append(unknown_option(name, props, where))
+            continue
+        try:
+            _check_value(name, props[name], value)
+        except ValidationError as exc:
+            problems.append(exc)
+    return problems
+
+
 def validate_values(schema: dict[str, Any], values: dict[str, Any], *, label: str = "") -> dict[str, Any]:
     """Validate ``values`` against ``schema`` and return them with defaults applied.
 
@@ -127,9 +155,7 @@ def validate_values(schema: dict[str, Any], values: dict[str, Any], *, label: st
     where = f" of {label}" if label else ""
     for name in given:
         if name not in props:
-            accepted = ", ".join(f"`{p}`" for p in props) or "no options"
-            raise ValidationError(f"`{name}` is not an option{where}; it accepts {accepted}.",
-                                  field=name)
+            raise unknown_option(name, props, where)
     result: dict[str, Any] = {}
     for name, prop in props.items():
         if name in given:
