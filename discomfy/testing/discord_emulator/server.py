@@ -74,6 +74,7 @@ class DiscordEmulator(InteractionActions):
         self._message_waiters: Waiters[StoredMessage] = Waiters("message")
         self._request_waiters: Waiters[RecordedRequest] = Waiters("request")
         self._violation_waiters: Waiters[Violation] = Waiters("violation")
+        self._message_observers: list[Callable[[StoredMessage, bool], None]] = []
         self._finished: list[RecordedRequest] = []
         self.gateway = Gateway(self, enabled_privileged_intents)
         self._api = ApiDispatcher(self)
@@ -165,6 +166,13 @@ class DiscordEmulator(InteractionActions):
         self.users[uid] = emulated
         return emulated
 
+    def add_channel(self, name: str) -> str:
+        """Another text channel in the guild; add it before the bot connects (GUILD_CREATE lists it)."""
+        channel_id = self.snowflakes.next()
+        self.channels[channel_id] = {**payloads.text_channel(channel_id, self.guild_id, name),
+                                     "position": len(self.channels)}
+        return channel_id
+
     def _user_for(self, user: EmulatedUser | str | int | None) -> EmulatedUser:
         if user is None:
             return self.owner
@@ -201,6 +209,8 @@ class DiscordEmulator(InteractionActions):
         """Keep the message, wake waiters, and tell the bot like Discord does (GUILD_MESSAGES)."""
         self.messages[msg.id] = msg
         self._message_waiters.notify(msg)
+        for observer in list(self._message_observers):
+            observer(msg, created)
         if msg.ephemeral or not (self.gateway.intents or 0) & GUILD_MESSAGES_INTENT:
             return
         if msg.deleted:
@@ -224,6 +234,12 @@ class DiscordEmulator(InteractionActions):
                             content=content)
         await self._store_message(msg, created=True)
         return msg
+
+    def observe_messages(self, observer: Callable[[StoredMessage, bool], None]) -> Callable[[], None]:
+        """Call ``observer(message, created)`` on every message created, edited or deleted
+        (ephemeral ones included), as it happens; returns the function that stops it."""
+        self._message_observers.append(observer)
+        return lambda: self._message_observers.remove(observer) if observer in self._message_observers else None
 
     def _request_finished(self, rec: RecordedRequest) -> None:
         self._finished.append(rec)
