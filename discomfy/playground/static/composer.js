@@ -68,7 +68,10 @@ export class Composer {
   async refresh() {
     const text = this.input.value;
     if (!text.startsWith("/")) { this.hide(); this.setFileCommand(null); return; }
-    if (text === "/") await this.loadCommands(); // a hot reload may have changed them
+    if (text === "/") {
+      await this.loadCommands(); // a hot reload may have changed them
+      if (this.input.value !== text) return; // typed on meanwhile: that keystroke's refresh decides
+    }
     const parsed = parseCommand(text, this.commands);
     this.setFileCommand(parsed.command);
     if (!parsed.command) {
