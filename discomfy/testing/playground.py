@@ -64,6 +64,7 @@ class PlaygroundProcess:
         self.url: str | None = None
         self.started_at = 0.0
         self.url_at = 0.0
+        self.lines: list[tuple[float, str]] = []  # (time.monotonic() it was read, line) of its output
 
     def start(self, timeout: float = 60.0) -> str:
         """Start it and return the URL it prints; fail with its output if it does not."""
@@ -86,11 +87,17 @@ class PlaygroundProcess:
             for line in self.proc.stdout:
                 log.write(line)
                 log.flush()
-                match = URL_LINE.search(line.decode(errors="replace"))
+                text = line.decode(errors="replace")
+                self.lines.append((time.monotonic(), text))
+                match = URL_LINE.search(text)
                 if match and self.url is None:
                     self.url, self.url_at = match["url"], time.monotonic()
                     self._announced.set()
         self._announced.set()  # it ended without announcing: start() reports its output
+
+    def line_time(self, fragment: str) -> float | None:
+        """When the first output line containing ``fragment`` was read (time.monotonic)."""
+        return next((at for at, text in self.lines if fragment in text), None)
 
     def output(self) -> str:
         try:
