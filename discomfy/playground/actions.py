@@ -14,7 +14,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from discomfy.testing.discord_emulator.injection import (ATTACHMENT, BOOLEAN, INTEGER, NUMBER, SUB_COMMAND,
-                                                        SUB_COMMAND_GROUP, TYPE_NAMES, find_command)
+                                                        SUB_COMMAND_GROUP, find_command)
 
 if TYPE_CHECKING:
     from discomfy.testing.discord_emulator import DiscordEmulator, EmulatedInteraction, EmulatedUser
@@ -156,8 +156,8 @@ def _typed(option: dict[str, Any], text: str) -> Any:
         if kind == NUMBER:
             return float(text)
     except ValueError:
-        example = "20" if kind == INTEGER else "3.5"
-        raise ActionRefused(f"{name} needs a {TYPE_NAMES[kind]}, e.g. {name}:{example}; got {text!r}.") from None
+        what, example = ("a whole number", "20") if kind == INTEGER else ("a number", "3.5")
+        raise ActionRefused(f"{name} needs {what}, e.g. {name}:{example}; got {text!r}.") from None
     if kind == BOOLEAN:
         lowered = text.lower()
         if lowered not in ("true", "false", "yes", "no"):

@@ -42,9 +42,7 @@ def button(message, action: str):
 
 
 def send_command(page, text: str, files: dict[str, object] | None = None) -> None:
-    composer = page.locator("#composer-input")
-    composer.fill("")
-    composer.type(text)
+    page.locator("#composer-input").fill(text)
     for option, path in (files or {}).items():
         page.set_input_files(f'#files input[data-option="{option}"]', str(path))
     page.click("#send")
@@ -111,7 +109,7 @@ def test_lora_choices_come_from_the_bot_and_a_missing_option_is_refused(open_pag
     expect(page.locator("#composer-error")).to_contain_text("prompt")
     composer.fill("/generate prompt:x steps:many")
     page.click("#send")
-    expect(page.locator("#composer-error")).to_contain_text("steps needs a integer")
+    expect(page.locator("#composer-error")).to_contain_text("steps needs a whole number, e.g. steps:20")
 
 
 def test_editqwen_takes_a_png_from_the_file_picker_and_refuses_a_text_file_privately(open_page, tmp_path):
@@ -154,23 +152,50 @@ def test_the_edit_button_opens_a_modal_whose_submission_runs_the_job(open_page):
 
 def test_a_second_user_cannot_delete_the_first_users_result(open_page):
     page = open_page()
+    page.select_option("#user-switcher", label="alice")
     before = message_ids(page)
     send_command(page, "/generate prompt:a castle made of bread")
     job = new_message(page, before, "a castle made of bread")
+    expect(job.locator(".used")).to_contain_text("alice used /generate")
     wait_result(job)
 
     page.select_option("#user-switcher", label="bob")
     before = message_ids(page)
     button(job, "delete").click()
     refusal = new_message(page, before, "Only you can see this")
-    expect(refusal).to_contain_text("@owner")  # it names whose result it is
+    expect(refusal).to_contain_text("@alice")  # it names whose result it is
     expect(job).to_be_visible()
 
-    page.select_option("#user-switcher", label="owner (bot owner)")
-    expect(refusal).to_be_hidden()  # bob's private answer is not shown to the owner
+    page.select_option("#user-switcher", label="alice")
+    expect(refusal).to_be_hidden()  # bob's private answer is not shown to alice
     button(job, "delete").click()
     expect(job).to_have_count(0)  # deleted, live
     assert not page.js_errors
+
+
+def test_the_per_user_cap_and_the_fair_queue_as_two_users_see_them(open_page):
+    alice, bob = open_page(channel="sandbox"), open_page(channel="sandbox")
+    alice.select_option("#user-switcher", label="alice")
+    bob.select_option("#user-switcher", label="bob")
+    jobs = []
+    for n in range(3):
+        before = message_ids(alice)
+        send_command(alice, f"/generate prompt:queue test alice {n} model:sdxl steps:60")  # 7 s each
+        jobs.append(new_message(alice, before, f"queue test alice {n}"))
+    before = message_ids(alice)
+    send_command(alice, "/generate prompt:queue test alice 3")
+    capped = new_message(alice, before, "You already have 3")
+    expect(capped).to_contain_text("Only you can see this")
+    expect(bob.locator("#messages .message", has_text="You already have 3")).to_have_count(0)
+
+    before = message_ids(bob)
+    send_command(bob, "/generate prompt:queue test bob")
+    bobs = new_message(bob, before, "queue test bob")
+    # round-robin: bob's first job waits behind alice's running one only, not her whole queue
+    expect(bobs).to_contain_text("Position in queue: 1")
+    for job in [*jobs, bobs]:
+        wait_result(job)
+    assert not alice.js_errors and not bob.js_errors
 
 
 def test_two_tabs_see_the_same_channel_update_live(open_page):
@@ -181,6 +206,8 @@ def test_two_tabs_see_the_same_channel_update_live(open_page):
     seen = new_message(watcher, before, "two tabs one fox")
     expect(seen).to_contain_text("Step")
     wait_result(seen)
+    button(actor.locator(f'[data-message-id="{seen.get_attribute("data-message-id")}"]'), "delete").click()
+    expect(seen).to_have_count(0)  # the other tab's delete, live
     general = open_page()
     expect(general.locator("#messages .message", has_text="two tabs one fox")).to_have_count(0)
     assert not watcher.js_errors and not actor.js_errors
