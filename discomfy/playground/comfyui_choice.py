@@ -14,6 +14,11 @@ from typing import Any
 
 import aiohttp
 
+from discomfy.bot.offline import load_offline
+from discomfy.config import resolve_path
+from discomfy.core.comfyui.workflows.manifest import MANIFEST_NAME, load_manifest
+from discomfy.exceptions import DisComfyError
+from discomfy.testing.bot_harness import install_model_files, install_models
 from discomfy.testing.fake_comfyui import FakeComfyUI
 
 PROBE_TIMEOUT = 2.0  # seconds a configured server gets to answer GET /system_stats
@@ -33,6 +38,23 @@ class ComfyUIChoice:
     async def close(self) -> None:
         if self.fake is not None:
             await self.fake.stop()
+
+    def refresh_models(self, config: Any) -> None:
+        """Give the fake the model files of workflows added since it started (a pack dropped in
+        under ``--dev``); a real server has what its owner installed.
+
+        Reads the manifests in the folders ``--dev`` watches rather than loading the plugins
+        again: a second load in this process would swap the running bot's plugin modules."""
+        if self.fake is None:
+            return
+
+        for folder in [*config.plugins.dirs, *config.plugins.workflow_dirs]:
+            for manifest in sorted(resolve_path(config, folder).glob(f"*/{MANIFEST_NAME}")):
+                try:
+                    spec = load_manifest(manifest, check=False)
+                except (DisComfyError, OSError, ValueError):
+                    continue  # the bot's reload reports a broken pack, with its reason
+                install_model_files(self.fake, spec.model_files)
 
 
 def configured_urls(config: Any) -> list[str]:
@@ -79,8 +101,6 @@ async def choose_comfyui(config: Any, *, probe_timeout: float = PROBE_TIMEOUT) -
 async def _install_models(config: Any, fake: FakeComfyUI) -> None:
     """Give the fake every model file the workflows need, learnt by loading the plugins offline
     exactly as ``discomfy check`` does."""
-    from discomfy.bot.offline import load_offline
-    from discomfy.testing.bot_harness import install_models
 
     probe = await load_offline(config)
     try:

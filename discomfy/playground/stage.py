@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 from aiohttp import web
 
+from discomfy.bot.runner import run_bot
 from discomfy.config import override
 from discomfy.testing.discord_emulator import DiscordEmulator
 
@@ -51,7 +52,7 @@ class Playground:
         self.page: PageApp | None = None
         self.bot_task: asyncio.Task[int] | None = None
         self._runner: web.AppRunner | None = None
-        self._store_dir = Path(tempfile.mkdtemp(prefix="discomfy-play-"))
+        self.store_dir = Path(tempfile.mkdtemp(prefix="discomfy-play-"))
 
     @property
     def url(self) -> str:
@@ -66,9 +67,10 @@ class Playground:
         await emu.start()
         self.comfyui = await choose_comfyui(self.config)
         self._point_settings()
-        from discomfy.bot.runner import run_bot  # the same start-up path as `discomfy run`
-
+        # the same start-up path as `discomfy run`
         self.bot_task = asyncio.create_task(run_bot(self.config, dev=self.dev), name="discomfy-bot")
+        if self.dev and self.comfyui.fake is not None:
+            emu.observe_requests(self._after_request)
         await self._wait_for_bot()
         self.page = PageApp(emu, banner=self.comfyui.banner, comfyui=self.comfyui.urls, user_ids=users)
         self._runner = web.AppRunner(self.page.build(), access_log=None, shutdown_timeout=1.0)
@@ -90,12 +92,18 @@ class Playground:
             "discord.owner_ids": [int(emu.owner.id)],
             # ids from a real server mean nothing here; keep them from refusing every command
             "discord.allowed_guilds": [], "discord.allowed_channels": [], "discord.allowed_roles": [],
-            "jobs.store_path": str(self._store_dir / "jobs.sqlite3"),
+            "jobs.store_path": str(self.store_dir / "jobs.sqlite3"),
         }
         if comfyui.fake is not None:
             values.update({"comfyui.url": comfyui.fake.url, "comfyui.servers": []})
         for key, value in values.items():
             override(self.config, key, value)
+
+    def _after_request(self, rec: Any) -> None:
+        """A command sync after a hot reload: a new pack may name model files the fake lacks."""
+        if rec.method == "PUT" and rec.path.endswith("/commands") and rec.status == 200 and self.page is not None:
+            assert self.comfyui is not None
+            self.comfyui.refresh_models(self.config)
 
     async def _wait_for_bot(self) -> None:
         assert self.bot_task is not None
@@ -141,7 +149,7 @@ class Playground:
         await self.emu.stop()
         if self.comfyui is not None:
             await self.comfyui.close()
-        shutil.rmtree(self._store_dir, ignore_errors=True)
+        shutil.rmtree(self.store_dir, ignore_errors=True)
 
 
 class PlaygroundError(Exception):

@@ -48,14 +48,14 @@ def launch_chromium(playwright: Any) -> Any:
 
 
 class PlaygroundProcess:
-    """``discomfy --root ROOT play --port PORT`` (or ``command``) with its output in ``log_path``."""
+    """``discomfy --root ROOT play --port PORT [--dev]`` (or ``command``) with its output in ``log_path``."""
 
-    def __init__(self, root: Path, *, port: int | None = None, command: list[str] | None = None,
+    def __init__(self, root: Path, *, port: int | None = None, dev: bool = False, command: list[str] | None = None,
                  env: dict[str, str] | None = None, log_path: Path | None = None) -> None:
         self.root = Path(root)
         self.port = port or free_port()
         self.command = command or [sys.executable, "-m", "discomfy", "--root", str(self.root), "play",
-                                   "--port", str(self.port)]
+                                   "--port", str(self.port), *(["--dev"] if dev else [])]
         # settings come from ROOT's files (that is what --root is for), not from this shell's DISCOMFY_*
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("DISCOMFY_")}
         self.env = {**inherited, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -65,6 +65,8 @@ class PlaygroundProcess:
         self.started_at = 0.0
         self.url_at = 0.0
         self.lines: list[tuple[float, str]] = []  # (time.monotonic() it was read, line) of its output
+        self._new_line = threading.Condition()
+        self._ended = False
 
     def start(self, timeout: float = 60.0) -> str:
         """Start it and return the URL it prints; fail with its output if it does not."""
@@ -88,12 +90,31 @@ class PlaygroundProcess:
                 log.write(line)
                 log.flush()
                 text = line.decode(errors="replace")
-                self.lines.append((time.monotonic(), text))
+                with self._new_line:
+                    self.lines.append((time.monotonic(), text))
+                    self._new_line.notify_all()
                 match = URL_LINE.search(text)
                 if match and self.url is None:
                     self.url, self.url_at = match["url"], time.monotonic()
                     self._announced.set()
+        with self._new_line:
+            self._ended = True
+            self._new_line.notify_all()
         self._announced.set()  # it ended without announcing: start() reports its output
+
+    def wait_for_line(self, fragment: str, *, after: int = 0, timeout: float = 30.0) -> str:
+        """The first output line from index ``after`` on containing ``fragment`` (waits for it)."""
+        def found() -> str | None:
+            return next((text for _, text in self.lines[after:] if fragment in text), None)
+
+        with self._new_line:
+            if not self._new_line.wait_for(lambda: found() is not None or self._ended, timeout):
+                raise AssertionError(f"no output line with {fragment!r} within {timeout} s; "
+                                     f"the output ends with:\n{self.output()[-3000:]}")
+            line = found()
+        if line is None:
+            raise AssertionError(f"it exited without printing {fragment!r}; its output:\n{self.output()[-3000:]}")
+        return line
 
     def line_time(self, fragment: str) -> float | None:
         """When the first output line containing ``fragment`` was read (time.monotonic)."""

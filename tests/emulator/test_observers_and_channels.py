@@ -42,3 +42,16 @@ async def test_observers_see_creates_edits_ephemerals_and_deletes_in_order(disco
         assert all(entry[2] != "unseen" for entry in seen)
         with_file = await channel.send("x", file=discord.File(__import__("io").BytesIO(b"abc"), "a.txt"))
         assert str(with_file.id) not in {entry[0] for entry in seen}
+
+
+async def test_request_observers_see_each_answered_request(discord_emulator):
+    emu = discord_emulator
+    seen = []
+    stop = emu.observe_requests(lambda rec: seen.append((rec.method, rec.path, rec.status)))
+    logging.getLogger("discord").setLevel(logging.ERROR)
+    async with emu.run_bot(ProbeBot()):
+        assert ("PUT", f"/applications/{emu.application_id}/commands", 200) in seen
+        stop()
+        count = len(seen)
+        await emu.invoke("model info", {"name": "flux"})
+        assert len(seen) == count

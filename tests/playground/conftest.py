@@ -2,13 +2,14 @@
 
 One playground serves the whole session (it starts in a few seconds; every test uses its own
 prompts, so they do not read each other's messages). Each test gets its own browser context,
-so the user picked in one test's switcher does not carry over.
+so the user picked in one test's switcher does not carry over. Browser tests are plain (sync)
+functions: see ``browser``.
 """
 
 from __future__ import annotations
 
 import io
-import textwrap
+import json
 from pathlib import Path
 
 import pytest
@@ -21,23 +22,21 @@ VIEWPORT = {"width": 1280, "height": 960}
 
 
 def write_settings(root: Path, **sections: dict) -> None:
-    """settings.toml for a playground project: the repo's plugins, no ComfyUI answering."""
-    closed = free_port()  # nothing listens there: the playground falls back to its fake
-    lines = [f"""
-        [comfyui]
-        url = "http://127.0.0.1:{closed}"
-        [plugins]
-        dirs = ["{REPO_ROOT / 'plugins'}"]
-        workflow_dirs = ["{REPO_ROOT / 'workflows'}"]
-        [limits]
-        per_user = 100       # the session's tests generate more than the default 10 a minute
-        global_limit = 500
-        [progress]
-        edit_interval = 1.0  # several progress edits per job on the fake's few-second jobs
-    """]
+    """settings.toml for a playground project: the repo's plugins, no ComfyUI answering;
+    ``sections`` replace keys (``plugins={"workflow_dirs": [...]}``)."""
+    settings = {
+        "comfyui": {"url": f"http://127.0.0.1:{free_port()}"},  # nothing listens: the fake steps in
+        "plugins": {"dirs": [str(REPO_ROOT / "plugins")], "workflow_dirs": [str(REPO_ROOT / "workflows")]},
+        # the session's tests generate more than the default 10 a minute
+        "limits": {"per_user": 100, "global_limit": 500},
+        # several progress edits per job on the fake's few-second jobs
+        "progress": {"edit_interval": 1.0},
+    }
     for name, values in sections.items():
-        lines.append(f"[{name}]\n" + "\n".join(f"{k} = {v!r}" for k, v in values.items()))
-    (root / "settings.toml").write_text(textwrap.dedent(lines[0]) + "\n".join(lines[1:]))
+        settings.setdefault(name, {}).update(values)
+    text = "".join(f"[{name}]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in table.items())
+                   for name, table in settings.items())
+    (root / "settings.toml").write_text(text)
 
 
 @pytest.fixture(scope="session")
@@ -51,8 +50,11 @@ def playground(tmp_path_factory):
     assert status == 0, f"discomfy play exited with {status} on SIGTERM; its output:\n{process.output()[-3000:]}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Headless Chromium for one test module. Not for the session: Playwright's sync API keeps an
+    event loop running in this thread while it is open, and pytest-asyncio cannot run the async
+    tests of later modules beside it."""
     missing = chromium_missing()
     if missing:
         pytest.fail(missing, pytrace=False)

@@ -75,6 +75,7 @@ class DiscordEmulator(InteractionActions):
         self._request_waiters: Waiters[RecordedRequest] = Waiters("request")
         self._violation_waiters: Waiters[Violation] = Waiters("violation")
         self._message_observers: list[Callable[[StoredMessage, bool], None]] = []
+        self._request_observers: list[Callable[[RecordedRequest], None]] = []
         self._finished: list[RecordedRequest] = []
         self.gateway = Gateway(self, enabled_privileged_intents)
         self._api = ApiDispatcher(self)
@@ -241,9 +242,17 @@ class DiscordEmulator(InteractionActions):
         self._message_observers.append(observer)
         return lambda: self._message_observers.remove(observer) if observer in self._message_observers else None
 
+    def observe_requests(self, observer: Callable[[RecordedRequest], None]) -> Callable[[], None]:
+        """Call ``observer(request)`` on every REST request once it is answered (status set);
+        returns the function that stops it."""
+        self._request_observers.append(observer)
+        return lambda: self._request_observers.remove(observer) if observer in self._request_observers else None
+
     def _request_finished(self, rec: RecordedRequest) -> None:
         self._finished.append(rec)
         self._request_waiters.notify(rec)
+        for observer in list(self._request_observers):
+            observer(rec)
 
     def _record_violation(self, violation: Violation) -> None:
         self.violations.append(violation)
