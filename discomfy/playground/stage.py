@@ -114,7 +114,7 @@ class Playground:
             return
         ready.cancel()
         if self.bot_task in done:
-            raise PlaygroundError(f"the bot stopped while starting (exit status {self.bot_task.result()}); "
+            raise PlaygroundError(f"the bot stopped while starting ({bot_ending(self.bot_task)}); "
                                   "its log above says why")
         raise PlaygroundError(f"the bot did not connect to the emulated Discord within {BOT_READY_TIMEOUT:.0f} s; "
                               "its log above says why")
@@ -135,8 +135,9 @@ class Playground:
         await asyncio.wait({stopper, self.bot_task}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
         if self.bot_task.done():
-            print("The bot stopped; its log above says why. Stopping the playground.", file=sys.stderr)
-            return self.bot_task.result() or 1
+            print(f"The bot stopped ({bot_ending(self.bot_task)}); its log above says why. "
+                  "Stopping the playground.", file=sys.stderr)
+            return 1
         return 0
 
     async def stop(self) -> None:
@@ -150,6 +151,14 @@ class Playground:
         if self.comfyui is not None:
             await self.comfyui.close()
         shutil.rmtree(self.store_dir, ignore_errors=True)
+
+
+def bot_ending(task: "asyncio.Task[int]") -> str:
+    """How the bot's task ended, for a message: its exit status or the error that ended it."""
+    if task.cancelled():
+        return "cancelled"
+    error = task.exception()
+    return f"exit status {task.result()}" if error is None else f"{type(error).__name__}: {error}"
 
 
 class PlaygroundError(Exception):

@@ -105,3 +105,14 @@ async def test_option_text_is_typed_against_the_synced_schema_with_plain_refusal
                                                 ("0.0.0.0", False), ("192.168.1.20", False), ("example.org", False)])
 def test_only_loopback_addresses_count_as_local(host, loopback):
     assert is_loopback(host) is loopback
+
+
+async def test_when_the_bot_stops_the_playground_stops_and_says_so(config, started, capsys):
+    import asyncio
+
+    override(config, "comfyui.url", f"http://127.0.0.1:{free_port()}")
+    playground = await started(config)
+    playground.bot_task.cancel()
+    assert await asyncio.wait_for(playground.wait_closed(asyncio.Event()), 10) == 1
+    # run_bot ends a cancelled bot cleanly (status 0); the playground still stops, saying so
+    assert "The bot stopped (exit status 0); its log above says why" in capsys.readouterr().err
