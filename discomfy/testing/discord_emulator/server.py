@@ -23,7 +23,7 @@ from .gateway import PRIVILEGED_INTENTS, Gateway
 from .http_layer import API_PREFIX, ApiDispatcher, RateLimitRule
 from .interactions import EmulatedInteraction
 from .messages import StoredAttachment, StoredMessage
-from .recording import RecordedRequest, Violation, Waiters
+from .recording import Observers, RecordedRequest, Violation, Waiters
 
 DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024
 GUILD_MESSAGES_INTENT, MESSAGE_CONTENT_INTENT = 1 << 9, 1 << 15
@@ -74,8 +74,8 @@ class DiscordEmulator(InteractionActions):
         self._message_waiters: Waiters[StoredMessage] = Waiters("message")
         self._request_waiters: Waiters[RecordedRequest] = Waiters("request")
         self._violation_waiters: Waiters[Violation] = Waiters("violation")
-        self._message_observers: list[Callable[[StoredMessage, bool], None]] = []
-        self._request_observers: list[Callable[[RecordedRequest], None]] = []
+        self._message_observers = Observers()
+        self._request_observers = Observers()
         self._finished: list[RecordedRequest] = []
         self.gateway = Gateway(self, enabled_privileged_intents)
         self._api = ApiDispatcher(self)
@@ -210,8 +210,7 @@ class DiscordEmulator(InteractionActions):
         """Keep the message, wake waiters, and tell the bot like Discord does (GUILD_MESSAGES)."""
         self.messages[msg.id] = msg
         self._message_waiters.notify(msg)
-        for observer in list(self._message_observers):
-            observer(msg, created)
+        self._message_observers.notify(msg, created)
         if msg.ephemeral or not (self.gateway.intents or 0) & GUILD_MESSAGES_INTENT:
             return
         if msg.deleted:
@@ -239,20 +238,17 @@ class DiscordEmulator(InteractionActions):
     def observe_messages(self, observer: Callable[[StoredMessage, bool], None]) -> Callable[[], None]:
         """Call ``observer(message, created)`` on every message created, edited or deleted
         (ephemeral ones included), as it happens; returns the function that stops it."""
-        self._message_observers.append(observer)
-        return lambda: self._message_observers.remove(observer) if observer in self._message_observers else None
+        return self._message_observers.add(observer)
 
     def observe_requests(self, observer: Callable[[RecordedRequest], None]) -> Callable[[], None]:
         """Call ``observer(request)`` on every REST request once it is answered (status set);
         returns the function that stops it."""
-        self._request_observers.append(observer)
-        return lambda: self._request_observers.remove(observer) if observer in self._request_observers else None
+        return self._request_observers.add(observer)
 
     def _request_finished(self, rec: RecordedRequest) -> None:
         self._finished.append(rec)
         self._request_waiters.notify(rec)
-        for observer in list(self._request_observers):
-            observer(rec)
+        self._request_observers.notify(rec)
 
     def _record_violation(self, violation: Violation) -> None:
         self.violations.append(violation)
