@@ -13,8 +13,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from discomfy.testing.discord_emulator.injection import (ATTACHMENT, BOOLEAN, INTEGER, NUMBER, SUB_COMMAND,
-                                                        SUB_COMMAND_GROUP, find_command)
+from discomfy.testing.discord_emulator.injection import (ATTACHMENT, BOOLEAN, CHANNEL, INTEGER, MENTIONABLE, NUMBER,
+                                                        SUB_COMMAND, SUB_COMMAND_GROUP, USER, find_command)
 
 if TYPE_CHECKING:
     from discomfy.testing.discord_emulator import DiscordEmulator, EmulatedInteraction, EmulatedUser
@@ -116,8 +116,28 @@ class PageActions:
                                     f"{', '.join(by_name) or 'none'}.")
             if option["type"] == ATTACHMENT:
                 raise ActionRefused(f"{name} takes a file: choose one with its file button.")
-            typed[name] = _typed(option, text.strip())
+            if option["type"] in (USER, MENTIONABLE, CHANNEL):
+                typed[name] = self._named(option, text.strip())
+            else:
+                typed[name] = _typed(option, text.strip())
         return typed
+
+    def _named(self, option: dict[str, Any], text: str) -> str:
+        """A user (``alice``, ``@alice``, ``<@id>``) or channel (``sandbox``, ``#sandbox``) by name or id."""
+        name = option["name"]
+        if option["type"] == CHANNEL:
+            wanted = text.lstrip("#")
+            for channel in self.emu.channels.values():
+                if wanted in (channel["id"], channel["name"]):
+                    return channel["id"]
+            known = ", ".join(f"#{c['name']}" for c in self.emu.channels.values())
+            raise ActionRefused(f"{name} needs a channel of this server ({known}); got {text!r}.")
+        wanted = text.removeprefix("<@").removesuffix(">").lstrip("@!")
+        for user in self.emu.users.values():
+            if wanted in (user.id, user.name):
+                return user.id
+        known = ", ".join(f"@{u.name}" for u in self.emu.users.values())
+        raise ActionRefused(f"{name} needs a member of this server ({known}); got {text!r}.")
 
     # --- helpers ------------------------------------------------------------------------------
     def _user(self, user_id: str) -> "EmulatedUser":
