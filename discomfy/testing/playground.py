@@ -1,9 +1,11 @@
 """``discomfy play`` in a child process, and the system Chromium to look at it (tests, benchmarks).
 
-The browser is Debian's ``chromium`` (``/usr/bin/chromium``) driven by Playwright for Python:
-Playwright's own browser download cannot run here, its ``executable_path`` takes the system
-one. The flags keep Chromium off the network (this machine has none beyond package registries)
-and let it run as root in a container.
+The browser is Debian's ``chromium`` (``/usr/bin/chromium``) driven by Playwright for Python,
+given the system browser through ``executable_path`` (its own browser download is never used).
+Playwright rather than Selenium: its locators wait for the page's state (no sleeps or explicit
+waits in tests), it fills ``<input type=file>`` pickers, opens several tabs in one context, and
+takes the README's screenshot. The flags keep Chromium off the network (CI has none beyond
+package registries) and let it run as root in a container.
 """
 
 from __future__ import annotations
