@@ -37,6 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the bot", description="Log in to Discord and serve slash commands.")
     run.add_argument("--dev", action="store_true", help="watch plugins/ and workflows/ and hot-reload changed plugins")
 
+    play = sub.add_parser(
+        "play", help="try the bot in a browser, without Discord",
+        description="Start a local Discord emulator, the bot (as `run` starts it) and a page that looks like a "
+        "Discord channel. ComfyUI: the configured server(s) if they answer, else a built-in fake drawing placeholders.")
+    play.add_argument("--host", default="127.0.0.1", help="address to serve the page on (default: 127.0.0.1; "
+                      "anything else lets other machines use the bot)")
+    play.add_argument("--port", type=int, default=8765, help="port to serve the page on (default: 8765)")
+    play.add_argument("--dev", action="store_true", help="watch plugins/ and workflows/ and hot-reload changed plugins")
+
     check = sub.add_parser(
         "check",
         help="validate config and every plugin offline, print the load report",
@@ -106,6 +115,12 @@ def _run(config: Any, args: argparse.Namespace) -> int:
     return asyncio.run(run_bot(config, dev=args.dev))
 
 
+def _play(config: Any, args: argparse.Namespace) -> int:
+    from discomfy.playground.stage import play
+
+    return asyncio.run(play(config, host=args.host, port=args.port, dev=args.dev))
+
+
 def _check(config: Any, args: argparse.Namespace) -> int:
     from discomfy.bot.offline import check_setup
 
@@ -146,7 +161,7 @@ def _new_plugin(config: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "check": _check, "commands": _commands, "render": _render, "new-pack": _new_pack,
+COMMANDS = {"run": _run, "play": _play, "check": _check, "commands": _commands, "render": _render, "new-pack": _new_pack,
             "new-plugin": _new_plugin}
 
 

@@ -3,6 +3,21 @@
 # Exit status is pytest's; "no tests collected" (5) counts as a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The playground's browser tests drive Debian's Chromium (Playwright with the system browser,
+# never a browser download); the emoji font makes the README screenshot show the buttons' emoji.
+if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then
+  packages="chromium chromium-driver fonts-noto-color-emoji"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null
+  else
+    echo "scripts/test.sh: Chromium is missing and this user cannot install it; the browser tests will" \
+         "fail until someone runs: sudo apt-get install -y $packages" >&2
+  fi
+fi
+
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test,dev]'

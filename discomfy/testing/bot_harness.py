@@ -9,7 +9,7 @@ emulator, so what they check is what a Discord user would see.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +53,15 @@ def build_config(root: Path, *, emulator: Any, comfyui_url: str, plugin_dirs: li
 
 def install_models(fake: FakeComfyUI, bot: ComfyUIBot) -> None:
     """Put every model file the bot's workflows need on the fake server."""
-    for spec in bot.workflows.all().values():
-        for needed in spec.model_files:
-            folder = model_folder(needed.node_class, needed.input)
-            if folder and needed.filename not in fake.models.setdefault(folder, []):
-                fake.models[folder].append(needed.filename)
+    install_model_files(fake, [needed for spec in bot.workflows.all().values() for needed in spec.model_files])
+
+
+def install_model_files(fake: FakeComfyUI, model_files: Iterable[Any]) -> None:
+    """Put these ``ModelFile``s (a workflow spec's ``model_files``) in the fake's model folders."""
+    for needed in model_files:
+        folder = model_folder(needed.node_class, needed.input)
+        if folder and needed.filename not in fake.models.setdefault(folder, []):
+            fake.models[folder].append(needed.filename)
 
 
 @contextlib.asynccontextmanager

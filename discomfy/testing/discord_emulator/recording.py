@@ -95,3 +95,25 @@ class Waiters(Generic[T]):
             ) from None
         finally:
             self._pending.remove(entry)
+
+
+class Observers:
+    """Callbacks told about every item as it happens, for as long as they are registered
+    (unlike ``Waiters``, which resolve once): a live view of what the emulator records."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[..., None]] = []
+
+    def add(self, callback: Callable[..., None]) -> Callable[[], None]:
+        """Register ``callback``; returns the function that unregisters it."""
+        self._callbacks.append(callback)
+
+        def remove() -> None:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+        return remove
+
+    def notify(self, *args: Any) -> None:
+        for callback in list(self._callbacks):
+            callback(*args)

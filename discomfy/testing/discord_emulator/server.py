@@ -23,7 +23,7 @@ from .gateway import PRIVILEGED_INTENTS, Gateway
 from .http_layer import API_PREFIX, ApiDispatcher, RateLimitRule
 from .interactions import EmulatedInteraction
 from .messages import StoredAttachment, StoredMessage
-from .recording import RecordedRequest, Violation, Waiters
+from .recording import Observers, RecordedRequest, Violation, Waiters
 
 DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024
 GUILD_MESSAGES_INTENT, MESSAGE_CONTENT_INTENT = 1 << 9, 1 << 15
@@ -74,6 +74,8 @@ class DiscordEmulator(InteractionActions):
         self._message_waiters: Waiters[StoredMessage] = Waiters("message")
         self._request_waiters: Waiters[RecordedRequest] = Waiters("request")
         self._violation_waiters: Waiters[Violation] = Waiters("violation")
+        self._message_observers = Observers()
+        self._request_observers = Observers()
         self._finished: list[RecordedRequest] = []
         self.gateway = Gateway(self, enabled_privileged_intents)
         self._api = ApiDispatcher(self)
@@ -165,6 +167,13 @@ class DiscordEmulator(InteractionActions):
         self.users[uid] = emulated
         return emulated
 
+    def add_channel(self, name: str) -> str:
+        """Another text channel in the guild; add it before the bot connects (GUILD_CREATE lists it)."""
+        channel_id = self.snowflakes.next()
+        self.channels[channel_id] = {**payloads.text_channel(channel_id, self.guild_id, name),
+                                     "position": len(self.channels)}
+        return channel_id
+
     def _user_for(self, user: EmulatedUser | str | int | None) -> EmulatedUser:
         if user is None:
             return self.owner
@@ -201,6 +210,7 @@ class DiscordEmulator(InteractionActions):
         """Keep the message, wake waiters, and tell the bot like Discord does (GUILD_MESSAGES)."""
         self.messages[msg.id] = msg
         self._message_waiters.notify(msg)
+        self._message_observers.notify(msg, created)
         if msg.ephemeral or not (self.gateway.intents or 0) & GUILD_MESSAGES_INTENT:
             return
         if msg.deleted:
@@ -225,9 +235,20 @@ class DiscordEmulator(InteractionActions):
         await self._store_message(msg, created=True)
         return msg
 
+    def observe_messages(self, observer: Callable[[StoredMessage, bool], None]) -> Callable[[], None]:
+        """Call ``observer(message, created)`` on every message created, edited or deleted
+        (ephemeral ones included), as it happens; returns the function that stops it."""
+        return self._message_observers.add(observer)
+
+    def observe_requests(self, observer: Callable[[RecordedRequest], None]) -> Callable[[], None]:
+        """Call ``observer(request)`` on every REST request once it is answered (status set);
+        returns the function that stops it."""
+        return self._request_observers.add(observer)
+
     def _request_finished(self, rec: RecordedRequest) -> None:
         self._finished.append(rec)
         self._request_waiters.notify(rec)
+        self._request_observers.notify(rec)
 
     def _record_violation(self, violation: Violation) -> None:
         self.violations.append(violation)
