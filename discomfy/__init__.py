@@ -22,6 +22,14 @@ def __getattr__(name: str):
         from discomfy.bot.cog import WorkflowCog
 
         return WorkflowCog
+    if name == "ResultAction":
+        from discomfy.bot.result_actions import ResultAction
+
+        return ResultAction
+    if name == "ActionContext":
+        from discomfy.bot.action_context import ActionContext
+
+        return ActionContext
     if name == "report_error":
         from discomfy.bot.responses import report_error
 
@@ -40,6 +48,8 @@ def __getattr__(name: str):
 __all__ = [
     "hookimpl",
     "WorkflowCog",
+    "ResultAction",
+    "ActionContext",
     "WorkflowParameters",
     "report_error",
     "load_command_manifest",

@@ -18,7 +18,9 @@ from discord.ext import commands
 from discomfy.bot.access import DisComfyTree
 from discomfy.bot.button_actions import ButtonActions
 from discomfy.bot.command_sync import CommandSyncer
+from discomfy.bot.default_actions import DefaultResultActions
 from discomfy.bot.generation import GenerationFlow
+from discomfy.bot.result_actions import ActionRegistry
 from discomfy.bot.views import JobButton
 from discomfy.core.catalog import WorkflowCatalog
 from discomfy.core.comfyui.workflows.strategies import builtin_strategies
@@ -81,6 +83,8 @@ class ComfyUIBot(commands.Bot):
         self.job_queue = FairQueue.from_config(config)
         self.generation = GenerationFlow(self)
         self.button_actions = ButtonActions(self)
+        self.result_actions = ActionRegistry(self.plugin_manager)
+        self.plugin_manager.register(DefaultResultActions(self), name="discomfy-result-actions")
         self.servers = ServerPool.from_config(config, job_queue=self.job_queue)
         self.failover = Failover.from_config(config, self.job_queue, self.servers, stop_run=self._stop_run)
         # a locked store must fail fast: a job is stored inside Discord's 3-second window

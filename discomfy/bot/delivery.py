@@ -159,7 +159,7 @@ async def deliver_result(bot: Any, job: Any, spec: Any, result: Any) -> None:
         return
     files = [discord.File(io.BytesIO(data), name) for name, data in fitted.files]
     embed = result_embed(job, spec, fitted.note)
-    view = result_view(job, bot.edit_targets())
+    view = result_view(bot.result_actions.for_result(job, spec), job, len(files))
     # sent first, claimed after: if the bot stops in between, recovery sends it again, which
     # (an edit of the job's own message) the user sees once; the claim is atomic, so two
     # paths racing in one process cannot both report it
