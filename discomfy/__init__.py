@@ -26,6 +26,10 @@ def __getattr__(name: str):
         from discomfy.bot.result_actions import ResultAction
 
         return ResultAction
+    if name == "image_result":
+        from discomfy.bot.result_actions import image_result
+
+        return image_result
     if name == "ActionContext":
         from discomfy.bot.action_context import ActionContext
 
@@ -50,6 +54,7 @@ __all__ = [
     "WorkflowCog",
     "ResultAction",
     "ActionContext",
+    "image_result",
     "WorkflowParameters",
     "report_error",
     "load_command_manifest",

@@ -172,11 +172,6 @@ class ComfyUIBot(commands.Bot):
 
         return WorkflowUpdater(self.workflows.registry())
 
-    def edit_targets(self) -> list[tuple[str, str]]:
-        """(workflow name, label) of every loaded workflow that edits an image: the result
-        buttons offer them, whichever plugins provide them."""
-        return [(spec.name, spec.model) for spec in self.workflows.all().values() if spec.image_parameters]
-
     def check_access_to_generate(self, user_id: int) -> None:
         """Raise ``RateLimitError`` if the user may not start a job right now (no side effect)."""
         if not self._check_rate_limit(user_id):

@@ -20,6 +20,7 @@ from discomfy.bot.button_actions import replay_submission
 from discomfy.bot.generation import Submission, replay_options
 from discomfy.bot.responses import report_error
 from discomfy.bot.result_actions import ResultAction
+from discomfy.core.comfyui.workflows.commands import is_hidden_parameter
 from discomfy.exceptions import DisComfyError, ValidationError
 from discomfy.hookspecs import hookimpl
 
@@ -56,6 +57,18 @@ def submitted_text(data: Any, custom_id: str) -> str:
     raise ValidationError("The edit form came back without its text; please try again.")
 
 
+def edit_image_parameter(spec: Any) -> str | None:
+    """The image a user attaches to ``spec`` (hidden ones, e.g. Vary's, are set by buttons)."""
+    return next((p for p in spec.image_parameters if not is_hidden_parameter(spec.parameters[p])), None)
+
+
+def edit_targets(specs: Any) -> list[tuple[str, str]]:
+    """(workflow name, model) of every workflow that edits an attached image by a prompt,
+    whichever plugins provide them."""
+    return [(spec.name, spec.model) for spec in specs
+            if edit_image_parameter(spec) and "prompt" in spec.parameters]
+
+
 class DefaultResultActions:
     def __init__(self, bot: Any) -> None:
         self.bot = bot
@@ -65,7 +78,7 @@ class DefaultResultActions:
     def discomfy_register_result_actions(self) -> list[ResultAction]:
         actions = [ResultAction("reroll", "Reroll", self.reroll, emoji="🎲", style="primary", order=10)]
         actions += [ResultAction("edit", f"Edit with {label}", self.edit, emoji="✏️", order=20, arg=name)
-                    for name, label in self.bot.edit_targets()[:EDIT_BUTTONS]]
+                    for name, label in edit_targets(self.bot.workflows.all().values())[:EDIT_BUTTONS]]
         actions += [ResultAction("info", "Info", self.info, emoji="ℹ️", order=90),
                     ResultAction("delete", "Delete", self.delete, emoji="🗑️", style="danger", order=95, owner_only=True)]
         return actions
@@ -130,11 +143,11 @@ class DefaultResultActions:
         await self.bot.generation.accept(interaction, submission)
 
     async def edit_submission(self, job: Any, spec: Any, prompt: str, image: discord.Attachment | None) -> Submission:
-        image_params = spec.image_parameters
-        if not image_params:
+        param = edit_image_parameter(spec)
+        if param is None:
             raise ValidationError(f"{spec.model} does not take an image.")
         if image is None:
             raise ValidationError("This result has no image attached any more; run the command again.")
-        images = await self.bot.generation.read_images({image_params[0]: image})
-        options = {"prompt": prompt, image_params[0]: image.filename}
+        images = await self.bot.generation.read_images({param: image})
+        options = {"prompt": prompt, param: image.filename}
         return Submission(spec, options, images)

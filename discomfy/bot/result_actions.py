@@ -121,6 +121,16 @@ class ActionRegistry:
         return sorted((a for a in self.actions() if a.shows_for(job, spec)), key=lambda a: (a.order, a.name, a.arg or ""))
 
 
+#: output node classes whose files are still images a user can upscale, vary or edit
+IMAGE_SAVERS = frozenset({"SaveImage", "PreviewImage", "SaveImageWebsocket"})
+
+
+def image_result(job: Any, spec: Any) -> bool:
+    """An ``applies_to`` for image actions: the job's workflow saves still images only
+    (not a video), so its result message holds images."""
+    return spec is not None and bool(spec.outputs) and all(spec.class_of(n) in IMAGE_SAVERS for n in spec.outputs)
+
+
 def image_number(action: ResultAction, arg: str | None) -> int | None:
     """The 1-based image a per-image button acts on (1 when the custom_id names none)."""
     if not action.per_image:

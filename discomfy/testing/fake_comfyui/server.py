@@ -19,7 +19,8 @@ from PIL import Image
 from discomfy.core.comfyui.frames import encode_preview, encode_text
 from discomfy.testing.fake_comfyui.catalog import NodeCatalog
 from discomfy.testing.fake_comfyui.executor import PromptWorker
-from discomfy.testing.fake_comfyui.nodes import NodeRunner, jpeg_bytes
+from discomfy.testing.fake_comfyui.nodes import jpeg_bytes
+from discomfy.testing.fake_comfyui.extra_nodes import ExtraNodeRunner  # upscalers resize, latents repeat (issue 12)
 from discomfy.testing.fake_comfyui.routes import build_app
 from discomfy.testing.fake_comfyui.sockets import SocketConn
 from discomfy.testing.fake_comfyui.storage import FileStore
@@ -59,7 +60,7 @@ class FakeComfyUI:
         self.files = FileStore()
         self.catalog = NodeCatalog(self.models, self.files.input_names)
         self.validator = PromptValidator(self.catalog, self.files)
-        self.runner = NodeRunner(self.files)
+        self.runner = ExtraNodeRunner(self.files)
         self.worker: PromptWorker | None = None
         self.requests: list[tuple[str, str]] = []
         self.sockets: dict[str, SocketConn] = {}
