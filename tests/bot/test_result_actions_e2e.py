@@ -147,3 +147,14 @@ async def test_per_image_buttons_work_after_a_restart(discord_emulator, fake_com
         strong = await wait_result(emu, await emu.click(single, button(single, "vary_strong")))
         assert (await second.store.get(job_id_of(strong))).parameters["prompt"] == "an owl"
         await assert_settled(emu, second)
+
+
+async def test_the_button_factor_setting_applies_to_the_menu_and_the_buttons(discord_emulator, fake_comfyui, start_bot):
+    emu = discord_emulator
+    async with start_bot(**{"upscale.button_factor": 4}) as bot:
+        posted = await emu.post_message("tiny", attachments=[("tiny.png", png_bytes(30, 20, "red"), "image/png")])
+        menu = await wait_result(emu, await emu.invoke_message_command("Upscale", posted))
+        assert image_size(menu.attachments[0].data) == (120, 80)
+        again = await wait_result(emu, await emu.click(menu, button(menu, "upscale")))
+        assert image_size(again.attachments[0].data) == (480, 320)
+        await assert_settled(emu, bot)

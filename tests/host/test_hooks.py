@@ -29,6 +29,16 @@ def test_every_hook_has_an_implementation_in_the_host_plugins_or_tests():
         assert re.search(rf"@hookimpl\s+def {hook}\(", sources), f"nothing implements {hook}"
 
 
+def test_every_builtin_strategy_is_in_the_plugin_authors_guide():
+    from discomfy.core.comfyui.workflows.strategies import builtin_strategies
+
+    guide = (REPO_ROOT / "docs" / "plugins.md").read_text()
+    names = [s.name for s in builtin_strategies()]
+    assert "img2img" in names
+    for name in names:
+        assert re.search(rf"^\| [^|]*`{name}`", guide, re.M), f"strategy {name} is not in the built-in strategies table"
+
+
 SHOUT_PLUGIN = '''
     from discord.ext import commands
     from discomfy import hookimpl
