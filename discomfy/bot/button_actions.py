@@ -74,6 +74,8 @@ class ButtonActions:
     async def _result_action(self, interaction: discord.Interaction, name: str, job: Any, arg: str | None) -> None:
         action = self.bot.result_actions.find(name, arg)
         if action is None:
+            if any(a.name == name for a in self.bot.result_actions.actions()):
+                raise DisComfyError("What this button points at is not installed on this bot any more.")
             raise DisComfyError("This button belongs to a plugin that is not loaded on this bot any more.")
         if action.owner_only:
             require_owner(interaction, job, action.label.lower())

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 CUSTOM_ID = re.compile(r"discomfy:(?P<action>[a-z][a-z0-9_]*):(?P<job>[A-Za-z0-9_-]+)(?::(?P<arg>[A-Za-z0-9_.-]+))?")
 ROWS, PER_ROW = 5, 5
+LABEL_LIMIT = 80  # Discord's longest button label
 MAX_PER_IMAGE = 4  # a batch of more images gets no per-image buttons
 
 HOST_LABELS = {
@@ -107,13 +108,21 @@ def layout(actions: list[ResultAction], images: int, *, job_id: str = "?") -> li
 def _button(action: ResultAction, job_id: str, number: int | None, row: int) -> JobButton:
     style = getattr(discord.ButtonStyle, action.style)
     if number is None:
-        return JobButton(action.name, job_id, action.arg, label=action.label, emoji=action.emoji, style=style, row=row)
-    return JobButton(action.name, job_id, str(number), label=f"{action.short_label}{number}", style=style, row=row)
+        return JobButton(action.name, job_id, action.arg, label=action.label[:LABEL_LIMIT], emoji=action.emoji,
+                         style=style, row=row)
+    return JobButton(action.name, job_id, str(number), label=f"{action.short_label}{number}"[:LABEL_LIMIT],
+                     style=style, row=row)
 
 
 def result_view(actions: list[ResultAction], job: Any, images: int) -> discord.ui.View | None:
-    """The buttons under ``job``'s result; None when no action applies."""
-    rows = layout(actions, images, job_id=job.id)
-    if not rows:
-        return None
-    return _view(*(_button(action, job.id, number, index) for index, row in enumerate(rows) for action, number in row))
+    """The buttons under ``job``'s result; None when no action applies. A button whose
+    custom_id would be too long for Discord (a very long ``arg``) is left out with a log line:
+    the result itself must still be delivered."""
+    buttons = []
+    for index, row in enumerate(layout(actions, images, job_id=job.id)):
+        for action, number in row:
+            try:
+                buttons.append(_button(action, job.id, number, index))
+            except ValueError as exc:
+                log.warning("job %s: result button %r left out: %s", job.id, action.name, exc)
+    return _view(*buttons) if buttons else None

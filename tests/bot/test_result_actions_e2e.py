@@ -158,3 +158,16 @@ async def test_the_button_factor_setting_applies_to_the_menu_and_the_buttons(dis
         again = await wait_result(emu, await emu.click(menu, button(menu, "upscale")))
         assert image_size(again.attachments[0].data) == (480, 320)
         await assert_settled(emu, bot)
+
+
+async def test_a_button_of_a_plugin_removed_since_says_so_in_plain_words(discord_emulator, fake_comfyui, start_bot):
+    emu = discord_emulator
+    async with start_bot() as first:
+        result = await generate(emu)
+        await wait_idle(first)
+    async with start_bot(**{"plugins.disabled": ["vary"]}) as second:
+        click = await emu.click(result, button(result, "vary"))
+        assert "plugin that is not loaded" in await answer_text(emu, click)
+        again = await wait_result(emu, await emu.invoke("generate", {"prompt": "an owl"}))
+        assert not any(":vary" in c for c in again.custom_ids), "no Vary button without the plugin"
+        await assert_settled(emu, second)
