@@ -135,7 +135,7 @@ def result_embed(job: Any, spec: Any, note: str | None = None) -> discord.Embed:
         embed.description = str(params["prompt"])[:4000]
     if job.seed is not None:
         embed.add_field(name="Seed", value=f"`{job.seed}`", inline=True)
-    for key in ("steps", "guidance", "cfg", "width", "height", "aspect_ratio", "lora"):
+    for key in ("steps", "guidance", "cfg", "width", "height", "aspect_ratio", "lora", "denoise", "factor"):
         if params.get(key) not in (None, ""):
             embed.add_field(name=key.replace("_", " ").title(), value=str(params[key])[:1024], inline=True)
     footer = f"Job {job.id}"
