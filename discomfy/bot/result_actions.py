@@ -77,6 +77,7 @@ class ActionRegistry:
 
     def __init__(self, plugin_manager: Any) -> None:
         self.plugin_manager = plugin_manager
+        self._reported: set[tuple[str, str, str]] = set()  # clashes already logged (collect runs per click)
 
     def collect(self) -> list[tuple[str, ResultAction]]:
         """(owning plugin, action) for every action, first owner winning a name."""
@@ -97,8 +98,10 @@ class ActionRegistry:
                 key = (action.name, action.arg)
                 holder = names.setdefault(action.name, owner)
                 if holder != owner or key in seen:
-                    log.error("result action %r is registered by plugin %r and by plugin %r; %r keeps it",
-                              action.name, holder, owner, holder)
+                    if (action.name, holder, owner) not in self._reported:
+                        self._reported.add((action.name, holder, owner))
+                        log.error("result action %r is registered by plugin %r and by plugin %r; %r keeps it",
+                                  action.name, holder, owner, holder)
                     continue
                 seen.add(key)
                 found.append((owner, action))
@@ -112,7 +115,7 @@ class ActionRegistry:
         for action in self.actions():
             if action.name != name:
                 continue
-            if action.per_image or action.arg == arg or (action.arg is None and arg is None):
+            if action.per_image or action.arg == arg:
                 return action
         return None
 

@@ -145,3 +145,14 @@ def test_img2img_without_a_vae_to_encode_with_is_refused_at_load(tmp_path):
     (pack / "workflow.json").write_text(json.dumps(workflow))
     with pytest.raises(PackLoadError, match="img2img: the workflow has no VAEDecode"):
         load_manifest(pack)
+
+
+def test_img2img_latent_option_names_the_node_to_replace(tmp_path):
+    pack = copy_pack(SHIPPED["generate-sdxl"], tmp_path, "named")
+    with (pack / "manifest.toml").open("a") as manifest:
+        manifest.write('\n[options.img2img]\nlatent = "4"\n')
+    graph = WorkflowUpdater().render(load_manifest(pack), {"prompt": "x", "init_image": "v.png"}).graph
+    assert "4" not in graph and graph["5"]["inputs"]["latent_image"][0] in graph
+    (pack / "manifest.toml").write_text((pack / "manifest.toml").read_text().replace('latent = "4"', 'latent = "99"'))
+    with pytest.raises(PackLoadError, match=r"latent = '99' is not a node of the workflow"):
+        load_manifest(pack)
