@@ -113,8 +113,8 @@ class UpscaleCog(WorkflowCog, name="upscale"):
 
     async def upscale_command_handler(self, interaction: discord.Interaction, options: dict[str, Any]) -> None:
         """/upscale image: factor:"""
-        await self._upscale_attachment(interaction, ActionContext(self.bot, interaction), options["image"],
-                                       int(options.get("factor") or FACTORS[0]))
+        await self._upscale_attachment(interaction, ActionContext(self.bot, interaction), options.get("image"),
+                                       options.get("factor", FACTORS[0]))
 
     async def upscale_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Apps → Upscale on any message with an image, whoever posted it."""
@@ -133,8 +133,12 @@ class UpscaleCog(WorkflowCog, name="upscale"):
     # --- the one flow ---------------------------------------------------------------------
 
     async def _upscale_attachment(self, interaction: discord.Interaction, context: ActionContext,
-                                  attachment: discord.Attachment, factor: int) -> None:
+                                  attachment: discord.Attachment | None, factor: Any) -> None:
         try:
+            if not isinstance(attachment, discord.Attachment):
+                raise ValidationError("Attach the image to upscale to the `image` option.", field="image")
+            if factor not in FACTORS:
+                raise ValidationError(f"`factor` must be 2 or 4 (you gave {factor!r}).", field="factor")
             checked = self.bot.image_validator.validate(attachment)  # size and type, before downloading
             if not checked.is_valid:
                 raise ValidationError(checked.error_message, field="image")

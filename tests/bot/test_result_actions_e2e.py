@@ -171,3 +171,12 @@ async def test_a_button_of_a_plugin_removed_since_says_so_in_plain_words(discord
         again = await wait_result(emu, await emu.invoke("generate", {"prompt": "an owl"}))
         assert not any(":vary" in c for c in again.custom_ids), "no Vary button without the plugin"
         await assert_settled(emu, second)
+
+
+async def test_upscale_refuses_a_factor_discord_would_not_offer(discord_emulator, fake_comfyui, bot):
+    emu = discord_emulator
+    inter = await emu.invoke("upscale", {"factor": 3}, strict=False,
+                             attachments={"image": ("a.png", png_bytes(), "image/png")})
+    assert "`factor` must be 2 or 4 (you gave 3)" in await answer_text(emu, inter)
+    assert not fake_comfyui.worker.history
+    await assert_settled(emu, bot)
