@@ -22,6 +22,18 @@ def __getattr__(name: str):
         from discomfy.bot.cog import WorkflowCog
 
         return WorkflowCog
+    if name == "ResultAction":
+        from discomfy.bot.result_actions import ResultAction
+
+        return ResultAction
+    if name == "image_result":
+        from discomfy.bot.result_actions import image_result
+
+        return image_result
+    if name == "ActionContext":
+        from discomfy.bot.action_context import ActionContext
+
+        return ActionContext
     if name == "report_error":
         from discomfy.bot.responses import report_error
 
@@ -40,6 +52,9 @@ def __getattr__(name: str):
 __all__ = [
     "hookimpl",
     "WorkflowCog",
+    "ResultAction",
+    "ActionContext",
+    "image_result",
     "WorkflowParameters",
     "report_error",
     "load_command_manifest",

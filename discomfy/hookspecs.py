@@ -55,3 +55,14 @@ def discomfy_prepare_parameters(workflow: Any, parameters: dict[str, Any], user_
 def discomfy_job_finished(job: Any) -> None:
     """Observe a job that reached a terminal state (delivered, failed or cancelled).
     Must not block: schedule any I/O as a task."""
+
+
+@hookspec
+def discomfy_register_result_actions() -> list[Any]:
+    """Return the buttons this plugin puts under results: a list of ``ResultAction``.
+
+    The host lays them out (whole-result buttons first, then one row per per-image action on a
+    batch), keeps them working after restarts (the ``custom_id`` carries the job id and image
+    number) and awaits the owning action's ``handler(ActionContext)`` on a click. Names are
+    unique across plugins. Called each time a result is delivered or a button is clicked.
+    """

@@ -24,6 +24,8 @@ from discomfy.bot.discord_endpoints import point_discord_at
 from discomfy.bot.job_runner import JobRunner
 from discomfy.bot.log_redaction import redact_tokens
 from discomfy.bot.plugin_host import PluginHost
+from discomfy.bot.default_actions import DefaultResultActions
+from discomfy.bot.result_actions import ActionRegistry
 from discomfy.bot.views import JobButton
 from discomfy.core.validators.image import ImageValidator
 from discomfy.plugins import LoadReport
@@ -55,6 +57,8 @@ class ComfyUIBot(commands.Bot):
         self.plugins = PluginHost(self, plugin_manager)
         self.jobs = JobRunner(self)
         self.button_actions = ButtonActions(self)
+        self.result_actions = ActionRegistry(self.plugin_manager)
+        self.plugin_manager.register(DefaultResultActions(self), name="discomfy-result-actions")
 
     # --- plugins: pluggy in step with discord.py's cogs -------------------------------------
 
@@ -114,9 +118,6 @@ class ComfyUIBot(commands.Bot):
 
     def updater(self) -> Any:
         return self.plugins.updater()
-
-    def edit_targets(self) -> list[tuple[str, str]]:
-        return self.plugins.edit_targets()
 
     # --- jobs -------------------------------------------------------------------------------
 

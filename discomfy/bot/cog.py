@@ -61,10 +61,10 @@ class WorkflowCog(commands.Cog):
         self.command_name = command_name or self.command_name
         if command_name:  # a host-made cog for a command only data packs provide
             self.__cog_name__ = f"workflow:{command_name}"
-        self.own_manifests = [self._folder / name for name in self.manifest_files]
         if owner:
             self.plugin_owner = owner  # bot.plugin_name_of reads it: this cog belongs to a pack
         self.owner = bot.plugin_name_of(self)
+        self.own_manifests = self.workflow_sources()
         self.specs = bot.workflows.for_command(self.command_name, extra=self.own_manifests,
                                                owner=self.owner if self.own_manifests else None)
         if not self.specs:
@@ -74,6 +74,11 @@ class WorkflowCog(commands.Cog):
         self.own_specs = self.specs[:len(self.own_manifests)]
         self.slash_command = self._build_command()
         self.__cog_app_commands__.append(self.slash_command)
+
+    def workflow_sources(self) -> list[Any]:
+        """This plugin's workflows: its ``manifest_files`` (paths beside the module). Override to
+        hand out loaded specs instead, e.g. a template adapted to a setting."""
+        return [self._folder / name for name in self.manifest_files]
 
     # --- hooks: this plugin's workflows are visible to the rest of the host ----------------
 

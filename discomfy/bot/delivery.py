@@ -135,7 +135,7 @@ def result_embed(job: Any, spec: Any, note: str | None = None) -> discord.Embed:
         embed.description = str(params["prompt"])[:4000]
     if job.seed is not None:
         embed.add_field(name="Seed", value=f"`{job.seed}`", inline=True)
-    for key in ("steps", "guidance", "cfg", "width", "height", "aspect_ratio", "lora"):
+    for key in ("steps", "guidance", "cfg", "width", "height", "aspect_ratio", "lora", "denoise", "factor"):
         if params.get(key) not in (None, ""):
             embed.add_field(name=key.replace("_", " ").title(), value=str(params[key])[:1024], inline=True)
     footer = f"Job {job.id}"
@@ -159,7 +159,7 @@ async def deliver_result(bot: Any, job: Any, spec: Any, result: Any) -> None:
         return
     files = [discord.File(io.BytesIO(data), name) for name, data in fitted.files]
     embed = result_embed(job, spec, fitted.note)
-    view = result_view(job, bot.edit_targets())
+    view = result_view(bot.result_actions.for_result(job, spec), job, len(files))
     # sent first, claimed after: if the bot stops in between, recovery sends it again, which
     # (an edit of the job's own message) the user sees once; the claim is atomic, so two
     # paths racing in one process cannot both report it

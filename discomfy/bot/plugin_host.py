@@ -125,8 +125,3 @@ class PluginHost:
             self.manager.hook.discomfy_prepare_parameters(workflow=spec, parameters=values, user_id=user_id)
 
         return self.updater().render(spec, options, prepare=prepare)
-
-    def edit_targets(self) -> list[tuple[str, str]]:
-        """(workflow name, label) of every loaded workflow that edits an image: the result
-        buttons offer them, whichever plugins provide them."""
-        return [(spec.name, spec.model) for spec in self.workflows.all().values() if spec.image_parameters]

@@ -57,7 +57,7 @@ async def recover_one(bot: Any, job: Any) -> str:
     if job.progress_message_id is None:  # the user was never told it was queued
         await bot.store.update(job.id, state="cancelled", error_message="bot stopped before answering")
         return "failed"
-    if spec.image_parameters:  # its images were only in the old process's memory
+    if any(job.parameters.get(p) for p in spec.image_parameters):  # its images were only in the old process's memory
         await deliver_failure(bot, job, NOT_UPLOADED)
         return "failed"
     # routed like a new job: only to servers that have what it needs

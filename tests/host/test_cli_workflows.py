@@ -80,3 +80,13 @@ def test_check_server_lists_per_plugin_what_is_missing(server_in_thread, capsys)
 def test_check_server_that_is_down_says_so(capsys):
     assert main(repo_args("check", "--server", "http://127.0.0.1:9")) == 1
     assert "Cannot check against http://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_check_server_names_the_configured_upscale_model_when_the_server_lacks_it(server_in_thread, capsys, monkeypatch):
+    assert main(repo_args("check", "--server", server_in_thread.url)) == 1
+    assert "upscale: upscale model 4x-UltraSharp.pth is not installed (UpscaleModelLoader.model_name" in capsys.readouterr().out
+    monkeypatch.setenv("DISCOMFY_UPSCALE__MODEL", "RealESRGAN_x2plus.pth")
+    server_in_thread.models.setdefault("upscale_models", []).append("RealESRGAN_x2plus.pth")
+    assert main(repo_args("check", "--server", server_in_thread.url)) == 1  # other plugins still lack models
+    out = capsys.readouterr().out
+    assert "upscale: everything is installed" in out and "4x-UltraSharp" not in out

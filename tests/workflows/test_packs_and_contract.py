@@ -93,7 +93,7 @@ def test_an_example_that_does_not_render_is_reported(tmp_path):
 def test_unknown_strategy_is_refused_and_a_plugin_strategy_works(tmp_path):
     pack = copy_pack(SHIPPED["generate-sdxl"], tmp_path, "custom")
     text = (pack / "manifest.toml").read_text()
-    (pack / "manifest.toml").write_text(text.replace('"lora", "bindings"]', '"lora", "bindings", "stamp"]'))
+    (pack / "manifest.toml").write_text(text.replace('strategies = [', 'strategies = ["stamp", '))
     with pytest.raises(PackLoadError, match="unknown strategy `stamp`"):
         load_manifest(pack)
 
@@ -117,3 +117,42 @@ def test_two_packs_offering_the_same_model_are_reported(tmp_path):
     copy_pack(SHIPPED["generate-sdxl"], tmp_path, "b")
     report = load_packs(tmp_path)
     assert any("already used by plugin a" in p.message for p in report.problems)
+
+
+def test_check_verifies_a_strategys_rewiring_against_the_node_definitions(tmp_path):
+    """`discomfy check` (no server) still refuses a strategy that wires the graph wrongly."""
+    pack = copy_pack(SHIPPED["generate-sdxl"], tmp_path, "miswired")
+    text = (pack / "manifest.toml").read_text()
+    (pack / "manifest.toml").write_text(text.replace("strategies = [", 'strategies = ["miswire", '))
+
+    class Miswire:  # feeds the sampler's latent input from the checkpoint's MODEL output
+        name, order, consumes, produces, inserts = "miswire", 90, (), (), ("VAEEncode",)
+
+        def apply(self, graph, params, context):
+            graph["5"]["inputs"]["latent_image"] = ["1", 0]
+
+    registry = StrategyRegistry(builtin_strategies())
+    registry.register(Miswire(), owner="miswire-plugin")
+    with pytest.raises(PackLoadError, match=r"node 5 \(KSampler\) input `latent_image`: expects LATENT"):
+        load_manifest(pack, registry=registry)
+
+
+def test_img2img_without_a_vae_to_encode_with_is_refused_at_load(tmp_path):
+    pack = copy_pack(SHIPPED["generate-sdxl"], tmp_path, "novae")
+    workflow = json.loads((pack / "workflow.json").read_text())
+    decoder = next(nid for nid, node in workflow.items() if node["class_type"] == "VAEDecode")
+    workflow[decoder]["class_type"] = "VAEDecodeHunyuan3D"  # no VAEDecode left to borrow the VAE from
+    (pack / "workflow.json").write_text(json.dumps(workflow))
+    with pytest.raises(PackLoadError, match="img2img: the workflow has no VAEDecode"):
+        load_manifest(pack)
+
+
+def test_img2img_latent_option_names_the_node_to_replace(tmp_path):
+    pack = copy_pack(SHIPPED["generate-sdxl"], tmp_path, "named")
+    with (pack / "manifest.toml").open("a") as manifest:
+        manifest.write('\n[options.img2img]\nlatent = "4"\n')
+    graph = WorkflowUpdater().render(load_manifest(pack), {"prompt": "x", "init_image": "v.png"}).graph
+    assert "4" not in graph and graph["5"]["inputs"]["latent_image"][0] in graph
+    (pack / "manifest.toml").write_text((pack / "manifest.toml").read_text().replace('latent = "4"', 'latent = "99"'))
+    with pytest.raises(PackLoadError, match=r"latent = '99' is not a node of the workflow"):
+        load_manifest(pack)

@@ -14,6 +14,7 @@ BASES = {
     "generate-sdxl": {"prompt": "a cat", "seed": 1},
     "editflux": {"image": "a.png", "prompt": "add a hat", "seed": 1},
     "editqwen": {"image": "a.png", "prompt": "add a hat", "seed": 1},
+    "upscale": {"image": "a.png", "source_width": 640, "source_height": 480},
 }
 
 # (workflow, parameter, value, extra base values, expected changes). "+LoRA" rows: the chain
@@ -28,6 +29,10 @@ CASES = [
     ("generate-flux", "lora", "style_a.safetensors", {},
      {("+", "14", "LoraLoaderModelOnly"), ("input", "9", "model"), ("input", "10", "model")}),
     ("generate-flux", "lora_strength", 0.5, {"lora": "style_a.safetensors"}, {("input", "14", "strength_model")}),
+    # img2img (the Vary buttons): the empty latent gives way to the encoded image
+    ("generate-flux", "init_image", "v.png", {},
+     {("-", "6"), ("+", "14", "LoadImage"), ("+", "15", "VAEEncode"), ("input", "11", "latent_image")}),
+    ("generate-flux", "denoise", 0.35, {}, {("input", "9", "denoise")}),
     ("generate-sdxl", "prompt", "a dog", {}, {("input", "2", "text")}),
     ("generate-sdxl", "negative_prompt", "people", {}, {("input", "3", "text")}),
     ("generate-sdxl", "aspect_ratio", "16:9", {}, {("input", "4", "width"), ("input", "4", "height")}),
@@ -39,6 +44,10 @@ CASES = [
      {("+", "8", "LoraLoader"), ("input", "5", "model"), ("input", "2", "clip"), ("input", "3", "clip")}),
     ("generate-sdxl", "lora_strength", 0.5, {"lora": "style_a.safetensors"},
      {("input", "8", "strength_model"), ("input", "8", "strength_clip")}),
+    ("generate-sdxl", "init_image", "v.png", {"batch": 3},  # one latent per image of the batch
+     {("-", "4"), ("+", "8", "LoadImage"), ("+", "9", "VAEEncode"), ("+", "10", "RepeatLatentBatch"),
+      ("input", "5", "latent_image")}),
+    ("generate-sdxl", "denoise", 0.65, {}, {("input", "5", "denoise")}),
     ("editflux", "image", "b.png", {}, {("input", "4", "image")}),
     ("editflux", "prompt", "remove the hat", {}, {("input", "7", "text")}),
     ("editflux", "steps", 30, {}, {("input", "11", "steps")}),
@@ -53,6 +62,10 @@ CASES = [
     ("editqwen", "steps", 12, {}, {("input", "14", "steps")}),
     ("editqwen", "cfg", 2.0, {}, {("input", "14", "cfg")}),
     ("editqwen", "seed", 2, {}, {("input", "14", "seed")}),
+    ("upscale", "image", "b.png", {}, {("input", "1", "image")}),
+    ("upscale", "factor", 4, {}, {("input", "4", "width"), ("input", "4", "height")}),
+    ("upscale", "source_width", 800, {}, {("input", "4", "width")}),
+    ("upscale", "source_height", 600, {}, {("input", "4", "height")}),
 ]
 
 
@@ -62,8 +75,8 @@ def test_template_is_valid_against_object_info(name, shipped_specs, object_info)
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
-def test_contract_check_passes_with_object_info(name, shipped_specs, object_info):
-    assert [str(p) for p in contract_check(shipped_specs[name], object_info)] == []
+def test_contract_check_passes_with_object_info(name, shipped_specs, object_info, registry):
+    assert [str(p) for p in contract_check(shipped_specs[name], object_info, registry=registry)] == []
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
@@ -82,9 +95,35 @@ def test_parameter_changes_exactly_its_inputs(name, param, value, extra, expecte
     after = updater.render(spec, {**base, param: value})
     assert graph_diff(before.graph, after.graph) == expected
     assert validate_graph(after.graph, object_info) == []
-    if param not in ("aspect_ratio", "lora", "image2", "image3"):  # those write derived values
+    if param not in ("aspect_ratio", "lora", "image2", "image3", "init_image", "factor", "source_width", "source_height"):  # those write derived values
         for kind, node_id, input_name in expected:
             assert kind == "input" and after.graph[node_id]["inputs"][input_name] == value
+
+
+def test_img2img_feeds_the_sampler_the_encoded_image_with_the_templates_vae(shipped_specs, updater, object_info):
+    rendered = updater.render(shipped_specs["generate-flux"], {"prompt": "x", "init_image": "v.png", "denoise": 0.35})
+    graph = rendered.graph
+    assert graph["11"]["inputs"]["latent_image"] == ["15", 0]
+    assert graph["15"]["inputs"] == {"pixels": ["14", 0], "vae": ["3", 0]}
+    assert graph["9"]["inputs"]["denoise"] == 0.35
+    assert rendered.images_needed == ["init_image"] and rendered.image_nodes == {"init_image": ["14"]}
+    assert validate_graph(graph, object_info) == []
+
+
+def test_hidden_parameters_are_no_slash_options(shipped_specs):
+    from discomfy.core.comfyui.workflows import group_commands
+
+    command = group_commands([shipped_specs["generate-flux"], shipped_specs["generate-sdxl"]])["generate"]
+    names = {o.name for o in command.options}
+    assert "prompt" in names and not names & {"init_image", "denoise"}
+
+
+@pytest.mark.parametrize("factor", [2, 4])
+def test_upscale_resizes_to_exactly_the_factor_times_the_source(factor, shipped_specs, updater, object_info):
+    graph = updater.render(shipped_specs["upscale"], {**BASES["upscale"], "factor": factor}).graph
+    assert (graph["4"]["inputs"]["width"], graph["4"]["inputs"]["height"]) == (640 * factor, 480 * factor)
+    assert graph["4"]["inputs"]["image"] == ["3", 0] and graph["3"]["class_type"] == "ImageUpscaleWithModel"
+    assert validate_graph(graph, object_info) == []
 
 
 def test_rendering_never_mutates_the_cached_template(shipped_specs, updater):

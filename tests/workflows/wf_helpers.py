@@ -14,7 +14,18 @@ SHIPPED = {
     "generate-sdxl": REPO / "workflows" / "sdxl",
     "editflux": REPO / "plugins" / "editflux",
     "editqwen": REPO / "plugins" / "editqwen",
+    "upscale": REPO / "plugins" / "upscale",
 }
+
+
+def plugin_strategies() -> list:
+    """Strategies the shipped code plugins register (their manifests name them)."""
+    import importlib
+
+    from discomfy.plugins import mount_plugin_folders
+
+    mount_plugin_folders([REPO / "plugins"])
+    return [importlib.import_module("discomfy_plugins.upscale").ExactScale()]
 OBJECT_INFO_PATH = Path(discomfy.__file__).parent / "testing" / "data" / "object_info_nodes.json"
 
 

@@ -1,4 +1,5 @@
-"""``/help``: every loaded slash command with its options, generated from the command tree.
+"""``/help``: every loaded slash command with its options, and every Apps-menu command,
+generated from the command tree.
 
 Nothing here names a plugin: a command a new plugin adds shows up without editing this file.
 """
@@ -39,9 +40,14 @@ def build_help_embed(tree: app_commands.CommandTree, guild: discord.abc.Snowflak
     if guild is not None:
         commands_.update({c.name: c for c in tree.get_commands(guild=guild)})
     embed = discord.Embed(title="DisComfy commands", colour=discord.Colour.blurple())
-    for name in sorted(commands_)[:EMBED_FIELD_LIMIT]:
-        if isinstance(commands_[name], (app_commands.Command, app_commands.Group)):
-            embed.add_field(name=f"/{name}", value=describe_command(commands_[name]) or "—", inline=False)
+    menus = sorted(name for name, c in commands_.items() if isinstance(c, app_commands.ContextMenu))
+    slash = sorted(name for name, c in commands_.items() if isinstance(c, (app_commands.Command, app_commands.Group)))
+    for name in slash[:EMBED_FIELD_LIMIT - (1 if menus else 0)]:
+        embed.add_field(name=f"/{name}", value=describe_command(commands_[name]) or "—", inline=False)
+    if menus:  # context menus have no description on Discord: say where they are
+        embed.add_field(name="Apps menu", value="\n".join(
+            f"Apps → {name} ({'right-click a message' if commands_[name].type is discord.AppCommandType.message else 'right-click a user'})"
+            for name in menus)[:FIELD_VALUE_LIMIT], inline=False)
     return embed
 
 

@@ -50,6 +50,15 @@ class InteractionActions:
         return await self._send_interaction(COMPONENT, data, user, stored.channel_id, message=stored,
                                             wait=wait, timeout=timeout)
 
+    async def invoke_message_command(self: "DiscordEmulator", name: str, message: Any, *,
+                                     user: "EmulatedUser | None" = None, wait: bool = True,
+                                     timeout: float = 5.0) -> EmulatedInteraction:
+        """Run the message context-menu command ``name`` (Apps → name) on any message: one the
+        bot sent or one a user posted (``post_message``)."""
+        stored = self._stored_message(message)
+        data = injection.message_command_data(self, name, stored)
+        return await self._send_interaction(COMMAND, data, user, stored.channel_id, wait=wait, timeout=timeout)
+
     async def submit_modal(self: "DiscordEmulator", modal: EmulatedInteraction | dict[str, Any],
                            values: dict[str, Any], *, user: "EmulatedUser | None" = None,
                            wait: bool = True, timeout: float = 5.0) -> EmulatedInteraction:

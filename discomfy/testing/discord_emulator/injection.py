@@ -151,6 +151,19 @@ def _upload(emu: "DiscordEmulator", channel_id: str, filename: str, data: bytes,
     return make_attachment(emu, channel_id, filename, data, content_type)
 
 
+def message_command_data(emu: "DiscordEmulator", name: str, message: StoredMessage) -> dict[str, Any]:
+    """A message context-menu command (Apps → ``name``) run on ``message``."""
+    cmd = next((c for c in emu.commands if c["name"] == name and c.get("type") == 3), None)
+    if cmd is None:
+        synced = sorted(c["name"] for c in emu.commands if c.get("type") == 3)
+        raise AssertionError(f"the bot synced no message command named {name!r}; message commands: {synced}")
+    data: dict[str, Any] = {"id": cmd["id"], "name": name, "type": 3, "target_id": message.id,
+                            "resolved": {"messages": {message.id: message.to_payload()}}}
+    if cmd.get("guild_id"):
+        data["guild_id"] = cmd["guild_id"]
+    return data
+
+
 def component_data(message: StoredMessage, custom_id: str, values: list[str] | None) -> dict[str, Any]:
     component = message.component(custom_id)
     if component.get("disabled"):

@@ -22,6 +22,7 @@ from .clock import EmulatorClock, SnowflakeFactory
 from .gateway import PRIVILEGED_INTENTS, Gateway
 from .http_layer import API_PREFIX, ApiDispatcher, RateLimitRule
 from .interactions import EmulatedInteraction
+from .message_ops import make_attachment
 from .messages import StoredAttachment, StoredMessage
 from .recording import Observers, RecordedRequest, Violation, Waiters
 
@@ -226,12 +227,16 @@ class DiscordEmulator(InteractionActions):
         await self.gateway.dispatch("MESSAGE_CREATE" if created else "MESSAGE_UPDATE", payload)
 
     async def post_message(self, content: str, *, user: EmulatedUser | None = None,
-                           channel_id: str | None = None) -> StoredMessage:
-        """A user writes in a channel: stored and sent to the bot as MESSAGE_CREATE."""
+                           channel_id: str | None = None,
+                           attachments: list[tuple[str, bytes, str]] | None = None) -> StoredMessage:
+        """A user writes in a channel (``attachments``: ``(filename, bytes, content_type)``,
+        served by the CDN): stored and sent to the bot as MESSAGE_CREATE."""
         member = self._user_for(user)
-        msg = StoredMessage(id=self.snowflakes.next(), channel_id=channel_id or self.channel_id,
+        channel = channel_id or self.channel_id
+        msg = StoredMessage(id=self.snowflakes.next(), channel_id=channel,
                             guild_id=self.guild_id, author=member.user, created_at=self.clock.now(),
-                            content=content)
+                            content=content,
+                            attachments=[make_attachment(self, channel, *a) for a in attachments or []])
         await self._store_message(msg, created=True)
         return msg
 

@@ -7,11 +7,13 @@ through KSampler and VAEDecode), and images saved downstream carry the simulatio
 
 from __future__ import annotations
 
-from discomfy.testing.fake_comfyui.semantics import simulate_nodes
+from typing import Any
+
+from discomfy.testing.fake_comfyui.semantics import NodeContext, NodeResult, Simulated, fake_node, simulate_nodes, size_of
 
 simulate_nodes(
     "CheckpointLoaderSimple", "UNETLoader", "VAELoader", "CLIPLoader", "DualCLIPLoader", "TripleCLIPLoader",
-    "CLIPVisionLoader", "ControlNetLoader", "DiffControlNetLoader", "UpscaleModelLoader", "StyleModelLoader",
+    "CLIPVisionLoader", "ControlNetLoader", "DiffControlNetLoader", "StyleModelLoader",
     "LoraLoader", "LoraLoaderModelOnly", "HypernetworkLoader", "ModelPatchLoader",
     summary="loads model weights: simulated",
 )
@@ -32,7 +34,13 @@ simulate_nodes(
 )
 simulate_nodes(
     "EmptyLatentImage", "EmptySD3LatentImage", "EmptyHunyuanLatentVideo", "LatentUpscale", "LatentUpscaleBy",
-    "RepeatLatentBatch", "SetLatentNoiseMask", "InpaintModelConditioning",
+    "SetLatentNoiseMask", "InpaintModelConditioning",
     "VAEEncode", "VAEEncodeForInpaint", "VAEDecode", "VAEDecodeTiled", "VAEEncodeTiled",
     summary="latent (or VAE) stand-in carrying the pixel size: simulated",
 )
+
+
+@fake_node("RepeatLatentBatch", simulated=True, summary="repeats a latent `amount` times: a batch of that many")
+def repeat_latent_batch(ctx: NodeContext, samples: Any, amount: int = 1, **_: Any) -> NodeResult:
+    size, batch = size_of(samples)
+    return NodeResult((Simulated("LATENT", size, batch * max(1, int(amount))),))

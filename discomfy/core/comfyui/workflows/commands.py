@@ -62,6 +62,12 @@ class CommandSpec:
         return self.workflows[model]
 
 
+def is_hidden_parameter(prop: Any) -> bool:
+    """A parameter only buttons and plugins set (``"x-discord": {"hidden": true}``, e.g. the
+    image a Vary button varies): validated like any other, never a slash-command option."""
+    return isinstance(prop, dict) and bool((prop.get("x-discord") or {}).get("hidden"))
+
+
 def _option(name: str, prop: dict[str, Any], required: bool, models: tuple[str, ...]) -> OptionSpec:
     extra = prop.get("x-discord") or {}
     t = prop.get("type")
@@ -86,6 +92,8 @@ def group_commands(specs: list[WorkflowSpec]) -> dict[str, CommandSpec]:
         owners: dict[str, list[str]] = {}
         for model, spec in cmd.workflows.items():
             for name, prop in spec.parameters.items():
+                if is_hidden_parameter(prop):
+                    continue
                 first_seen.setdefault(name, (prop, True))
                 owners.setdefault(name, []).append(model)
         for name, (prop, _) in first_seen.items():

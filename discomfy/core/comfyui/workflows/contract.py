@@ -9,11 +9,14 @@ proven to change the rendered graph, and the defaults and every schema example m
 
 from __future__ import annotations
 
+import json
 import random
+from importlib import resources
 from typing import Any
 
 from discomfy.exceptions import DisComfyError, ValidationError, WorkflowError
 
+from .graph import is_link
 from .manifest import WorkflowSpec, is_image_parameter
 from .object_info import ObjectInfo
 from .problems import Problem
@@ -105,11 +108,45 @@ def _static_problems(spec: WorkflowSpec, registry: StrategyRegistry) -> list[Pro
         if node_id not in template:
             problems.append(Problem(spec.plugin, spec.manifest_file,
                                     f"output node {node_id} does not exist in {spec.template_file}", node_id))
+    consumed = {p for s in known for p in getattr(registry.get(s), "consumes", ())}
     for name, prop in props.items():
-        if is_image_parameter(prop) and not spec.bindings.get(name):
+        if is_image_parameter(prop) and not spec.bindings.get(name) and name not in consumed:
             problems.append(Problem(spec.plugin, spec.manifest_file, f"image parameter `{name}` must "
                                     "be bound to its LoadImage node, e.g. `image = \"12.image\"`"))
     return problems
+
+
+def rewiring_problems(template: dict[str, Any], graph: dict[str, Any]) -> list[str]:
+    """What strategies changed in the graph's shape (inserted nodes, re-pointed links),
+    checked against the recorded definitions of ComfyUI's core nodes, which every strategy's
+    inserts are. Without a server at hand this still proves a rewiring ComfyUI would accept;
+    the template's own nodes may be custom ones and are judged by ``check --server``."""
+    changed = {nid for nid, node in graph.items()
+               if nid not in template or _links(node) != _links(template[nid])}
+    if not changed:
+        return []
+    recorded = recorded_core_nodes()
+    problems = []
+    for message in validate_graph(graph, recorded):
+        node = message.split(" ", 2)[1] if message.startswith("node ") else None
+        if node in changed and not (node in template and "does not exist on the server" in message):
+            problems.append(message)
+    return problems
+
+
+def _links(node: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in (node.get("inputs") or {}).items() if is_link(v)}
+
+
+_RECORDED: dict[str, Any] = {}
+
+
+def recorded_core_nodes() -> dict[str, Any]:
+    """The node definitions recorded from a real ComfyUI (shipped with DisComfy), read once."""
+    if not _RECORDED:
+        text = resources.files("discomfy.testing").joinpath("data/object_info_nodes.json").read_text()
+        _RECORDED.update(json.loads(text))
+    return _RECORDED
 
 
 def _graph_problems(spec, graph, object_info, what) -> list[Problem]:
@@ -150,6 +187,9 @@ def contract_check(spec: WorkflowSpec, object_info: ObjectInfo | None = None, *,
                                         f"output node {node_id}", node_id))
         if object_info is not None:
             problems += _graph_problems(spec, rendered.graph, object_info, f"rendering {what}")
+        else:
+            problems += [Problem(spec.plugin, spec.manifest_file, f"rendering {what}: {msg}")
+                         for msg in rewiring_problems(spec.template, rendered.graph)]
     if problems:
         return problems
     for name, prop in props.items():

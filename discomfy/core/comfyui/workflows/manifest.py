@@ -32,6 +32,7 @@ KNOWN_MODEL_INPUTS: dict[str, str] = {
     "VAELoader.vae_name": "VAE",
     "LoraLoader.lora_name": "LoRA",
     "LoraLoaderModelOnly.lora_name": "LoRA",
+    "UpscaleModelLoader.model_name": "upscale model",
 }
 _KNOWN_KEYS = {"name", "kind", "command", "description", "model", "model_description", "template",
                "schema", "strategies", "outputs", "model_inputs", "node_classes", "bindings",

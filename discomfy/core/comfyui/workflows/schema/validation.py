@@ -55,11 +55,12 @@ def check_schema(schema: Any) -> list[str]:
             problems.append(f"parameter `{name}` has no \"type\"")
             continue
         extra = prop.get("x-discord", {})
-        if not isinstance(extra, dict) or set(extra) - {"type", "autocomplete"}:
-            problems.append(f"parameter `{name}`: x-discord may only hold `type` and `autocomplete`")
-        elif extra.get("type", "attachment") != "attachment" or not isinstance(extra.get("autocomplete", False), bool):
-            problems.append(f"parameter `{name}`: x-discord type must be \"attachment\" and "
-                            "autocomplete true or false")
+        if not isinstance(extra, dict) or set(extra) - {"type", "autocomplete", "hidden"}:
+            problems.append(f"parameter `{name}`: x-discord may only hold `type`, `autocomplete` and `hidden`")
+        elif extra.get("type", "attachment") != "attachment" or not all(
+                isinstance(extra.get(flag, False), bool) for flag in ("autocomplete", "hidden")):
+            problems.append(f"parameter `{name}`: x-discord type must be \"attachment\", "
+                            "autocomplete and hidden true or false")
         desc = prop.get("description", "")
         if len(desc) > 100:
             problems.append(f"parameter `{name}`: description is {len(desc)} characters, "

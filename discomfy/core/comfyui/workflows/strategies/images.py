@@ -65,6 +65,8 @@ class ImagesStrategy:
     def apply(self, graph: Graph, params: dict[str, Any], context: RenderContext) -> None:
         optional = set(context.options(self.name).get("optional_inputs", []))
         for param in image_parameters(context, params):
+            if context.spec is not None and not context.is_bound(param):
+                continue  # not a LoadImage of the template: the strategy consuming it places it
             nodes = _targets(graph, context, param)
             context.handled.add(param)
             if params.get(param) and not nodes:

@@ -1,0 +1,153 @@
+"""The host's own result buttons — 🎲 Reroll, ✏️ Edit with an image model, ℹ️ Info, 🗑️ Delete —
+offered through ``discomfy_register_result_actions`` like any plugin's (a default plugin, as
+datasette ships its defaults), so they are laid out and routed exactly as plugin buttons are.
+
+Edit opens a form whose custom_id names the job and the edit workflow; the submission is
+answered by ``on_interaction`` here, not by the form object, so a form opened before a
+restart is still answered after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import discord
+
+from discomfy.bot.action_context import ActionContext
+from discomfy.bot.button_actions import replay_submission
+from discomfy.bot.generation import Submission, replay_options
+from discomfy.bot.responses import report_error
+from discomfy.bot.result_actions import ResultAction
+from discomfy.core.comfyui.workflows.commands import is_hidden_parameter
+from discomfy.exceptions import DisComfyError, ValidationError
+from discomfy.hookspecs import hookimpl
+
+log = logging.getLogger(__name__)
+
+PROMPT_LIMIT = 1500
+EDIT_MODAL = re.compile(r"discomfy:editmodal:(?P<job>[A-Za-z0-9_-]+):(?P<workflow>[A-Za-z0-9_.-]+)")
+PROMPT_INPUT = "prompt"
+EDIT_BUTTONS = 2  # "Edit with X" buttons under a result, at most
+
+
+class EditModal(discord.ui.Modal):
+    """Asks for the edit instruction; answered by ``DefaultResultActions.on_interaction``."""
+
+    def __init__(self, job_id: str, spec: Any) -> None:
+        super().__init__(title=f"Edit with {spec.model}"[:45], timeout=None,
+                         custom_id=f"discomfy:editmodal:{job_id}:{spec.name}"[:100])
+        self.add_item(discord.ui.TextInput(
+            label="What should change?", custom_id=PROMPT_INPUT, style=discord.TextStyle.paragraph,
+            max_length=PROMPT_LIMIT, placeholder="e.g. make it night time, keep everything else",
+        ))
+
+
+def submitted_text(data: Any, custom_id: str) -> str:
+    """The value of one text input in a modal submission (in an action row or a label)."""
+    stack = list((data or {}).get("components") or [])
+    while stack:
+        component = stack.pop()
+        if component.get("custom_id") == custom_id and "value" in component:
+            return str(component["value"])
+        stack += list(component.get("components") or [])
+        if "component" in component:
+            stack.append(component["component"])
+    raise ValidationError("The edit form came back without its text; please try again.")
+
+
+def edit_image_parameter(spec: Any) -> str | None:
+    """The image a user attaches to ``spec`` (hidden ones, e.g. Vary's, are set by buttons)."""
+    return next((p for p in spec.image_parameters if not is_hidden_parameter(spec.parameters[p])), None)
+
+
+def edit_targets(specs: Any) -> list[tuple[str, str]]:
+    """(workflow name, model) of every workflow that edits an attached image by a prompt,
+    whichever plugins provide them."""
+    return [(spec.name, spec.model) for spec in specs
+            if edit_image_parameter(spec) and "prompt" in spec.parameters]
+
+
+class DefaultResultActions:
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+        bot.add_listener(self.on_interaction, "on_interaction")
+
+    @hookimpl
+    def discomfy_register_result_actions(self) -> list[ResultAction]:
+        actions = [ResultAction("reroll", "Reroll", self.reroll, emoji="🎲", style="primary", order=10)]
+        actions += [ResultAction("edit", f"Edit with {label}", self.edit, emoji="✏️", order=20, arg=name)
+                    for name, label in edit_targets(self.bot.workflows.all().values())[:EDIT_BUTTONS]]
+        actions += [ResultAction("info", "Info", self.info, emoji="ℹ️", order=90),
+                    ResultAction("delete", "Delete", self.delete, emoji="🗑️", style="danger", order=95, owner_only=True)]
+        return actions
+
+    # --- the buttons --------------------------------------------------------------------------
+
+    async def reroll(self, ctx: ActionContext) -> None:
+        spec = self.bot.button_actions.spec_of(ctx.job)
+        options = replay_options(ctx.job, spec, seed=-1)
+        await self.bot.generation.accept(ctx.interaction, replay_submission(ctx.job, spec, options))
+
+    async def info(self, ctx: ActionContext) -> None:
+        job = ctx.job
+        embed = discord.Embed(title=f"Job {job.id}", colour=discord.Colour.blurple())
+        embed.add_field(name="Workflow", value=f"{job.workflow} (/{job.command})", inline=False)
+        embed.add_field(name="Seed", value=f"`{job.seed}`")
+        embed.add_field(name="By", value=f"<@{job.user_id}>")
+        for key, value in sorted(job.parameters.items()):
+            if key not in ("prompt", "seed") and len(embed.fields) < 24:
+                embed.add_field(name=key, value=f"`{value}`"[:1024])
+        if job.parameters.get("prompt"):
+            embed.description = str(job.parameters["prompt"])[:4000]
+        await ctx.interaction.response.send_message(embed=embed, ephemeral=True)
+
+    async def delete(self, ctx: ActionContext) -> None:
+        interaction = ctx.interaction
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if interaction.message is not None:
+            await interaction.message.delete()
+        await interaction.followup.send("Deleted.", ephemeral=True)
+
+    async def edit(self, ctx: ActionContext) -> None:
+        modal = EditModal(ctx.job.id, self._edit_workflow(ctx.arg))
+        await ctx.interaction.response.send_modal(modal)
+        modal.stop()  # nothing is kept in memory: on_interaction answers the submission
+
+    # --- the edit form --------------------------------------------------------------------------
+
+    def _edit_workflow(self, name: str | None) -> Any:
+        spec = self.bot.workflows.get(name or "")
+        if spec is None:
+            raise DisComfyError("That edit model is not installed on this bot any more.")
+        return spec
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Answer edit-form submissions, including those of forms opened before a restart."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        match = EDIT_MODAL.fullmatch(str((interaction.data or {}).get("custom_id", "")))
+        if match is None:
+            return
+        try:
+            job = await self.bot.button_actions.job_for(interaction, match["job"])
+            spec = self._edit_workflow(match["workflow"])
+            message = interaction.message
+            image = message.attachments[0] if message is not None and message.attachments else None
+            prompt = submitted_text(interaction.data, PROMPT_INPUT)
+            submission = await self.edit_submission(job, spec, prompt, image)
+        except Exception as exc:
+            await report_error(interaction, exc)
+            return
+        await self.bot.generation.accept(interaction, submission)
+
+    async def edit_submission(self, job: Any, spec: Any, prompt: str, image: discord.Attachment | None) -> Submission:
+        param = edit_image_parameter(spec)
+        if param is None:
+            raise ValidationError(f"{spec.model} does not take an image.")
+        if image is None:
+            raise ValidationError("This result has no image attached any more; run the command again.")
+        images = await self.bot.generation.read_images({param: image})
+        options = {"prompt": prompt, param: image.filename}
+        return Submission(spec, options, images)
