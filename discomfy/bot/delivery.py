@@ -17,7 +17,7 @@ from typing import Any
 import discord
 
 from discomfy.bot.views import result_view
-from discomfy.core.image_fit import fit_images
+from discomfy.core.media_fit import fit_media
 from discomfy.exceptions import DisComfyError
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,8 @@ def result_embed(job: Any, spec: Any, note: str | None = None) -> discord.Embed:
 
 async def deliver_result(bot: Any, job: Any, spec: Any, result: Any) -> None:
     limit = bot.generation.upload_limits.get(job.id) or guild_upload_limit(bot, job.guild_id)
-    fitted = fit_images([(img.filename, img.data) for img in result.images], limit)
+    # re-encoding a large image or video takes seconds of CPU: off the event loop
+    fitted = await asyncio.to_thread(fit_media, [(img.filename, img.data) for img in result.images], limit)
     outputs = [{"filename": i.source.filename, "subfolder": i.source.subfolder, "type": i.source.type}
                for i in result.images if i.source is not None]
     if not fitted.files:

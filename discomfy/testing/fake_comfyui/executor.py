@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from discomfy.testing.fake_comfyui.nodes import NodeFailure, NodeResult, png_bytes
+from discomfy.testing.fake_comfyui.video_nodes import VIDEO_NODES
 from discomfy.utils.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
@@ -265,7 +266,9 @@ class PromptWorker:
         try:
             if fault:
                 raise NodeFailure(fault[0].rstrip("\n") + "\n", fault[1])
-            result = self.fake.runner.run(class_type, info, inputs)
+            video_node = VIDEO_NODES.get(class_type)
+            result = (video_node(self.fake.files, **inputs) if video_node is not None
+                      else self.fake.runner.run(class_type, info, inputs))
         except NodeFailure as exc:
             exc.node_id = nid  # type: ignore[attr-defined]
             raise
