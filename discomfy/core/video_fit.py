@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 SCALES = (1.0, 0.75, 0.5, 0.35)
 RATE_FACTORS = (0.85, 0.6)  # of the bit rate the limit allows: the container and rate control overshoot
-MIN_BIT_RATE = 48_000
+MIN_BIT_RATE = 8_000  # below this not even a still picture survives; size is checked anyway
 DEFAULT_FPS = Fraction(24)
 
 

@@ -80,3 +80,11 @@ def test_check_server_lists_per_plugin_what_is_missing(server_in_thread, capsys)
 def test_check_server_that_is_down_says_so(capsys):
     assert main(repo_args("check", "--server", "http://127.0.0.1:9")) == 1
     assert "Cannot check against http://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_check_server_lists_the_video_model_files_a_server_lacks(server_in_thread, capsys):
+    assert main(repo_args("check", "--server", server_in_thread.url)) == 1
+    out = capsys.readouterr().out
+    for missing in ("diffusion model wan2.2_ti2v_5B_fp16.safetensors", "text encoder umt5_xxl_fp8_e4m3fn_scaled.safetensors",
+                    "VAE wan2.2_vae.safetensors"):
+        assert f"animate: {missing} is not installed" in out, out
