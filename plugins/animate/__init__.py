@@ -73,6 +73,13 @@ def makes_images(job: Any, spec: Any) -> bool:
     return not any(spec.class_of(node) in ANIMATED_SAVERS for node in spec.outputs)
 
 
+def animatable(job: Any, spec: Any) -> bool:
+    """The 🎬 button's rule: a result of one still image (batches get per-image buttons)."""
+    images = [o for o in getattr(job, "outputs", None) or [] if isinstance(o, dict)]
+    one = len(images) == 1 if images else int((getattr(job, "parameters", None) or {}).get("batch") or 1) == 1
+    return one and makes_images(job, spec)
+
+
 async def animate_clicked(ctx: Any) -> None:
     """🎬: animate the chosen image with the result's own prompt, in its own shape."""
     filename, data = await ctx.image()
@@ -102,7 +109,7 @@ class AnimateCog(WorkflowCog, name="animate"):
         from discomfy import ResultAction  # the hook's host side and this name arrive together
 
         return [ResultAction(name="animate", label="Animate", emoji="🎬", handler=animate_clicked,
-                             order=60, applies_to=makes_images)]
+                             order=60, applies_to=animatable)]
 
 
 async def setup(bot):

@@ -11,7 +11,7 @@ from wf_helpers import REPO, load_object_info
 
 from discomfy.core.comfyui.workflows import WorkflowUpdater, contract_check, load_manifest, validate_graph
 from discomfy.core.comfyui.workflows.strategies import default_registry
-from plugins.animate import VideoLengthStrategy, makes_images
+from plugins.animate import VideoLengthStrategy, animatable, makes_images
 
 MANIFEST = REPO / "plugins" / "animate" / "manifest.toml"
 
@@ -64,11 +64,15 @@ def test_aspect_ratios_give_wan_sizes(registry, spec, aspect, size):
 
 def test_the_animate_button_is_for_still_images_only(spec):
     class Job:
-        def __init__(self, *files):
+        def __init__(self, *files, batch=1):
             self.outputs = [{"filename": f, "subfolder": "", "type": "output"} for f in files]
+            self.parameters = {"prompt": "x", "batch": batch}
 
     assert makes_images(Job("ComfyUI_00001_.png", "ComfyUI_00002_.png"), None)
     assert not makes_images(Job("animate_00001_.mp4"), None)
     assert not makes_images(Job(), spec)  # not delivered yet: the workflow ends in SaveVideo
     generate = load_manifest(REPO / "plugins" / "generate" / "manifest.toml")
     assert makes_images(Job(), generate)
+    assert animatable(Job(), generate) and animatable(Job("a.png"), generate)
+    assert not animatable(Job(batch=2), generate) and not animatable(Job("a.png", "b.png"), generate)
+    assert not animatable(Job(), spec)
