@@ -119,9 +119,11 @@ class ButtonActions:
         embed.add_field(name="Workflow", value=f"{job.workflow} (/{job.command})", inline=False)
         embed.add_field(name="Seed", value=f"`{job.seed}`")
         embed.add_field(name="By", value=f"<@{job.user_id}>")
+        sources = job.parameter_sources or {}
         for key, value in sorted(job.parameters.items()):
             if key not in ("prompt", "seed") and len(embed.fields) < 24:
-                embed.add_field(name=key, value=f"`{value}`"[:1024])
+                origin = f" ({sources[key]})" if key in sources else ""  # e.g. "(your defaults)"
+                embed.add_field(name=f"{key}{origin}"[:256], value=f"`{value}`"[:1024])
         if job.parameters.get("prompt"):
             embed.description = str(job.parameters["prompt"])[:4000]
         await interaction.response.send_message(embed=embed, ephemeral=True)

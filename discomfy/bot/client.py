@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -23,6 +24,7 @@ from discomfy.bot.views import JobButton
 from discomfy.core.catalog import WorkflowCatalog
 from discomfy.core.comfyui.workflows.strategies import builtin_strategies
 from discomfy.core.job_store import JobStore
+from discomfy.core.preferences import PreferenceStore
 from discomfy.core.queue import FairQueue
 from discomfy.core.failover import Failover
 from discomfy.core.servers import ServerPool
@@ -85,6 +87,7 @@ class ComfyUIBot(commands.Bot):
         self.failover = Failover.from_config(config, self.job_queue, self.servers, stop_run=self._stop_run)
         # a locked store must fail fast: a job is stored inside Discord's 3-second window
         self.store = JobStore.from_config(config, busy_timeout=STORE_BUSY_TIMEOUT)
+        self.preferences = PreferenceStore(self.store)  # plugins' per-user values, same file
         self._background: list[asyncio.Task[Any]] = []
         self.reloader: Any = None  # the hot reloader, with `discomfy run --dev`
 
@@ -156,12 +159,25 @@ class ComfyUIBot(commands.Bot):
             merged.update(result or {})
         return merged
 
-    def render(self, spec: Any, options: dict[str, Any], user_id: int) -> Any:
-        """Validate options against the workflow's schema and render its graph (no I/O)."""
-        def prepare(values: dict[str, Any]) -> None:
-            self.plugin_manager.hook.discomfy_prepare_parameters(workflow=spec, parameters=values, user_id=user_id)
+    def render(self, spec: Any, options: dict[str, Any], user_id: int, *, explicit: Any = None) -> Any:
+        """Validate options against the workflow's schema and render its graph (no I/O).
 
-        return self.updater().render(spec, options, prepare=prepare)
+        ``explicit`` names the options the user gave (default: every option not None); the
+        ``discomfy_prepare_parameters`` hooks fill the others and say so in ``sources``."""
+        given = frozenset(k for k, v in options.items() if v is not None) if explicit is None else frozenset(explicit)
+        sources: dict[str, str] = {}
+
+        def prepare(values: dict[str, Any]) -> None:
+            self.plugin_manager.hook.discomfy_prepare_parameters(
+                workflow=spec, parameters=values, user_id=user_id, explicit=given, sources=sources)
+
+        rendered = self.updater().render(spec, options, prepare=prepare)
+        return replace(rendered, sources={k: v for k, v in sources.items() if k not in given})
+
+    def default_model(self, command: str, user_id: int) -> str | None:
+        """The model ``user_id`` gets for ``/command`` when they pick none (a plugin's answer to
+        ``discomfy_default_model``), or None for the command's first."""
+        return self.plugin_manager.hook.discomfy_default_model(command=command, user_id=user_id)
 
     def updater(self) -> Any:
         from discomfy.core.comfyui.workflows.updater import WorkflowUpdater
@@ -169,9 +185,11 @@ class ComfyUIBot(commands.Bot):
         return WorkflowUpdater(self.workflows.registry())
 
     def edit_targets(self) -> list[tuple[str, str]]:
-        """(workflow name, label) of every loaded workflow that edits an image: the result
+        """(workflow name, label) of every loaded workflow that edits an image (requires one; an
+        optional image, like /animate's start frame, does not make an edit): the result
         buttons offer them, whichever plugins provide them."""
-        return [(spec.name, spec.model) for spec in self.workflows.all().values() if spec.image_parameters]
+        return [(spec.name, spec.model) for spec in self.workflows.all().values()
+                if set(spec.image_parameters) & set(spec.required_parameters)]
 
     def check_access_to_generate(self, user_id: int) -> None:
         """Raise ``RateLimitError`` if the user may not start a job right now (no side effect)."""
@@ -212,6 +230,7 @@ class ComfyUIBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         await self.store.open()
+        await self.preferences.load()
         pruned = await self.store.prune(float(self.config.jobs.prune_after_days))
         if pruned:
             log.info("pruned %d finished jobs older than %s days", pruned, self.config.jobs.prune_after_days)

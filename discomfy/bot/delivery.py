@@ -138,11 +138,21 @@ def result_embed(job: Any, spec: Any, note: str | None = None) -> discord.Embed:
     for key in ("steps", "guidance", "cfg", "width", "height", "aspect_ratio", "lora"):
         if params.get(key) not in (None, ""):
             embed.add_field(name=key.replace("_", " ").title(), value=str(params[key])[:1024], inline=True)
+    for source, names in sources_by_origin(job).items():
+        embed.add_field(name=f"From {source}"[:256], value=", ".join(names)[:1024], inline=False)
     footer = f"Job {job.id}"
     if note:
         footer += f" · {note}"
     embed.set_footer(text=footer[:2048])
     return embed
+
+
+def sources_by_origin(job: Any) -> dict[str, list[str]]:
+    """``{"your defaults": ["aspect_ratio", "lora"]}``: which values a plugin supplied, by who."""
+    grouped: dict[str, list[str]] = {}
+    for name, source in sorted((getattr(job, "parameter_sources", None) or {}).items()):
+        grouped.setdefault(str(source), []).append(name)
+    return grouped
 
 
 async def deliver_result(bot: Any, job: Any, spec: Any, result: Any) -> None:

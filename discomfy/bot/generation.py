@@ -40,6 +40,7 @@ class Submission:
     images: dict[str, ImageInput] = field(default_factory=dict)
     server_images: dict[str, str] = field(default_factory=dict)  # already on ComfyUI (reroll)
     pinned_server: str | None = None  # the server holding ``server_images``
+    explicit: frozenset[str] | None = None  # options the user gave (None: all of ``options``)
 
 
 def replay_options(job: Job, spec: Any, **changes: Any) -> dict[str, Any]:
@@ -77,7 +78,12 @@ class GenerationFlow:
     async def from_command(self, interaction: discord.Interaction, command: Any, options: dict[str, Any]) -> None:
         """A slash command's options -> a submission; refusals are ephemeral and immediate."""
         try:
-            spec = command.workflow_for(options.pop("model", None))
+            model = options.pop("model", None)
+            explicit = frozenset(k for k, v in options.items() if v is not None) | ({"model"} if model else set())
+            if model is None:  # the user's own default model, if a plugin keeps one and it is offered
+                preferred = self.bot.default_model(command.name, interaction.user.id)
+                model = preferred if preferred in command.workflows else None
+            spec = command.workflow_for(model)
             attachments = {k: v for k, v in options.items() if isinstance(v, discord.Attachment)}
             for name, attachment in attachments.items():
                 options[name] = attachment.filename
@@ -89,7 +95,7 @@ class GenerationFlow:
         except Exception as exc:
             await report_error(interaction, exc)
             return
-        await self.accept(interaction, Submission(spec, options, images))
+        await self.accept(interaction, Submission(spec, options, images, explicit=explicit))
 
     def _budget(self, interaction: discord.Interaction) -> float:
         """Seconds left of Discord's 3-second window (by Discord's clock, see delivery)."""
@@ -132,7 +138,7 @@ class GenerationFlow:
         """Validate what is left, store the job, queue it, answer with its progress message."""
         user_id = interaction.user.id
         try:
-            rendered = self.bot.render(submission.spec, submission.options, user_id)
+            rendered = self.bot.render(submission.spec, submission.options, user_id, explicit=submission.explicit)
             # input images are uploaded only once the job runs, so they are not server choices yet
             inputs = set(submission.spec.image_parameters)
             choices = {k: v for k, v in rendered.parameters.items() if k not in inputs}
@@ -154,6 +160,7 @@ class GenerationFlow:
             command=submission.spec.command,
             workflow=submission.spec.name,
             parameters={**rendered.parameters, **submission.server_images},
+            parameter_sources=dict(rendered.sources),
             seed=rendered.seed,
         )
         announced = self.announced[job.id] = asyncio.Event()
