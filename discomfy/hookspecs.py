@@ -66,6 +66,13 @@ def discomfy_default_model(command: str, user_id: int) -> str | None:
     not offer is ignored."""
 
 
+@hookspec(firstresult=True)
+def discomfy_private_results(user_id: int, command: str) -> bool | None:
+    """True to show this user's ``/command`` jobs only to them: the progress message and the
+    result are ephemeral, and an outcome arriving after Discord's 15-minute interaction window
+    comes as a direct message instead of a channel post. ``None``: no opinion (public)."""
+
+
 @hookspec
 def discomfy_job_finished(job: Any) -> None:
     """Observe a job that reached a terminal state (delivered, failed or cancelled).

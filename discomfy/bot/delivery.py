@@ -2,7 +2,7 @@
 
 A job's message is edited through the interaction's webhook while its token lives (15 min);
 after that, or when Discord says the token is gone, the outcome goes to the channel as a new
-message mentioning the user. Images above the guild's upload limit are re-encoded to fit.
+message mentioning the user (a private job's goes to the user as a direct message). Images above the guild's upload limit are re-encoded to fit.
 The store's ``mark_delivered`` is atomic, so no result is ever delivered twice.
 """
 
@@ -84,6 +84,10 @@ class JobMessenger:
                 log.warning("job %s: delivering failed (%s %s), attempt %d", self.job.id, exc.status, exc.code, attempt + 1)
                 if attempt + 1 < WEBHOOK_ATTEMPTS:
                     await asyncio.sleep(RETRY_PAUSE * (attempt + 1))
+        if self.job.private:  # shown only to its owner: never to the channel
+            dm = await self.bot.create_dm(discord.Object(id=self.job.user_id))
+            message = await dm.send(content=content, embed=embed, files=files, **({"view": view} if view else {}))
+            return message.id  # the ephemeral progress message cannot be edited without the token
         channel = self.bot.get_partial_messageable(self.job.channel_id)
         mention = f"<@{self.job.user_id}>"
         text = f"{mention} {content}" if content else mention

@@ -161,6 +161,8 @@ class GenerationFlow:
             workflow=submission.spec.name,
             parameters={**rendered.parameters, **submission.server_images},
             parameter_sources=dict(rendered.sources),
+            private=bool(self.bot.plugin_manager.hook.discomfy_private_results(
+                user_id=user_id, command=submission.spec.command)),
             seed=rendered.seed,
         )
         announced = self.announced[job.id] = asyncio.Event()
@@ -182,7 +184,8 @@ class GenerationFlow:
         state = ProgressState(phase="Queued", position=self.bot.job_queue.position(job.id))
         try:
             response = await interaction.response.send_message(
-                embed=progress_embed(title, job.parameters.get("prompt"), state), view=job_view(job.id))
+                embed=progress_embed(title, job.parameters.get("prompt"), state), view=job_view(job.id),
+                ephemeral=job.private)
             message_id = getattr(getattr(response, "resource", None), "id", None) or (await interaction.original_response()).id
         except Exception as exc:  # the user was never told: take the job back
             log.error("job %s: could not answer the interaction", job.id, exc_info=exc)

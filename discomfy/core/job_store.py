@@ -297,7 +297,7 @@ def _encode(name: str, value: Any) -> Any:
         return None if value is None else str(int(value))
     if name == "state":
         return JobState(value).value
-    if name == "delivered":
+    if name in ("delivered", "private"):
         return int(bool(value))
     return value
 
@@ -313,6 +313,7 @@ def _from_row(row: sqlite3.Row) -> Job:
     values["seed"] = None if values["seed"] is None else int(values["seed"])
     values["state"] = JobState(values["state"])
     values["delivered"] = bool(values["delivered"])
+    values["private"] = bool(values["private"])
     return Job(**values)
 
 

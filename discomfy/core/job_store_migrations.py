@@ -55,7 +55,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         2,
-        "per-user preferences; where a job's values came from",
+        "per-user preferences; where a job's values came from; private jobs",
         (
             # plugins keep small per-user values here (discomfy.core.preferences), e.g. the
             # settings plugin's personal defaults; one row per user, plugin namespace and name
@@ -71,6 +71,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
             # parameter -> what supplied it when the user did not (e.g. "your defaults")
             "ALTER TABLE jobs ADD COLUMN parameter_sources TEXT NOT NULL DEFAULT '{}'",
+            # shown only to its owner (discomfy_private_results): never posted to the channel
+            "ALTER TABLE jobs ADD COLUMN private INTEGER NOT NULL DEFAULT 0",
         ),
     ),
 )

@@ -67,6 +67,7 @@ class Job:
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
     delivered: bool = False
+    private: bool = False  # shown only to its owner (ephemeral, then a direct message)
 
     def __post_init__(self) -> None:
         self.state = JobState(self.state)

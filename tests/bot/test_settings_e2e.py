@@ -106,3 +106,27 @@ async def test_a_default_a_command_cannot_take_is_skipped(discord_emulator, fake
     width, height = latent_size(last_graph(fake_comfyui))
     assert abs(width / height - 21 / 9) < 0.05
     await assert_settled(emu, bot)
+
+
+async def test_results_only_to_me_stay_private_even_past_the_token(discord_emulator, fake_comfyui, bot):
+    emu = discord_emulator
+    alice = emu.make_user("alice")
+    await answer_text(emu, await emu.invoke("settings set", {"results": "me"}, user=alice))
+    quick = await emu.invoke("generate", {"prompt": "a secret garden"}, user=alice)
+    message = await wait_result(emu, quick)
+    assert message.ephemeral and message.attachments  # only alice sees it
+
+    fake_comfyui.simulate("SamplerCustomAdvanced", steps=40, step_delay=0.01)
+    slow = await emu.invoke("generate", {"prompt": "a slow secret"}, user=alice)
+    assert slow.original_message.ephemeral
+    await emu.wait_for_message(lambda m: m.id == slow.original_message.id and "Step" in embed_text(m))
+    emu.clock.advance(16 * 60)  # the token is gone: the result must not land in the channel
+    late = await emu.wait_for_message(lambda m: m.attachments and m.id not in (message.id, slow.original_message.id),
+                                      timeout=10)
+    dm = emu.channels[late.channel_id]
+    assert dm["type"] == 1 and dm["recipients"][0]["id"] == alice.id, "delivered as a direct message to alice"
+    assert not [m for m in emu.messages.values() if m.channel_id == emu.channel_id and m.attachments and not m.ephemeral]
+
+    public = await emu.invoke("generate", {"prompt": "for everyone"})  # other users are unaffected
+    assert not (await wait_result(emu, public)).ephemeral
+    await assert_settled(emu, bot)
