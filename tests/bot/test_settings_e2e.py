@@ -130,3 +130,16 @@ async def test_results_only_to_me_stay_private_even_past_the_token(discord_emula
     public = await emu.invoke("generate", {"prompt": "for everyone"})  # other users are unaffected
     assert not (await wait_result(emu, public)).ephemeral
     await assert_settled(emu, bot)
+
+
+async def test_help_shows_which_values_come_from_the_users_defaults(discord_emulator, fake_comfyui, bot):
+    emu = discord_emulator
+    alice, bob = emu.make_user("alice"), emu.make_user("bob")
+    await answer_text(emu, await emu.invoke("settings set", {"model": "generate:sdxl", "aspect_ratio": "9:16",
+                                                             "negative_prompt": "blur"}, user=alice))
+    text = await answer_text(emu, await emu.invoke("help", {}, user=alice))
+    assert "/generate: model `sdxl`, aspect_ratio `9:16`, negative_prompt `blur` (your defaults)" in text
+    assert "/animate: aspect_ratio `9:16`, negative_prompt `blur` (your defaults)" in text
+    assert not [line for line in text.splitlines() if line.startswith("/editflux:") and "your defaults" in line]
+    assert "Filled in for you" not in await answer_text(emu, await emu.invoke("help", {}, user=bob))
+    await assert_settled(emu, bot)
