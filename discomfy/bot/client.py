@@ -172,7 +172,7 @@ class ComfyUIBot(commands.Bot):
                 workflow=spec, parameters=values, user_id=user_id, explicit=given, sources=sources)
 
         rendered = self.updater().render(spec, options, prepare=prepare)
-        return replace(rendered, sources={k: v for k, v in sources.items() if k not in given})
+        return replace(rendered, sources=dict(sources))
 
     def default_model(self, command: str, user_id: int) -> str | None:
         """The model ``user_id`` gets for ``/command`` when they pick none (a plugin's answer to
