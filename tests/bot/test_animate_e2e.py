@@ -8,6 +8,12 @@ from discomfy.core.video_fit import probe
 from tests.bot.support import assert_settled, embed_text, png_bytes, wait_outcome, wait_result
 
 
+def previews_shown(emu, message_id) -> list:
+    """Webhook edits of the job's message that carried a live preview frame."""
+    return [r for r in emu.requests if r.method == "PATCH" and r.path.endswith(f"/messages/{message_id}")
+            and any(f.filename == "preview.jpg" for f in r.files)]
+
+
 def rendered_graph(fake, prompt_index: int = -1) -> dict:
     return list(fake.worker.history.values())[prompt_index]["prompt"][2]
 
@@ -20,8 +26,12 @@ def of_class(graph: dict, class_type: str) -> list[dict]:
 
 async def test_animate_delivers_an_mp4_with_the_asked_frames_rate_and_size(discord_emulator, fake_comfyui, bot):
     emu = discord_emulator
+    fake_comfyui.preview_frames = True  # progress and previews work as for images
+    fake_comfyui.simulate("KSampler", steps=6, step_delay=0.05)
     inter = await emu.invoke("animate", {"prompt": "waves roll in", "seconds": 1, "aspect_ratio": "9:16", "seed": 7})
+    await emu.wait_for_message(lambda m: m.id == inter.original_message.id and "Step" in embed_text(m), timeout=15)
     message = await wait_result(emu, inter, timeout=30)
+    assert previews_shown(emu, message.id), "no live preview was shown while sampling"
     (video,) = message.attachments
     assert video.filename.endswith(".mp4")
     info = probe(video.data)
@@ -67,7 +77,7 @@ async def test_a_video_over_the_upload_limit_is_reencoded_under_it(discord_emula
 async def test_a_video_that_cannot_fit_is_refused_with_the_reason(discord_emulator, fake_comfyui, bot):
     emu = discord_emulator
     emu.attachment_size_limit = 600
-    inter = await emu.invoke("animate", {"prompt": "rain", "seconds": 5})
+    inter = await emu.invoke("animate", {"prompt": "rain", "seconds": 1})
     message = await wait_outcome(emu, inter, timeout=60)
     assert not message.attachments
     text = embed_text(message)

@@ -55,6 +55,10 @@ async def test_defaults_reach_the_graph_explicit_options_win_and_they_survive_a_
         assert titled(graph, "Negative Prompt")["text"] == "people, text"
         assert [(l["lora_name"], l["strength_model"]) for l in lora_loaders(graph)] == [("style_a.safetensors", 0.6)]
         assert "From your defaults: aspect_ratio, lora, lora_strength, model, negative_prompt" in embed_text(result)
+        info = await emu.click(result, next(c for c in result.custom_ids if c.startswith("discomfy:info:")), user=alice)
+        info_text = await answer_text(emu, info)
+        assert "aspect_ratio (your defaults)" in info_text and "lora (your defaults)" in info_text
+        assert "\nprompt (your defaults)" not in info_text and "steps (your defaults)" not in info_text
 
         result = await generate(emu, alice, model="flux", aspect_ratio="1:1", lora_strength=1.2)
         graph = last_graph(fake)
