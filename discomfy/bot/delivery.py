@@ -2,7 +2,8 @@
 
 A job's message is edited through the interaction's webhook while its token lives (15 min);
 after that, or when Discord says the token is gone, the outcome goes to the channel as a new
-message mentioning the user (a private job's goes to the user as a direct message). Images above the guild's upload limit are re-encoded to fit.
+message mentioning the user (a private job's goes to the user as a direct message). Images and
+videos above the guild's upload limit are re-encoded to fit.
 The store's ``mark_delivered`` is atomic, so no result is ever delivered twice.
 """
 

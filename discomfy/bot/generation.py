@@ -139,6 +139,8 @@ class GenerationFlow:
         user_id = interaction.user.id
         try:
             rendered = self.bot.render(submission.spec, submission.options, user_id, explicit=submission.explicit)
+            private = bool(self.bot.plugin_manager.hook.discomfy_private_results(
+                user_id=user_id, command=submission.spec.command))
             # input images are uploaded only once the job runs, so they are not server choices yet
             inputs = set(submission.spec.image_parameters)
             choices = {k: v for k, v in rendered.parameters.items() if k not in inputs}
@@ -161,8 +163,7 @@ class GenerationFlow:
             workflow=submission.spec.name,
             parameters={**rendered.parameters, **submission.server_images},
             parameter_sources=dict(rendered.sources),
-            private=bool(self.bot.plugin_manager.hook.discomfy_private_results(
-                user_id=user_id, command=submission.spec.command)),
+            private=private,
             seed=rendered.seed,
         )
         announced = self.announced[job.id] = asyncio.Event()
