@@ -16,8 +16,7 @@ from typing import Any
 from discord.ext import commands
 from PIL import Image
 
-from discomfy import WorkflowCog, hookimpl
-from discomfy.core.comfyui.events import media_kind
+from discomfy import WorkflowCog, hookimpl, media_kind
 
 WORKFLOW = "animate"
 BUTTON_SECONDS = 3

@@ -18,8 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 from jsonschema import Draft202012Validator
 
-from discomfy import hookimpl, report_error
-from discomfy.exceptions import ValidationError
+from discomfy import ValidationError, hookimpl, report_error
 
 NAMESPACE = "settings"
 SOURCE = "your defaults"
