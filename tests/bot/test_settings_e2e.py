@@ -96,6 +96,10 @@ async def test_settings_refuse_what_cannot_be_saved_in_plain_words(discord_emula
     assert "Give at least one option" in text
     text = await answer_text(emu, await emu.invoke("settings show", {}))
     assert "no defaults yet" in text
+    choices = await emu.autocomplete("settings set", {"model": "sd"}, focused="model")
+    assert [c["value"] for c in choices] == ["generate:sdxl"]
+    choices = await emu.autocomplete("settings set", {"lora": "style"}, focused="lora")
+    assert [c["value"] for c in choices] == ["style_a.safetensors", "style_b.safetensors"]  # the server's LoRAs
     await assert_settled(emu, bot)
 
 
