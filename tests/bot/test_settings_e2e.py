@@ -66,6 +66,10 @@ async def test_defaults_reach_the_graph_explicit_options_win_and_they_survive_a_
         assert "CheckpointLoaderSimple" not in {n["class_type"] for n in graph.values()}
         assert [(l["lora_name"], l["strength_model"]) for l in lora_loaders(graph)] == [("style_a.safetensors", 1.2)]
         assert "From your defaults: lora\n" in embed_text(result) + "\n"  # flux takes no negative prompt
+        reroll = await emu.click(result, next(c for c in result.custom_ids if c.startswith("discomfy:reroll:")), user=alice)
+        await wait_result(emu, reroll, timeout=15)  # a reroll reproduces the job, defaults do not creep in
+        assert latent_size(last_graph(fake)) == (1024, 1024)
+        assert "CheckpointLoaderSimple" not in {n["class_type"] for n in last_graph(fake).values()}
 
         await generate(emu, bob)  # someone else's jobs are untouched
         assert latent_size(last_graph(fake)) == (1024, 1024) and not lora_loaders(last_graph(fake))

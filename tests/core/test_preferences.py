@@ -1,5 +1,6 @@
 """Per-user preferences in the job store's file: they survive closing and reopening, a
-version-1 store (jobs only) upgrades keeping its jobs, and jobs remember where values came from."""
+version-1 store (jobs only) upgrades keeping its jobs, and jobs remember where values came
+from and whether they are private (so a restart keeps both)."""
 
 from __future__ import annotations
 
@@ -67,5 +68,8 @@ async def test_a_version_1_store_upgrades_keeping_its_jobs(tmp_path, monkeypatch
         assert await store.schema_version() == 2
         job = await store.get("abc")
         assert (job.user_id, job.parameter_sources) == (5, {})
-        fresh = await store.add(Job(user_id=6, plugin="generate", parameter_sources={"aspect_ratio": "your defaults"}))
-        assert (await store.get(fresh.id)).parameter_sources == {"aspect_ratio": "your defaults"}
+        assert job.private is False
+        fresh = await store.add(Job(user_id=6, plugin="generate", parameter_sources={"aspect_ratio": "your defaults"},
+                                    private=True))
+        stored = await store.get(fresh.id)
+        assert stored.parameter_sources == {"aspect_ratio": "your defaults"} and stored.private is True
