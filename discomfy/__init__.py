@@ -42,6 +42,10 @@ def __getattr__(name: str):
         from discomfy.core.comfyui.workflows.manifest import load_command_manifest
 
         return load_command_manifest
+    if name == "media_kind":
+        from discomfy.core.comfyui.events import media_kind
+
+        return media_kind
     if name == "WorkflowParameters":
         from discomfy.core.comfyui.workflows.schema.parameters import WorkflowParameters
 
@@ -58,6 +62,7 @@ __all__ = [
     "WorkflowParameters",
     "report_error",
     "load_command_manifest",
+    "media_kind",
     "DisComfyError",
     "ValidationError",
     "ComfyUIError",

@@ -46,9 +46,31 @@ def discomfy_register_autocomplete() -> dict[str, Any]:
 
 
 @hookspec
-def discomfy_prepare_parameters(workflow: Any, parameters: dict[str, Any], user_id: int) -> None:
-    """Adjust a job's validated parameters in place before the workflow is rendered
-    (e.g. expand a preset). Called for every job of every workflow."""
+def discomfy_prepare_parameters(workflow: Any, parameters: dict[str, Any], user_id: int,
+                                explicit: frozenset[str], sources: dict[str, str]) -> None:
+    """Adjust a job's validated parameters in place before the workflow is rendered (e.g.
+    expand a preset, apply a user's defaults). Called for every job of every workflow; the
+    values are validated again afterwards.
+
+    ``explicit`` names the options the user gave (a value there must win over any default);
+    ``parameters`` also holds the schema's defaults for the rest. A hook that supplies a
+    value records who did in ``sources`` (``sources["lora"] = "your defaults"``): the result
+    and its Info show it. Implementations may accept only the arguments they use.
+    """
+
+
+@hookspec(firstresult=True)
+def discomfy_default_model(command: str, user_id: int) -> str | None:
+    """The model a user gets for ``command`` when they do not pick one (``None``: no opinion,
+    the command's first model). The first plugin to answer decides; a name the command does
+    not offer is ignored."""
+
+
+@hookspec(firstresult=True)
+def discomfy_private_results(user_id: int, command: str) -> bool | None:
+    """True to show this user's ``/command`` jobs only to them: the progress message and the
+    result are ephemeral, and an outcome arriving after Discord's 15-minute interaction window
+    comes as a direct message instead of a channel post. ``None``: no opinion (public)."""
 
 
 @hookspec

@@ -13,7 +13,7 @@ from typing import Any
 
 import discord
 
-from discomfy.bot.generation import Submission
+from discomfy.bot.submission import Submission
 from discomfy.core.jobs.execution import ImageInput
 from discomfy.exceptions import DisComfyError, ValidationError
 

@@ -16,7 +16,7 @@ import discord
 
 from discomfy.bot.access import access_problem
 from discomfy.bot.action_context import ActionContext
-from discomfy.bot.generation import Submission, replay_options
+from discomfy.bot.submission import Submission, replay_options
 from discomfy.bot.responses import report_error
 from discomfy.bot.result_actions import image_number
 from discomfy.exceptions import DisComfyError

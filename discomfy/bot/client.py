@@ -113,8 +113,11 @@ class ComfyUIBot(commands.Bot):
     def autocompleters(self) -> dict[str, Any]:
         return self.plugins.autocompleters()
 
-    def render(self, spec: Any, options: dict[str, Any], user_id: int) -> Any:
-        return self.plugins.render(spec, options, user_id)
+    def render(self, spec: Any, options: dict[str, Any], user_id: int, *, explicit: Any = None) -> Any:
+        return self.plugins.render(spec, options, user_id, explicit=explicit)
+
+    def default_model(self, command: str, user_id: int) -> str | None:
+        return self.plugins.default_model(command, user_id)
 
     def updater(self) -> Any:
         return self.plugins.updater()
@@ -140,6 +143,10 @@ class ComfyUIBot(commands.Bot):
     @property
     def generation(self) -> Any:
         return self.jobs.generation
+
+    @property
+    def preferences(self) -> Any:
+        return self.jobs.preferences
 
     def check_access_to_generate(self, user_id: int) -> None:
         """Raise ``RateLimitError`` if the user may not start a job right now (no side effect)."""

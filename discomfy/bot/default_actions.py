@@ -17,7 +17,7 @@ import discord
 
 from discomfy.bot.action_context import ActionContext
 from discomfy.bot.button_actions import replay_submission
-from discomfy.bot.generation import Submission, replay_options
+from discomfy.bot.submission import Submission, replay_options
 from discomfy.bot.responses import report_error
 from discomfy.bot.result_actions import ResultAction
 from discomfy.core.comfyui.workflows.commands import is_hidden_parameter
@@ -64,9 +64,10 @@ def edit_image_parameter(spec: Any) -> str | None:
 
 def edit_targets(specs: Any) -> list[tuple[str, str]]:
     """(workflow name, model) of every workflow that edits an attached image by a prompt,
-    whichever plugins provide them."""
+    whichever plugins provide them. The image must be required: an optional one (like
+    /animate's start frame) does not make a workflow an edit."""
     return [(spec.name, spec.model) for spec in specs
-            if edit_image_parameter(spec) and "prompt" in spec.parameters]
+            if edit_image_parameter(spec) in spec.required_parameters and "prompt" in spec.parameters]
 
 
 class DefaultResultActions:
@@ -96,9 +97,11 @@ class DefaultResultActions:
         embed.add_field(name="Workflow", value=f"{job.workflow} (/{job.command})", inline=False)
         embed.add_field(name="Seed", value=f"`{job.seed}`")
         embed.add_field(name="By", value=f"<@{job.user_id}>")
+        sources = job.parameter_sources or {}
         for key, value in sorted(job.parameters.items()):
             if key not in ("prompt", "seed") and len(embed.fields) < 24:
-                embed.add_field(name=key, value=f"`{value}`"[:1024])
+                origin = f" ({sources[key]})" if key in sources else ""  # e.g. "(your defaults)"
+                embed.add_field(name=f"{key}{origin}"[:256], value=f"`{value}`"[:1024])
         if job.parameters.get("prompt"):
             embed.description = str(job.parameters["prompt"])[:4000]
         await ctx.interaction.response.send_message(embed=embed, ephemeral=True)

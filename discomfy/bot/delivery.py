@@ -2,7 +2,8 @@
 
 A job's message is edited through the interaction's webhook while its token lives (15 min);
 after that, or when Discord says the token is gone, the outcome goes to the channel as a new
-message mentioning the user. Images above the guild's upload limit are re-encoded to fit.
+message mentioning the user (a private job's goes to the user as a direct message). Images and
+videos above the guild's upload limit are re-encoded to fit.
 The store's ``mark_delivered`` is atomic, so no result is ever delivered twice.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 import discord
 
 from discomfy.bot.views import result_view, retry_view
-from discomfy.core.media.image_fit import fit_images
+from discomfy.core.media.fit import fit_media
 from discomfy.exceptions import DisComfyError
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,10 @@ class JobMessenger:
                 log.warning("job %s: delivering failed (%s %s), attempt %d", self.job.id, exc.status, exc.code, attempt + 1)
                 if attempt + 1 < WEBHOOK_ATTEMPTS:
                     await asyncio.sleep(RETRY_PAUSE * (attempt + 1))
+        if self.job.private:  # shown only to its owner: never to the channel
+            dm = await self.bot.create_dm(discord.Object(id=self.job.user_id))
+            message = await dm.send(content=content, embed=embed, files=files, **({"view": view} if view else {}))
+            return message.id  # the ephemeral progress message cannot be edited without the token
         channel = self.bot.get_partial_messageable(self.job.channel_id)
         mention = f"<@{self.job.user_id}>"
         text = f"{mention} {content}" if content else mention
@@ -138,6 +143,8 @@ def result_embed(job: Any, spec: Any, note: str | None = None) -> discord.Embed:
     for key in ("steps", "guidance", "cfg", "width", "height", "aspect_ratio", "lora", "denoise", "factor"):
         if params.get(key) not in (None, ""):
             embed.add_field(name=key.replace("_", " ").title(), value=str(params[key])[:1024], inline=True)
+    for source, names in sources_by_origin(job).items():
+        embed.add_field(name=f"From {source}"[:256], value=", ".join(names)[:1024], inline=False)
     footer = f"Job {job.id}"
     if note:
         footer += f" · {note}"
@@ -145,9 +152,18 @@ def result_embed(job: Any, spec: Any, note: str | None = None) -> discord.Embed:
     return embed
 
 
+def sources_by_origin(job: Any) -> dict[str, list[str]]:
+    """``{"your defaults": ["aspect_ratio", "lora"]}``: which values a plugin supplied, by who."""
+    grouped: dict[str, list[str]] = {}
+    for name, source in sorted((getattr(job, "parameter_sources", None) or {}).items()):
+        grouped.setdefault(str(source), []).append(name)
+    return grouped
+
+
 async def deliver_result(bot: Any, job: Any, spec: Any, result: Any) -> None:
     limit = bot.generation.runs.upload_limit(job.id) or guild_upload_limit(bot, job.guild_id)
-    fitted = fit_images([(img.filename, img.data) for img in result.images], limit)
+    # re-encoding a large image or video takes seconds of CPU: off the event loop
+    fitted = await asyncio.to_thread(fit_media, [(img.filename, img.data) for img in result.images], limit)
     outputs = [{"filename": i.source.filename, "subfolder": i.source.subfolder, "type": i.source.type}
                for i in result.images if i.source is not None]
     if not fitted.files:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 import discord
@@ -20,6 +19,7 @@ from discomfy.bot.delivery import deliver_failure, deliver_result, persist
 from discomfy.bot.job_run import JobRun, JobRuns
 from discomfy.bot.progress import ProgressState, job_editor, progress_embed, track_progress
 from discomfy.bot.responses import report_error, user_message_for
+from discomfy.bot.submission import Submission, read_images, replay_options, submission_from_command, time_left
 from discomfy.bot.views import job_view
 from discomfy.core.jobs.execution import ImageInput, execute
 from discomfy.core.jobs.job import Job, JobState
@@ -27,29 +27,7 @@ from discomfy.exceptions import ComfyUIError, DisComfyError, ValidationError
 
 log = logging.getLogger(__name__)
 
-# Discord invalidates an unanswered interaction after 3 s; leave room for the reply itself.
-ACK_BUDGET = 2.2
 CANCELLED = "Cancelled by its owner."
-
-
-@dataclass
-class Submission:
-    """What a command or button asks for, before it becomes a job."""
-
-    spec: Any
-    options: dict[str, Any]
-    images: dict[str, ImageInput] = field(default_factory=dict)
-    server_images: dict[str, str] = field(default_factory=dict)  # already on ComfyUI (reroll)
-    pinned_server: str | None = None  # the server holding ``server_images``
-
-
-def replay_options(job: Job, spec: Any, **changes: Any) -> dict[str, Any]:
-    """The options that reproduce ``job`` (its seed included), for recovery, reroll and retry."""
-    options = {k: v for k, v in job.parameters.items() if k in spec.parameters}
-    if "seed" in spec.parameters and job.seed is not None:
-        options["seed"] = job.seed
-    options.update(changes)
-    return options
 
 
 class GenerationFlow:
@@ -69,43 +47,19 @@ class GenerationFlow:
     # --- from a slash command -------------------------------------------------------------
 
     async def from_command(self, interaction: discord.Interaction, command: Any, options: dict[str, Any]) -> None:
-        """A slash command's options -> a submission; refusals are ephemeral and immediate."""
+        """A slash command's options -> a job; refusals are ephemeral and immediate."""
         try:
-            spec = command.workflow_for(options.pop("model", None))
-            attachments = {k: v for k, v in options.items() if isinstance(v, discord.Attachment)}
-            for name, attachment in attachments.items():
-                options[name] = attachment.filename
-            self.bot.check_access_to_generate(interaction.user.id)
-            images = await asyncio.wait_for(self.read_images(attachments), timeout=self._budget(interaction))
+            submission = await submission_from_command(self.bot, interaction, command, options)
         except asyncio.TimeoutError:
             await report_error(interaction, ValidationError("Your attachment took too long to download; please try again."))
             return
         except Exception as exc:
             await report_error(interaction, exc)
             return
-        await self.accept(interaction, Submission(spec, options, images))
-
-    def _budget(self, interaction: discord.Interaction) -> float:
-        """Seconds left of Discord's 3-second window (by Discord's clock, see delivery)."""
-        now = self.bot.discord_clock()
-        age = now - interaction.created_at.timestamp()
-        return max(0.2, ACK_BUDGET - max(0.0, age))
+        await self.accept(interaction, submission)
 
     async def read_images(self, attachments: dict[str, discord.Attachment]) -> dict[str, ImageInput]:
-        """Read and validate every attached image (content type, real decode, size, pixels)."""
-        validator = self.bot.image_validator
-        images = {}
-        for name, attachment in attachments.items():
-            first = validator.validate(attachment)
-            if not first.is_valid:
-                raise ValidationError(first.error_message, field=name)
-            data = await attachment.read()
-            # decoding a large image takes a while: off the event loop, so others are not held up
-            result = await validator.validate_async(attachment, data)
-            if not result.is_valid:
-                raise ValidationError(result.error_message, field=name)
-            images[name] = ImageInput(attachment.filename, data)
-        return images
+        return await read_images(self.bot.image_validator, attachments)
 
     # --- what the server has -----------------------------------------------------------------
 
@@ -126,11 +80,13 @@ class GenerationFlow:
         """Validate what is left, store the job, queue it, answer with its progress message."""
         user_id = interaction.user.id
         try:
-            rendered = self.bot.render(submission.spec, submission.options, user_id)
+            rendered = self.bot.render(submission.spec, submission.options, user_id, explicit=submission.explicit)
+            private = bool(self.bot.plugin_manager.hook.discomfy_private_results(
+                user_id=user_id, command=submission.spec.command))
             # input images are uploaded only once the job runs, so they are not server choices yet
             inputs = set(submission.spec.image_parameters)
             choices = {k: v for k, v in rendered.parameters.items() if k not in inputs}
-            servers = await asyncio.wait_for(self._eligible_servers(submission, choices), timeout=self._budget(interaction))
+            servers = await asyncio.wait_for(self._eligible_servers(submission, choices), timeout=time_left(self.bot, interaction))
             self.bot.rate_limiter.acquire(user_id)
         except asyncio.TimeoutError:
             await report_error(interaction, ComfyUIError("The image server did not answer in time; please try again in a minute."))
@@ -148,6 +104,8 @@ class GenerationFlow:
             command=submission.spec.command,
             workflow=submission.spec.name,
             parameters={**rendered.parameters, **submission.server_images},
+            parameter_sources=dict(rendered.sources),
+            private=private,
             seed=rendered.seed,
         )
         # discord.py's filesize_limit is Discord's attachment_size_limit for this guild
@@ -169,7 +127,8 @@ class GenerationFlow:
         state = ProgressState(phase="Queued", position=self.bot.job_queue.position(job.id))
         try:
             response = await interaction.response.send_message(
-                embed=progress_embed(title, job.parameters.get("prompt"), state), view=job_view(job.id))
+                embed=progress_embed(title, job.parameters.get("prompt"), state), view=job_view(job.id),
+                ephemeral=job.private)
             message_id = getattr(getattr(response, "resource", None), "id", None) or (await interaction.original_response()).id
         except Exception as exc:  # the user was never told: take the job back
             log.error("job %s: could not answer the interaction", job.id, exc_info=exc)

@@ -18,6 +18,7 @@ from discomfy.bot.recovery import recover_jobs
 from discomfy.core.servers.failover import Failover
 from discomfy.core.jobs.store import JobStore
 from discomfy.core.jobs.queue import FairQueue, QueueClosedError
+from discomfy.core.preferences import PreferenceStore
 from discomfy.core.servers.pool import ServerPool
 from discomfy.utils.tasks import cancel_and_wait
 
@@ -35,6 +36,7 @@ class JobRunner:
         self.failover = Failover.from_config(config, self.job_queue, self.servers, stop_run=self.stop_run)
         # a locked store must fail fast: a job is stored inside Discord's 3-second window
         self.store = JobStore.from_config(config, busy_timeout=STORE_BUSY_TIMEOUT)
+        self.preferences = PreferenceStore(self.store)  # plugins' per-user values, in the store's file
         self.generation = GenerationFlow(bot)
         self.job_queue.add_listener(self.generation.positions_changed)
         self._background: list[asyncio.Task[Any]] = []
@@ -45,6 +47,7 @@ class JobRunner:
         """Before plugins load: the store, the servers and the work that needs no plugin."""
         config = self.bot.config
         await self.store.open()
+        await self.preferences.load()
         pruned = await self.store.prune(float(config.jobs.prune_after_days))
         if pruned:
             log.info("pruned %d finished jobs older than %s days", pruned, config.jobs.prune_after_days)

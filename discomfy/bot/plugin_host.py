@@ -11,6 +11,7 @@ reloader, and renders a workflow through every plugin's hooks.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -118,10 +119,22 @@ class PluginHost:
     def updater(self) -> WorkflowUpdater:
         return WorkflowUpdater(self.workflows.registry())
 
-    def render(self, spec: Any, options: dict[str, Any], user_id: int) -> Any:
-        """Validate options against the workflow's schema and render its graph (no I/O), with
-        every plugin's ``discomfy_prepare_parameters`` seeing the values first."""
-        def prepare(values: dict[str, Any]) -> None:
-            self.manager.hook.discomfy_prepare_parameters(workflow=spec, parameters=values, user_id=user_id)
+    def render(self, spec: Any, options: dict[str, Any], user_id: int, *, explicit: Any = None) -> Any:
+        """Validate options against the workflow's schema and render its graph (no I/O).
 
-        return self.updater().render(spec, options, prepare=prepare)
+        ``explicit`` names the options the user gave (default: every option not None); the
+        ``discomfy_prepare_parameters`` hooks fill the others and say so in ``sources``."""
+        given = frozenset(k for k, v in options.items() if v is not None) if explicit is None else frozenset(explicit)
+        sources: dict[str, str] = {}
+
+        def prepare(values: dict[str, Any]) -> None:
+            self.manager.hook.discomfy_prepare_parameters(
+                workflow=spec, parameters=values, user_id=user_id, explicit=given, sources=sources)
+
+        rendered = self.updater().render(spec, options, prepare=prepare)
+        return replace(rendered, sources=dict(sources))
+
+    def default_model(self, command: str, user_id: int) -> str | None:
+        """The model ``user_id`` gets for ``/command`` when they pick none (a plugin's answer to
+        ``discomfy_default_model``), or None for the command's first."""
+        return self.manager.hook.discomfy_default_model(command=command, user_id=user_id)

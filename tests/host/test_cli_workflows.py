@@ -90,3 +90,11 @@ def test_check_server_names_the_configured_upscale_model_when_the_server_lacks_i
     assert main(repo_args("check", "--server", server_in_thread.url)) == 1  # other plugins still lack models
     out = capsys.readouterr().out
     assert "upscale: everything is installed" in out and "4x-UltraSharp" not in out
+
+
+def test_check_server_lists_the_video_model_files_a_server_lacks(server_in_thread, capsys):
+    assert main(repo_args("check", "--server", server_in_thread.url)) == 1
+    out = capsys.readouterr().out
+    for missing in ("diffusion model wan2.2_ti2v_5B_fp16.safetensors", "text encoder umt5_xxl_fp8_e4m3fn_scaled.safetensors",
+                    "VAE wan2.2_vae.safetensors"):
+        assert f"animate: {missing} is not installed" in out, out

@@ -1,16 +1,24 @@
-"""``/help``: every loaded slash command with its options, and every Apps-menu command,
-generated from the command tree.
+"""``/help``: every loaded slash command with its options, generated from the command tree,
+and the values the asking user gets when they leave options out.
 
-Nothing here names a plugin: a command a new plugin adds shows up without editing this file.
+Nothing here names a plugin: a command a new plugin adds shows up without editing this file,
+and defaults come from whatever plugins answer ``discomfy_default_model`` and
+``discomfy_prepare_parameters`` (asked as for a job where the user gave no option).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import logging
+
 import discord
 from discord import app_commands
 from discord.ext import commands
+
+from discomfy.core.comfyui.workflows.commands import group_commands
+
+log = logging.getLogger(__name__)
 
 EMBED_FIELD_LIMIT = 25
 FIELD_VALUE_LIMIT = 1024
@@ -51,6 +59,31 @@ def build_help_embed(tree: app_commands.CommandTree, guild: discord.abc.Snowflak
     return embed
 
 
+def user_defaults(bot: Any, user_id: int) -> list[str]:
+    """One line per command whose options a plugin fills for this user, naming the source:
+    ``/generate: model `sdxl`, aspect_ratio `16:9` (your defaults)``."""
+    lines = []
+    for name, command in sorted(group_commands(list(bot.workflows.all().values())).items()):
+        preferred = bot.default_model(name, user_id)
+        spec = command.workflows.get(preferred) or command.workflow_for(None)
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        try:
+            bot.plugin_manager.hook.discomfy_prepare_parameters(
+                workflow=spec, parameters=values, user_id=user_id, explicit=frozenset(), sources=sources)
+        except Exception:  # a hook that needs a real job's values: /help still answers
+            log.warning("discomfy_prepare_parameters failed for /help of /%s", name, exc_info=True)
+            continue
+        by_source: dict[str, list[str]] = {}
+        if "model" in sources:
+            by_source.setdefault(sources["model"], []).append(f"model `{spec.model}`")
+        for key in sorted(k for k in sources if k in values):
+            by_source.setdefault(sources[key], []).append(f"{key} `{values[key]}`"[:200])
+        for source, shown in by_source.items():
+            lines.append(f"/{name}: {', '.join(shown)} ({source})")
+    return lines
+
+
 class HelpCog(commands.Cog, name="help"):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
@@ -58,6 +91,11 @@ class HelpCog(commands.Cog, name="help"):
     @app_commands.command(name="help", description="List every command and its options")
     async def help_command_handler(self, interaction: discord.Interaction) -> None:
         embed = build_help_embed(self.bot.tree, interaction.guild)
+        defaults = user_defaults(self.bot, interaction.user.id)
+        if defaults and len(embed.fields) < EMBED_FIELD_LIMIT:
+            text = "\n".join(defaults)
+            embed.add_field(name="Filled in for you when you leave options out",
+                            value=text if len(text) <= FIELD_VALUE_LIMIT else text[: FIELD_VALUE_LIMIT - 1] + "…", inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 

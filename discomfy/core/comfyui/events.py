@@ -14,14 +14,33 @@ from typing import Any
 from discomfy.exceptions import DisComfyError
 
 
+#: File formats a chat client plays as a video (ComfyUI's SaveVideo / SaveWEBM and custom
+#: video nodes write these); anything else is delivered as an image.
+VIDEO_EXTENSIONS = frozenset({"mp4", "webm", "mov", "m4v", "mkv"})
+
+
+def media_kind(filename: str) -> str:
+    """``"video"`` for a file format that plays as a video, else ``"image"``."""
+    return "video" if filename.rpartition(".")[2].lower() in VIDEO_EXTENSIONS else "image"
+
+
 @dataclass(frozen=True)
 class OutputFile:
-    """One file a node wrote; fetch it with ``client.download_output(filename, subfolder, type)``."""
+    """One file a node wrote; fetch it with ``client.download_output(filename, subfolder, type)``.
+
+    ComfyUI lists videos under ``images`` too, with ``animated: [true]`` beside them (see the
+    recorded trace ``success_video.json``): ``animated`` keeps that flag, and ``kind`` says
+    whether the file is a video (by its format: an animated WebP is still an image)."""
 
     filename: str
     subfolder: str
     type: str
     node: str
+    animated: bool = False
+
+    @property
+    def kind(self) -> str:
+        return media_kind(self.filename)
 
 
 @dataclass(frozen=True)
@@ -139,6 +158,8 @@ def output_files(outputs: dict[str, Any]) -> list[OutputFile]:
     for node_id, node_output in outputs.items():
         if not isinstance(node_output, dict):
             continue
+        # one flag per node in practice ([true]); any true marks the node's files animated
+        animated = any(flag is True for flag in node_output.get("animated") or [])
         for key in ("images", "gifs", "videos", "audio"):
             for item in node_output.get(key) or []:
                 if isinstance(item, dict) and "filename" in item:
@@ -148,6 +169,7 @@ def output_files(outputs: dict[str, Any]) -> list[OutputFile]:
                             subfolder=str(item.get("subfolder", "")),
                             type=str(item.get("type", "output")),
                             node=str(node_id),
+                            animated=animated,
                         )
                     )
     return files

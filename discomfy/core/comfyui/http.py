@@ -94,7 +94,7 @@ class HttpTransport:
         try:
             return status, json.loads(raw)
         except ValueError as exc:
-            raise self._error(what, describe_unparsable(status, raw, headers), status, cause="not-json")
+            raise self._error(what, describe_unparsable(status, raw, headers), status, cause="not-json") from exc
 
     def _error(self, what: str, reason: str, status: int | None = None, *, cause: str) -> ComfyUIError:
         return ComfyUIError(

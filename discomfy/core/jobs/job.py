@@ -56,6 +56,8 @@ class Job:
     progress_message_id: int | None = None
     result_message_id: int | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: parameter -> who supplied its value when the user did not (``discomfy_prepare_parameters``)
+    parameter_sources: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
     server: str | None = None
     prompt_id: str | None = None
@@ -65,6 +67,7 @@ class Job:
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
     delivered: bool = False
+    private: bool = False  # shown only to its owner (ephemeral, then a direct message)
 
     def __post_init__(self) -> None:
         self.state = JobState(self.state)

@@ -53,6 +53,28 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX jobs_by_update ON jobs (updated_at)",
         ),
     ),
+    Migration(
+        2,
+        "per-user preferences; where a job's values came from; private jobs",
+        (
+            # plugins keep small per-user values here (discomfy.core.preferences), e.g. the
+            # settings plugin's personal defaults; one row per user, plugin namespace and name
+            """
+            CREATE TABLE preferences (
+                user_id    INTEGER NOT NULL,
+                namespace  TEXT NOT NULL,
+                name       TEXT NOT NULL,
+                value      TEXT NOT NULL,  -- JSON
+                updated_at REAL NOT NULL,
+                PRIMARY KEY (user_id, namespace, name)
+            )
+            """,
+            # parameter -> what supplied it when the user did not (e.g. "your defaults")
+            "ALTER TABLE jobs ADD COLUMN parameter_sources TEXT NOT NULL DEFAULT '{}'",
+            # shown only to its owner (discomfy_private_results): never posted to the channel
+            "ALTER TABLE jobs ADD COLUMN private INTEGER NOT NULL DEFAULT 0",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

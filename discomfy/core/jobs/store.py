@@ -31,7 +31,7 @@ T = TypeVar("T")
 #: Fields ``update`` may change; ``id`` and ``created_at`` are fixed, ``updated_at`` automatic,
 #: and ``delivered`` belongs to ``mark_delivered`` alone (the once-only guarantee).
 UPDATABLE_FIELDS = frozenset(JOB_FIELDS) - {"id", "created_at", "updated_at", "delivered"}
-_JSON_FIELDS = ("parameters", "outputs")
+_JSON_FIELDS = ("parameters", "outputs", "parameter_sources")
 _FINAL = tuple(s.value for s in FINAL_STATES)
 _UNFINISHED = tuple(s.value for s in UNFINISHED_STATES)
 
@@ -189,6 +189,17 @@ class JobStore:
             lambda c: self._write(c, lambda: c.execute(sql, (*_FINAL, cutoff)).rowcount)
         )
 
+    async def execute(self, sql: str, args: tuple[Any, ...] = (), *, write: bool = False) -> list[sqlite3.Row]:
+        """Run one statement on the store's file, for sibling tables its migrations create
+        (e.g. :class:`discomfy.core.preferences.PreferenceStore`); a write is its own
+        transaction. Returns the rows read."""
+        def work(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            if write:
+                return self._write(conn, lambda: conn.execute(sql, args).fetchall())
+            return conn.execute(sql, args).fetchall()
+
+        return await self._call(work)
+
     async def schema_version(self) -> int:
         return await self._call(lambda c: c.execute("PRAGMA user_version").fetchone()[0])
 
@@ -285,7 +296,7 @@ def _encode(name: str, value: Any) -> Any:
         return None if value is None else str(int(value))
     if name == "state":
         return JobState(value).value
-    if name == "delivered":
+    if name in ("delivered", "private"):
         return int(bool(value))
     return value
 
@@ -301,6 +312,7 @@ def _from_row(row: sqlite3.Row) -> Job:
     values["seed"] = None if values["seed"] is None else int(values["seed"])
     values["state"] = JobState(values["state"])
     values["delivered"] = bool(values["delivered"])
+    values["private"] = bool(values["private"])
     return Job(**values)
 
 

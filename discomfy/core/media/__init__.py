@@ -1,1 +1,1 @@
-"""Result files as Discord receives them: fitting images under a guild's upload limit."""
+"""Result files as Discord receives them: images and videos fitted under a guild's upload limit."""

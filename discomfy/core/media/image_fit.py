@@ -2,26 +2,18 @@
 
 Discord refuses files above the guild's limit (10 MiB by default), and a large PNG from an
 upscaler easily exceeds it. Images that are too big are re-encoded as high-quality WebP, then
-at lower quality, then downscaled; the caller gets a note saying what was done, or why an
-image could not be sent at all.
+at lower quality, then downscaled; :mod:`discomfy.core.media.fit` decides what to do with each result
+file and words the note.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
-from pathlib import PurePath
 
 from PIL import Image
 
 QUALITIES = (92, 85, 75)
 SCALES = (1.0, 0.75, 0.5, 0.35)
-
-
-@dataclass
-class FitResult:
-    files: list[tuple[str, bytes]] = field(default_factory=list)
-    note: str | None = None
 
 
 def _encode(image: Image.Image, quality: int) -> bytes:
@@ -52,26 +44,3 @@ def readable_size(size: int) -> str:
             value = size / scale
             return f"{value:.0f} {unit}" if value >= 10 or value.is_integer() else f"{value:.1f} {unit}"
     return f"{size} bytes"
-
-
-def fit_images(images: list[tuple[str, bytes]], limit: int) -> FitResult:
-    result = FitResult()
-    shrunk = dropped = 0
-    for name, data in images:
-        if len(data) <= limit:
-            result.files.append((name, data))
-            continue
-        smaller = shrink_to(data, limit)
-        if smaller is None:
-            dropped += 1
-            continue
-        shrunk += 1
-        result.files.append((str(PurePath(name).with_suffix(".webp")), smaller))
-    shown = readable_size(limit)
-    notes = []
-    if shrunk:
-        notes.append(f"{shrunk} image(s) re-encoded as WebP to fit this server's {shown} upload limit")
-    if dropped:
-        notes.append(f"{dropped} image(s) could not be made smaller than {shown} and were left out")
-    result.note = "; ".join(notes) or None
-    return result

@@ -47,6 +47,11 @@ def member(user_payload: dict[str, Any], joined_at: float, *, roles: list[str] |
     return payload
 
 
+def dm_channel(channel_id: str, recipient: dict[str, Any]) -> dict[str, Any]:
+    """A direct-message channel with one user (type 1), as ``POST /users/@me/channels`` returns it."""
+    return {"id": channel_id, "type": 1, "last_message_id": None, "flags": 0, "recipients": [recipient]}
+
+
 def text_channel(channel_id: str, guild_id: str, name: str = "general") -> dict[str, Any]:
     return {
         "id": channel_id,

@@ -1,10 +1,10 @@
-"""REST routes a bot uses outside interactions: login, command sync, gateway, channel messages."""
+"""REST routes a bot uses outside interactions: login, command sync, gateway, channel and DM messages."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import limits, message_ops
+from . import limits, message_ops, payloads
 from .http_layer import ApiDispatcher
 from .messages import StoredMessage
 from .recording import RecordedRequest
@@ -23,6 +23,7 @@ def register(api: ApiDispatcher, emu: "DiscordEmulator") -> None:
     api.add("PUT", "/applications/{app_id}/commands", routes.put_commands)
     api.add("GET", "/applications/{app_id}/guilds/{guild_id}/commands", routes.get_commands)
     api.add("PUT", "/applications/{app_id}/guilds/{guild_id}/commands", routes.put_commands)
+    api.add("POST", "/users/@me/channels", routes.create_dm)
     api.add("GET", "/channels/{channel_id}", routes.get_channel)
     api.add("GET", "/channels/{channel_id}/messages", routes.list_messages)
     api.add("POST", "/channels/{channel_id}/messages", routes.create_message)
@@ -108,6 +109,20 @@ class AppRoutes:
         if msg is None or msg.deleted or msg.channel_id != channel_id or msg.ephemeral:
             raise limits.unknown_message()
         return msg
+
+    async def create_dm(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
+        """Open (or find) the direct-message channel with a guild member."""
+        self._auth(rec)
+        recipient = str((rec.json or {}).get("recipient_id", ""))
+        user = self.emu.users.get(recipient)
+        if user is None:
+            raise limits.DiscordAPIError(400, 50007, "Cannot send messages to this user")
+        for channel in self.emu.channels.values():
+            if channel.get("type") == 1 and channel["recipients"][0]["id"] == recipient:
+                return 200, channel
+        channel = payloads.dm_channel(self.emu.snowflakes.next(), user.user)
+        self.emu.channels[channel["id"]] = channel
+        return 200, channel
 
     async def get_channel(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
         return 200, self.emu.channels[self._channel(rec, params)]

@@ -203,7 +203,8 @@ class DiscordEmulator(InteractionActions):
     # ---- messages & recording --------------------------------------------------------------
     def _new_message(self, channel_id: str, *, interaction: EmulatedInteraction | None = None) -> StoredMessage:
         return StoredMessage(
-            id=self.snowflakes.next(), channel_id=channel_id, guild_id=self.guild_id, author=self.bot_user,
+            id=self.snowflakes.next(), channel_id=channel_id, author=self.bot_user,
+            guild_id=None if self.channels.get(channel_id, {}).get("type") == 1 else self.guild_id,  # DMs have no guild
             created_at=self.clock.now(), interaction_id=interaction.id if interaction else None,
             webhook_id=self.application_id if interaction else None)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 # Imported for their registrations into semantics.BUILTIN.
-from discomfy.testing.fake_comfyui import image_nodes, io_nodes, mask_nodes, model_nodes, upscale_nodes  # noqa: F401
+from discomfy.testing.fake_comfyui import image_nodes, io_nodes, mask_nodes, model_nodes, upscale_nodes, video_nodes  # noqa: F401
 from discomfy.testing.fake_comfyui.semantics import (
     BUILTIN, NodeContext, NodeFailure, NodeRegistry, NodeResult, no_semantics_message,
 )

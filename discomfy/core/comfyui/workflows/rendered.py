@@ -16,7 +16,8 @@ class RenderedWorkflow:
     ``seed`` is the seed actually used (report it to the user); ``parameters`` are the
     validated values with defaults applied and derived ones (width/height) added;
     ``image_nodes`` maps each image parameter to its LoadImage node ids; ``output_nodes``
-    are the node ids whose outputs to collect; ``notes`` explain anything skipped."""
+    are the node ids whose outputs to collect; ``notes`` explain anything skipped; ``sources``
+    say which values a plugin supplied instead of the user (``discomfy_prepare_parameters``)."""
 
     graph: dict[str, Any]
     seed: int | None
@@ -26,6 +27,7 @@ class RenderedWorkflow:
     output_nodes: list[str] = field(default_factory=list)
     workflow: str | None = None
     notes: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 def fill_images(rendered: RenderedWorkflow, uploaded: Mapping[str, str]) -> RenderedWorkflow:
