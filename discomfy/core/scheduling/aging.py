@@ -1,0 +1,85 @@
+"""The aging bound: how long model affinity may keep a job waiting.
+
+Starting a same-model job first is unfair to whoever was next in the round-robin. The bound
+keeps that unfairness small and stated: when a job is queued, it is given the wait strict
+round-robin would probably make it wait (the work ahead of it in serving order plus what is
+still running, shared by the servers that may run it), and a deadline of ``factor`` times that
+(at least ``floor`` seconds). A job may be passed over only while the job passing it would end
+before that deadline; after that it is served in strict turn.
+
+Durations are learnt per model set (an average of what jobs of that kind took, from start
+to release), so the estimate follows the real servers, loads included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+#: What a job of a kind never seen yet is assumed to take, in seconds.
+FIRST_GUESS = 30.0
+#: Weight of the newest duration in the running average.
+SMOOTHING = 0.2
+
+
+class _Job(Protocol):
+    job_id: str
+    submitted_at: float
+    models: frozenset[str]
+    started_at: float | None
+
+
+@dataclass
+class Durations:
+    """Average seconds a job takes, per model set (the kind of job)."""
+
+    by_kind: dict[frozenset[str], float] = field(default_factory=dict)
+    overall: float | None = None
+
+    def estimate(self, models: frozenset[str]) -> float:
+        return self.by_kind.get(models, self.overall or FIRST_GUESS)
+
+    def record(self, models: frozenset[str], seconds: float) -> None:
+        seconds = max(0.0, seconds)
+        old = self.by_kind.get(models)
+        self.by_kind[models] = seconds if old is None else old + SMOOTHING * (seconds - old)
+        self.overall = seconds if self.overall is None else self.overall + SMOOTHING * (seconds - self.overall)
+
+
+@dataclass
+class AgingBound:
+    """Deadlines per waiting job (see the module docstring)."""
+
+    factor: float = 2.0
+    floor: float = 60.0
+    durations: Durations = field(default_factory=Durations)
+    deadlines: dict[str, float] = field(default_factory=dict)
+    round_robin_estimate: dict[str, float] = field(default_factory=dict)
+
+    def assign(self, job: _Job, ahead: Sequence[_Job], running: Iterable[_Job], servers: int, now: float) -> float:
+        """Give ``job`` its deadline from the jobs ``ahead`` of it in serving order and the
+        ones ``running`` on the ``servers`` it may use; returns the deadline."""
+        work = sum(self.durations.estimate(j.models) for j in ahead)
+        work += sum(max(0.0, (j.started_at or now) + self.durations.estimate(j.models) - now) for j in running)
+        estimate = work / max(1, servers)
+        self.round_robin_estimate[job.job_id] = estimate
+        deadline = job.submitted_at + max(self.floor, self.factor * estimate)
+        self.deadlines[job.job_id] = deadline
+        return deadline
+
+    def deadline(self, job_id: str) -> float:
+        return self.deadlines.get(job_id, float("inf"))
+
+    def may_pass(self, skipped: Iterable[_Job], runner: _Job, now: float) -> bool:
+        """True when every job in ``skipped`` still meets its deadline if ``runner`` runs
+        first (it would end by ``now`` + its estimated duration)."""
+        ends = now + self.durations.estimate(runner.models)
+        return all(ends < self.deadline(j.job_id) for j in skipped)
+
+    def done(self, job_id: Hashable) -> None:
+        self.deadlines.pop(str(job_id), None)
+        self.round_robin_estimate.pop(str(job_id), None)
+
+
+__all__ = ["AgingBound", "Durations", "FIRST_GUESS"]
