@@ -36,12 +36,20 @@ class Durations:
 
     by_kind: dict[frozenset[str], float] = field(default_factory=dict)
     overall: float | None = None
+    load: float = FIRST_GUESS  # extra seconds when the server had to load the models first
 
     def estimate(self, models: frozenset[str]) -> float:
         return self.by_kind.get(models, self.overall or FIRST_GUESS)
 
-    def record(self, models: frozenset[str], seconds: float) -> None:
+    def record(self, models: frozenset[str], seconds: float, *, loaded: bool = False) -> None:
+        """A job of this kind took ``seconds``; ``loaded``: its server loaded its models first
+        (that time is learnt apart, so a kind's estimate is its run without a load)."""
         seconds = max(0.0, seconds)
+        if loaded:
+            if models in self.by_kind:
+                self.load += SMOOTHING * (max(0.0, seconds - self.by_kind[models]) - self.load)
+                return
+            seconds = max(0.0, seconds - self.load)
         old = self.by_kind.get(models)
         self.by_kind[models] = seconds if old is None else old + SMOOTHING * (seconds - old)
         self.overall = seconds if self.overall is None else self.overall + SMOOTHING * (seconds - self.overall)
@@ -68,13 +76,22 @@ class AgingBound:
         self.deadlines[job.job_id] = deadline
         return deadline
 
+    def pushed_back(self, job: _Job, by: _Job, servers: int) -> None:
+        """``by`` was queued ahead of waiting ``job`` in serving order (a user with fewer
+        jobs waiting): round-robin would make ``job`` wait for it too, so its bound grows."""
+        if job.job_id not in self.deadlines:
+            return
+        extra = self.durations.estimate(by.models) / max(1, servers)
+        self.round_robin_estimate[job.job_id] = self.round_robin_estimate.get(job.job_id, 0.0) + extra
+        self.deadlines[job.job_id] = job.submitted_at + max(self.floor, self.factor * self.round_robin_estimate[job.job_id])
+
     def deadline(self, job_id: str) -> float:
         return self.deadlines.get(job_id, float("inf"))
 
-    def may_pass(self, skipped: Iterable[_Job], runner: _Job, now: float) -> bool:
+    def may_pass(self, skipped: Iterable[_Job], runner: _Job, now: float, extra: float = 0.0) -> bool:
         """True when every job in ``skipped`` still meets its deadline if ``runner`` runs
-        first (it would end by ``now`` + its estimated duration)."""
-        ends = now + self.durations.estimate(runner.models)
+        first (it would end by ``now`` + its estimated duration + ``extra``, a load)."""
+        ends = now + self.durations.estimate(runner.models) + extra
         return all(ends < self.deadline(j.job_id) for j in skipped)
 
     def done(self, job_id: Hashable) -> None:

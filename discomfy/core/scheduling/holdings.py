@@ -119,11 +119,11 @@ class ModelHoldings:
 
     def _trim_to(self, record: ServerModels, limit: float) -> None:
         """Drop least recently used models until the known sizes fit ``limit`` bytes."""
-        while len(record.models) > 1 and self._size(record.models) > limit:
+        while len(record.models) > 1 and self._size(record.models, record.capacity) > limit:
             record.models.popitem(last=False)
 
-    def _size(self, models: Iterable[str]) -> int:
-        return sum(self.sizes.get(m, 0) for m in models)
+    def _size(self, models: Iterable[str], capacity: int | None) -> int:
+        return sum(self._estimate(m, capacity) for m in models)
 
     def _estimate(self, model: str, capacity: int | None) -> int:
         if model in self.sizes:

@@ -125,22 +125,31 @@ class ModelAffinity(SchedulingPolicy):
         self.aging = AgingBound(aging_factor, aging_floor)
         self.confirm_vram = confirm_vram
         self._wake_at: float | None = None
+        self._loaded: dict[str, bool] = {}  # running job -> its server had to load its models
 
     def submitted(self, job: QueuedJob, order: Sequence[QueuedJob]) -> None:
         assert self.queue is not None
         allowed = set(job.servers) if job.servers is not None else set(self.servers())
-        ahead = []
+        ahead, behind, seen = [], [], False
         for other in order:
             if other.job_id == job.job_id:
-                break
-            if other.servers is None or allowed & other.servers:
-                ahead.append(other)
+                seen = True
+            elif other.servers is None or allowed & other.servers:
+                (behind if seen else ahead).append(other)
         running = [j for j in self.queue.snapshot().running if j.server in allowed]
         self.aging.assign(job, ahead, running, max(1, len(allowed)), self.now())
+        for other in behind:  # round-robin would serve the new job before these
+            self.aging.pushed_back(other, job, len(other.servers) if other.servers is not None else len(self.servers()))
+
+    def started(self, job: QueuedJob) -> None:
+        if job.server is not None:
+            self._loaded[job.job_id] = not self.holdings.holds(job.server, job.models)
+        super().started(job)
 
     def finished(self, job: QueuedJob) -> None:
+        loaded = self._loaded.pop(job.job_id, False)
         if job.started_at is not None:
-            self.aging.durations.record(job.models, self.now() - job.started_at)
+            self.aging.durations.record(job.models, self.now() - job.started_at, loaded=loaded)
         self.aging.done(job.job_id)
         if self.confirm_vram and job.server is not None:
             self._confirm_later(job.server)
@@ -162,9 +171,12 @@ class ModelAffinity(SchedulingPolicy):
             rank = self._rank(server, job, now)
             if rank is not None:
                 ranked.append((rank, index, job))
-        ranked.sort(key=lambda r: (r[0], r[1]))
-        for _, index, job in ranked:
-            if self.aging.may_pass(candidates[:index], job, now):
+        demand = self._demand(server)
+        # hits in turn; else load the kind with the most work waiting per server holding it
+        ranked.sort(key=lambda r: (r[0] > 0, -demand.get(r[2].models, 0.0) if r[0] else 0.0, r[1]))
+        for rank, index, job in ranked:
+            load = self.aging.durations.load if rank else 0.0
+            if self.aging.may_pass(candidates[:index], job, now, load):
                 self._wake_at = None
                 return job
         urgent = min(range(len(candidates)), key=lambda i: (self.aging.deadline(candidates[i].job_id), i))
@@ -175,6 +187,17 @@ class ModelAffinity(SchedulingPolicy):
         soonest = min(self.aging.deadline(j.job_id) - self.aging.durations.estimate(j.models) for j in candidates)
         self._wake_at = min(now + RECHECK, soonest)
         return None
+
+    def _demand(self, server: str) -> dict[frozenset[str], float]:
+        """Estimated seconds of waiting work per kind ``server`` may run, shared by the
+        healthy servers holding that kind (plus the one that would load it)."""
+        assert self.queue is not None
+        work: dict[frozenset[str], float] = {}
+        for job in self.queue.snapshot().pending:
+            if job.servers is None or server in job.servers:
+                work[job.models] = work.get(job.models, 0.0) + self.aging.durations.estimate(job.models)
+        healthy = [s for s in self.servers() if self.healthy(s)]
+        return {models: seconds / (1 + len(self.holdings.holders(models, healthy))) for models, seconds in work.items()}
 
     def _rank(self, server: str, job: QueuedJob, now: float) -> int | None:
         """0 held here, 1 held nowhere and this is where to load it, 2 held only by busy
