@@ -166,3 +166,16 @@ def test_pipelining_queues_one_more_job_but_never_on_an_unhealthy_server():
                 await fake.stop()
 
     run_simulated(main)
+
+
+def test_the_scheduling_settings_are_validated_and_build_the_policy(tmp_path):
+    from discomfy.config import get_config, validate_config
+
+    (tmp_path / "settings.toml").write_text('[comfyui]\nscheduling = "fastest"\n')
+    problems = validate_config(get_config(tmp_path), purpose="offline")
+    assert any("comfyui.scheduling = 'fastest' must be one of 'least_busy', 'model_affinity'" in p for p in problems)
+    (tmp_path / "settings.toml").write_text('[comfyui]\nscheduling = "model_affinity"\naging_factor = 3.0\npipelining = true\n')
+    config = get_config(tmp_path)
+    assert not [p for p in validate_config(config, purpose="offline") if "scheduling" in p]
+    queue = FairQueue.from_config(config)
+    assert isinstance(queue.policy, ModelAffinity) and queue.policy.aging.factor == 3.0 and queue.policy.pipelining
