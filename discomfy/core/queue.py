@@ -118,7 +118,7 @@ class FairQueue:
     def from_config(cls, config: Any, **kwargs: Any) -> FairQueue:
         """Per-user cap from ``limits.max_queued_per_user``, server slots from
         ``comfyui.max_running_per_server``, the policy from ``comfyui.scheduling``."""
-        from discomfy.core.scheduling.policy import policy_from_config
+        from discomfy.core.scheduling.choose import policy_from_config
 
         kwargs.setdefault("policy", policy_from_config(config))
         return cls(

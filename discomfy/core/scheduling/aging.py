@@ -13,6 +13,7 @@ to release), so the estimate follows the real servers, loads included.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -93,6 +94,21 @@ class AgingBound:
         first (it would end by ``now`` + its estimated duration + ``extra``, a load)."""
         ends = now + self.durations.estimate(runner.models) + extra
         return all(ends < self.deadline(j.job_id) for j in skipped)
+
+    def feasible(self, waiting: Iterable[_Job], free_at: Sequence[float], now: float) -> bool:
+        """True when every job in ``waiting`` could still start by its deadline if the servers,
+        free at ``free_at``, took them in deadline order (each for its estimated duration)."""
+        servers = list(free_at)
+        heapq.heapify(servers)
+        for job in sorted(waiting, key=lambda j: self.deadline(j.job_id)):
+            deadline = self.deadline(job.job_id)
+            if deadline == float("inf"):
+                break
+            start = heapq.heappop(servers)
+            if start > deadline:
+                return False
+            heapq.heappush(servers, start + self.durations.estimate(job.models))
+        return True
 
     def done(self, job_id: Hashable) -> None:
         self.deadlines.pop(str(job_id), None)
