@@ -126,7 +126,7 @@ class ModelAffinity(SchedulingPolicy):
         ends: dict[str, list[float]] = {}
         for job in self.queue.snapshot().running:
             if job.server is not None:
-                ends.setdefault(job.server, []).append((job.started_at or now) + self.aging.durations.estimate(job.models))
+                ends.setdefault(job.server, []).append(now + self.aging.durations.remaining(job.models, now - (job.started_at or now)))
         times = []
         for name in self.servers():
             if name == server:

@@ -40,7 +40,16 @@ class Durations:
     load: float = FIRST_GUESS  # extra seconds when the server had to load the models first
 
     def estimate(self, models: frozenset[str]) -> float:
-        return self.by_kind.get(models, self.overall or FIRST_GUESS)
+        """A kind never seen is guessed as long as the longest kind seen (or FIRST_GUESS)."""
+        if models in self.by_kind:
+            return self.by_kind[models]
+        return max(self.by_kind.values(), default=FIRST_GUESS)
+
+    def remaining(self, models: frozenset[str], elapsed: float) -> float:
+        """Seconds a job running for ``elapsed`` probably still needs; one running past its
+        estimate is assumed to need half as long again."""
+        left = self.estimate(models) - elapsed
+        return left if left > 0 else 0.5 * elapsed
 
     def record(self, models: frozenset[str], seconds: float, *, loaded: bool = False) -> None:
         """A job of this kind took ``seconds``; ``loaded``: its server loaded its models first
@@ -49,8 +58,7 @@ class Durations:
         if loaded:
             if models in self.by_kind:
                 self.load += SMOOTHING * (max(0.0, seconds - self.by_kind[models]) - self.load)
-                return
-            seconds = max(0.0, seconds - self.load)
+                return  # a first run with its load overestimates the kind until a run without
         old = self.by_kind.get(models)
         self.by_kind[models] = seconds if old is None else old + SMOOTHING * (seconds - old)
         self.overall = seconds if self.overall is None else self.overall + SMOOTHING * (seconds - self.overall)
@@ -70,7 +78,7 @@ class AgingBound:
         """Give ``job`` its deadline from the jobs ``ahead`` of it in serving order and the
         ones ``running`` on the ``servers`` it may use; returns the deadline."""
         work = sum(self.durations.estimate(j.models) for j in ahead)
-        work += sum(max(0.0, (j.started_at or now) + self.durations.estimate(j.models) - now) for j in running)
+        work += sum(self.durations.remaining(j.models, now - (j.started_at or now)) for j in running)
         estimate = work / max(1, servers)
         self.round_robin_estimate[job.job_id] = estimate
         deadline = job.submitted_at + max(self.floor, self.factor * estimate)
