@@ -179,3 +179,30 @@ def test_the_scheduling_settings_are_validated_and_build_the_policy(tmp_path):
     assert not [p for p in validate_config(config, purpose="offline") if "scheduling" in p]
     queue = FairQueue.from_config(config)
     assert isinstance(queue.policy, ModelAffinity) and queue.policy.aging.factor == 3.0 and queue.policy.pipelining
+
+
+def _stats(total_gb: float, used_gb: float) -> dict:
+    return {"devices": [{"type": "cuda", "vram_total": int(total_gb * 2**30), "vram_free": int((total_gb - used_gb) * 2**30)}]}
+
+
+def test_vram_reports_confirm_what_a_server_holds_and_teach_model_sizes():
+    from discomfy.core.scheduling import ModelHoldings
+
+    held = ModelHoldings()
+    held.ran("gpu1", FLUX, 1.0)
+    held.confirm("gpu1", _stats(40, 16))  # flux alone: 16 GB
+    held.ran("gpu1", QWEN, 2.0)
+    held.confirm("gpu1", _stats(40, 35))  # both fit: qwen is 19 GB
+    assert held.held("gpu1") == ["qwen.safetensors", "flux.safetensors"]
+    assert held.sizes["qwen.safetensors"] == 19 * 2**30
+    held.ran("gpu1", SDXL, 3.0)  # 16 + 19 + an unknown model cannot fit in 40 GB: flux (LRU) is gone
+    assert held.held("gpu1") == ["sdxl.safetensors", "qwen.safetensors"]
+    held.confirm("gpu1", _stats(40, 33))
+    assert held.sizes["sdxl.safetensors"] == 14 * 2**30
+    held.confirm("gpu1", _stats(40, 0))  # ComfyUI freed its memory (restart, /free): nothing held
+    assert held.held("gpu1") == []
+    cpu = {"devices": [{"type": "cpu", "vram_total": 8 * 2**30, "vram_free": 2**30}]}
+    held.ran("cpu1", FLUX, 1.0)
+    held.ran("cpu1", QWEN, 2.0)  # no VRAM figures: only the last job's models are assumed kept
+    held.confirm("cpu1", cpu)
+    assert held.held("cpu1") == ["qwen.safetensors"]
