@@ -194,9 +194,12 @@ def figures(run: Run) -> dict[str, str]:
         extra = max(o.started - o.submitted - (o.rr_estimate or 0.0) for o in bounded)
         rows["jobs past their aging bound"] = f"{len(late)}"
         rows["largest wait beyond est. RR wait (s)"] = f"{extra:.0f}"
+        scaled = [(o.started - o.submitted) / o.rr_estimate for o in bounded if (o.rr_estimate or 0) >= 60]
+        rows["largest wait / est. RR wait (est >= 60 s)"] = f"{max(scaled, default=0):.2f}"
     else:
         rows["jobs past their aging bound"] = "n/a (strict RR)"
         rows["largest wait beyond est. RR wait (s)"] = "n/a"
+        rows["largest wait / est. RR wait (est >= 60 s)"] = "n/a"
     rows["real seconds to simulate"] = f"{run.real_seconds:.1f}"
     return rows
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from discomfy.core.scheduling.choose import policy_from_config
 from discomfy.exceptions import DisComfyError, RateLimitError
 
 if TYPE_CHECKING:
@@ -118,8 +119,6 @@ class FairQueue:
     def from_config(cls, config: Any, **kwargs: Any) -> FairQueue:
         """Per-user cap from ``limits.max_queued_per_user``, server slots from
         ``comfyui.max_running_per_server``, the policy from ``comfyui.scheduling``."""
-        from discomfy.core.scheduling.choose import policy_from_config
-
         kwargs.setdefault("policy", policy_from_config(config))
         return cls(
             max_per_user=int(config.limits.max_queued_per_user),

@@ -3,8 +3,11 @@
 The candidates (each waiting user's first job the server may run, in round-robin turn) are
 ranked:
 
-0. held here — no load; among these, the one that has waited longest for its size (the
-   highest response ratio, so short jobs are not stuck behind long ones and long ones age);
+0. held here — no load; among these, the one that has waited longest for its size: the
+   largest (wait + run) / sqrt(run). Dividing by the run time itself (the response ratio)
+   keeps a 120 s video waiting until its aging deadline while 3 s upscales pass it; not
+   dividing makes the upscales wait behind videos. In the bench the square root gave every
+   kind a better p95 than round-robin and the best fairness index of the three;
 1. held by no healthy server, if this is the free server where loading evicts the least
    recently used model (or nothing) — :meth:`ModelAffinity.eviction_target`;
 2. held only by busy servers, once it has waited as long as a job of its kind takes.
@@ -32,6 +35,9 @@ if TYPE_CHECKING:
     from discomfy.core.queue import QueuedJob
 
 log = logging.getLogger(__name__)
+
+#: Shortest pause before a server that left every candidate looks again, in seconds.
+MIN_RECHECK = 0.05
 
 
 class ModelAffinity(SchedulingPolicy):
@@ -80,7 +86,7 @@ class ModelAffinity(SchedulingPolicy):
     def recheck_after(self) -> float | None:
         if self._wake_at is None:
             return None
-        return max(0.0, self._wake_at - self.now())
+        return max(MIN_RECHECK, self._wake_at - self.now())  # never a busy loop
 
     def pick(self, server: str, candidates: Sequence[QueuedJob]) -> QueuedJob | None:
         if not candidates:
@@ -96,8 +102,8 @@ class ModelAffinity(SchedulingPolicy):
 
         def preference(entry: tuple[int, int, QueuedJob]) -> tuple[Any, ...]:
             rank, index, job = entry
-            if rank == 0:  # a hit: the one whose wait is longest for its size goes first
-                return (0, -(now - job.submitted_at + estimate(job.models)) / max(1.0, estimate(job.models)), index)
+            if rank == 0:  # a hit: the longest wait for its size (square root: see the docstring)
+                return (0, -(now - job.submitted_at + estimate(job.models)) / max(1.0, estimate(job.models)) ** 0.5, index)
             return (1, -demand.get(job.models, 0.0), index)  # a load: for the kind most waited for
 
         ranked.sort(key=preference)
@@ -109,11 +115,11 @@ class ModelAffinity(SchedulingPolicy):
                                             self._free_times(server, now + estimate(job.models) + load), now)):
                 self._wake_at = None
                 return job
-        urgent = min(range(len(candidates)), key=lambda i: (self.aging.deadline(candidates[i].job_id), i))
-        job = candidates[urgent]
-        if ranked or now + estimate(job.models) >= self.aging.deadline(job.job_id):
+        due = [j for j in candidates if now + estimate(j.models) >= self.aging.deadline(j.job_id)]
+        if ranked or due:  # nothing may go first: serve the most urgent
             self._wake_at = None
-            return job  # nothing may go first: serve the most urgent
+            return min(due or candidates, key=lambda j: self.aging.deadline(j.job_id))
+        # none suits and none is due yet: look again when one falls due (all are in the future)
         soonest = min(self.aging.deadline(j.job_id) - estimate(j.models) for j in candidates)
         self._wake_at = min(now + RECHECK, soonest)
         return None
