@@ -6,7 +6,7 @@ with the policy ``comfyui.scheduling`` names, the job flow ``core.execution.exec
 simulated clock: hours of GPU time take about a minute. Each server's dispatcher is the
 bot's (``next`` -> run -> ``release``). The workload is in ``_scheduling_workload``.
 
-    .venv/bin/python bench/scheduling.py [--jobs 600] [--users 50]
+    .venv/bin/python bench/scheduling.py [--jobs 600] [--users 50] [--seed 15] [--aging-factor 2]
 
 Printed side by side per policy: model loads and GPU seconds spent loading, throughput,
 idle gaps (a server between two prompts while jobs waited), wait p50/p95/max per job kind,
@@ -209,9 +209,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=600)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--aging-factor", type=float, default=2.0)
+    parser.add_argument("--seed", type=int, default=15, help="another seed draws another workload of the same shape")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    jobs = plan(args.jobs, args.users)
+    jobs = plan(args.jobs, args.users, seed=args.seed)
     policies = [
         ("least_busy", lambda: LeastBusy()),
         ("model_affinity", lambda: ModelAffinity(aging_factor=args.aging_factor)),
@@ -220,7 +221,7 @@ def main() -> None:
     runs = [run_simulated(lambda label=label, make=make: simulate(label, make(), jobs)) for label, make in policies]
     table = [figures(r) for r in runs]
     width = max(len(k) for k in table[0])
-    print(f"{len(jobs)} jobs, {args.users} users, {SERVERS} servers x {SERVER_MEMORY_GB:.0f} GB (--cache-lru {CACHE_LRU})")
+    print(f"seed {args.seed}: {len(jobs)} jobs, {args.users} users, {SERVERS} servers x {SERVER_MEMORY_GB:.0f} GB (--cache-lru {CACHE_LRU})")
     print(" | ".join([" " * width] + [f"{r.label:>26}" for r in runs]))
     for key in table[0]:
         print(" | ".join([f"{key:<{width}}"] + [f"{t[key]:>26}" for t in table]))
