@@ -81,7 +81,7 @@ class ModelHoldings:
     def ran(self, server: str, models: Iterable[str], now: float) -> None:
         """A job using ``models`` started on ``server``."""
         record = self._of(server)
-        models = list(models)
+        models = sorted(models)  # one order for a job's files, whatever set they came in
         record.new = frozenset(m for m in models if m not in record.models)
         if record.capacity is None and record.new:
             record.models.clear()  # no VRAM figures: only the last job's models are assumed kept
