@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 from dynaconf import Dynaconf, Validator
 
+from discomfy.core.scheduling.policy import POLICIES
 from discomfy.exceptions import DisComfyError
 
 DEFAULTS_FILE = Path(__file__).with_name("settings.toml")
@@ -181,6 +182,20 @@ def _name_list(key: str) -> Callable[[Any], str | None]:
     return test
 
 
+def _scheduling(config: Any) -> str | None:
+    value = _get(config, "comfyui.scheduling")
+    if value not in POLICIES:
+        return (f"comfyui.scheduling = {value!r} must be one of {', '.join(repr(p) for p in POLICIES)}; "
+                "fix it in settings.toml.")
+    factor = _get(config, "comfyui.aging_factor")
+    if not isinstance(factor, (int, float)) or isinstance(factor, bool) or factor < 1:
+        return (f"comfyui.aging_factor = {factor!r} must be a number of at least 1 (1 = strict round-robin "
+                "waits); fix it in settings.toml.")
+    if not isinstance(_get(config, "comfyui.pipelining"), bool):
+        return f"comfyui.pipelining = {_get(config, 'comfyui.pipelining')!r} must be true or false."
+    return None
+
+
 def _log_level(config: Any) -> str | None:
     level = str(_get(config, "logging.level") or "").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -195,6 +210,8 @@ CHECKS: tuple[Check, ...] = (
     Check("comfyui-url", _comfyui_urls),
     Check("comfyui-timeout", _positive("comfyui.request_timeout")),
     Check("comfyui-deadline", _positive("comfyui.job_deadline")),
+    Check("comfyui-scheduling", _scheduling),
+    Check("comfyui-aging-floor", _positive("comfyui.aging_floor")),
     Check("limits-window", _positive("limits.window_seconds")),
     Check("limits-per-user", _positive("limits.per_user")),
     Check("limits-global", _positive("limits.global_limit")),

@@ -23,6 +23,7 @@ from discomfy.bot.submission import Submission, read_images, replay_options, sub
 from discomfy.bot.views import job_view
 from discomfy.core.jobs.execution import ImageInput, execute
 from discomfy.core.jobs.job import Job, JobState
+from discomfy.core.scheduling.job_models import models_of
 from discomfy.exceptions import ComfyUIError, DisComfyError, ValidationError
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ class GenerationFlow:
         try:
             await self.bot.store.add(job)
             try:
-                self.bot.job_queue.submit(job.id, user_id, servers=servers)
+                self.bot.job_queue.submit(job.id, user_id, servers=servers, models=models_of(rendered))
             except Exception:
                 await self.bot.store.update(job.id, state="cancelled", error_message="refused by the queue")
                 raise

@@ -100,3 +100,22 @@ async def test_a_job_waiting_for_a_server_that_stays_down_fails_at_its_deadline(
         assert "No image server could run your job" in failed.embeds[0]["description"]
         assert not await bot.store.unfinished()
     assert not emu.violations and not emu.unhandled
+
+
+async def test_status_shows_what_each_server_holds_with_model_affinity(tmp_path, discord_emulator, fake_comfyui, second_comfyui):
+    emu = discord_emulator
+    config = two_server_config(tmp_path, emu, fake_comfyui, second_comfyui)
+    config.set("comfyui.scheduling", "model_affinity")
+    async with running_bot(emu, fake_comfyui, config) as bot:
+        second_comfyui.checkpoints = ["sd_xl_base_1.0.safetensors"]
+        await bot.servers.refresh_object_info()
+        flux = await emu.invoke("generate", {"prompt": "flux job", "seed": 1})
+        await emu.wait_for_message(lambda m: m.id == flux.original_message.id and m.attachments, timeout=10)
+        status = await emu.invoke("status")
+        message = await emu.wait_for_message(lambda m: m.id == status.original_message.id and m.embeds, timeout=10)
+        lines = message.embeds[0]["fields"][0]["value"].splitlines()
+        gpu1 = next(line for line in lines if line.startswith("**gpu1**"))
+        gpu2 = next(line for line in lines if line.startswith("**gpu2**"))
+        assert "holds" in gpu1 and "flux1-dev" in gpu1  # the FLUX job's models stay loaded there
+        assert "holds" not in gpu2
+    assert not emu.violations and not emu.unhandled

@@ -45,6 +45,10 @@ class StatusCog(commands.Cog, name="status"):
                 state += f", {row['models']} models, {row.get('loras') or 0} LoRAs"
             if row.get("running"):
                 state += f", running {row['running']} of ours"
+            if row.get("waiting"):
+                state += f", {row['waiting']} of ours may go there"
+            if up and row.get("holds"):  # what it probably has loaded (comfyui.scheduling)
+                state += "; holds " + ", ".join(f"`{m}`" for m in row["holds"][:6])
             lines.append(f"**{server.name}**: {state}")
         embed.add_field(name="Image servers", value="\n".join(lines)[:1024], inline=False)
 

@@ -23,9 +23,13 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from discomfy.core.scheduling.choose import policy_from_config
 from discomfy.exceptions import DisComfyError, RateLimitError
+
+if TYPE_CHECKING:
+    from discomfy.core.scheduling.policy import SchedulingPolicy
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +52,8 @@ class QueueClosedError(DisComfyError):
 @dataclass(frozen=True)
 class QueuedJob:
     """One job as the queue sees it. ``servers`` limits where it may run (None = anywhere);
-    ``server`` and ``started_at`` are set once a worker has taken it."""
+    ``server`` and ``started_at`` are set once a worker has taken it; ``models`` are the
+    model files it loads (what model-aware scheduling groups jobs by)."""
 
     job_id: str
     user_id: Hashable
@@ -56,6 +61,7 @@ class QueuedJob:
     servers: frozenset[str] | None = None
     server: str | None = None
     started_at: float | None = None
+    models: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,7 @@ class FairQueue:
         max_running_per_server: int = 1,
         server_limits: Mapping[str, int] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        policy: SchedulingPolicy | None = None,
     ) -> None:
         if max_per_user < 1 or max_running_per_server < 0:
             raise ValueError("max_per_user must be >= 1 and max_running_per_server >= 0")
@@ -103,11 +110,16 @@ class FairQueue:
         self._waiters: set[asyncio.Future[None]] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        #: Which waiting job a free server starts (None: strict round-robin).
+        self.policy = policy
+        if policy is not None:
+            policy.bind(self)
 
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> FairQueue:
         """Per-user cap from ``limits.max_queued_per_user``, server slots from
-        ``comfyui.max_running_per_server``."""
+        ``comfyui.max_running_per_server``, the policy from ``comfyui.scheduling``."""
+        kwargs.setdefault("policy", policy_from_config(config))
         return cls(
             max_per_user=int(config.limits.max_queued_per_user),
             max_running_per_server=int(config.get("comfyui.max_running_per_server", 1)),
@@ -117,7 +129,8 @@ class FairQueue:
     # --- submitting and cancelling ------------------------------------------------------
 
     def submit(
-        self, job_id: str, user_id: Hashable, *, servers: Iterable[str] | None = None
+        self, job_id: str, user_id: Hashable, *, servers: Iterable[str] | None = None,
+        models: Iterable[str] = (),
     ) -> int:
         """Queue a job; return its 1-based position. Raises ``QueueFullError`` when the user
         is at their cap and ``QueueClosedError`` after ``close()``."""
@@ -133,10 +146,12 @@ class FairQueue:
                 "wait for one to finish or cancel it.",
                 detail=f"user {user_id} at the queue cap ({self.max_per_user}); refused {job_id}",
             )
-        job = QueuedJob(job_id, user_id, self._clock(), _server_set(servers))
+        job = QueuedJob(job_id, user_id, self._clock(), _server_set(servers), models=frozenset(models))
         self._lines.setdefault(user_id, deque()).append(job)
         self._pending_ids[job_id] = user_id
         self._active_per_user[user_id] += 1
+        if self.policy is not None:
+            self.policy.submitted(job, self._serving_order())
         self._changed()
         return self._positions[job_id]
 
@@ -153,6 +168,8 @@ class FairQueue:
         if not line:
             del self._lines[user_id]
         self._drop_active(user_id)
+        if self.policy is not None:
+            self.policy.forget(job_id)
         self._changed()
         return True
 
@@ -164,6 +181,8 @@ class FairQueue:
             return self.cancel(job_id)
         self._running_per_server[job.server or DEFAULT_SERVER] -= 1
         self._drop_active(job.user_id)
+        if self.policy is not None:
+            self.policy.finished(job)
         self._changed()
         return True
 
@@ -182,15 +201,18 @@ class FairQueue:
         self._changed()
         return True
 
-    def adopt_running(self, job_id: str, user_id: Hashable, server: str = DEFAULT_SERVER) -> None:
+    def adopt_running(self, job_id: str, user_id: Hashable, server: str = DEFAULT_SERVER,
+                      models: Iterable[str] = ()) -> None:
         """Count a job already running on ``server`` (restart recovery), so caps stay true.
         Bypasses the per-user cap: the job exists whether or not the cap allows it."""
         if job_id in self._pending_ids or job_id in self._running:
             raise ValueError(f"job {job_id!r} is already in the queue")
         now = self._clock()
-        self._running[job_id] = QueuedJob(job_id, user_id, now, None, server, now)
+        self._running[job_id] = QueuedJob(job_id, user_id, now, None, server, now, models=frozenset(models))
         self._running_per_server[server] += 1
         self._active_per_user[user_id] += 1
+        if self.policy is not None:
+            self.policy.started(self._running[job_id])
 
     # --- workers ------------------------------------------------------------------------
 
@@ -211,28 +233,55 @@ class FairQueue:
             self._waiters.add(waiter)
             try:
                 remaining = None if deadline is None else max(0.0, deadline - loop.time())
-                await asyncio.wait_for(waiter, remaining)
+                recheck = self.policy.recheck_after() if self.policy is not None else None
+                wait = recheck if remaining is None else remaining if recheck is None else min(recheck, remaining)
+                await asyncio.wait_for(waiter, wait)
+            except asyncio.TimeoutError:
+                if deadline is not None and loop.time() >= deadline:
+                    raise
             finally:
                 self._waiters.discard(waiter)
 
     def _take(self, server: str) -> QueuedJob | None:
-        if self._running_per_server[server] >= self.server_limit(server):
+        if not self.has_free_slot(server):
             return None
-        for user_id, line in self._lines.items():
-            for job in line:
-                if job.servers is None or server in job.servers:
-                    line.remove(job)
-                    # this user's turn is used: they go to the back of the rotation
-                    del self._lines[user_id]
-                    if line:
-                        self._lines[user_id] = line
-                    del self._pending_ids[job.job_id]
-                    running = replace(job, server=server, started_at=self._clock())
-                    self._running[job.job_id] = running
-                    self._running_per_server[server] += 1
-                    self._changed()
-                    return running
-        return None
+        # each waiting user's first job this server may run, in turn order
+        candidates = [next((j for j in line if j.servers is None or server in j.servers), None)
+                      for line in self._lines.values()]
+        candidates = [j for j in candidates if j is not None]
+        if not candidates:
+            return None
+        job = candidates[0] if self.policy is None else self.policy.pick(server, candidates)
+        if job is None:
+            return None
+        user_id = job.user_id
+        line = self._lines[user_id]
+        line.remove(job)
+        # this user's turn is used: they go to the back of the rotation
+        del self._lines[user_id]
+        if line:
+            self._lines[user_id] = line
+        del self._pending_ids[job.job_id]
+        running = replace(job, server=server, started_at=self._clock())
+        self._running[job.job_id] = running
+        self._running_per_server[server] += 1
+        if self.policy is not None:
+            self.policy.started(running)
+        self._changed()
+        return running
+
+    def slots(self, server: str) -> int:
+        """Jobs ``server`` may run at once now: its limit, plus the pipelined one the policy
+        allows on a healthy server (none while it is paused)."""
+        limit = self.server_limit(server)
+        return limit + self.policy.extra_slots(server) if limit > 0 and self.policy is not None else limit
+
+    def has_free_slot(self, server: str) -> bool:
+        return self._running_per_server[server] < self.slots(server)
+
+    def now(self) -> float:
+        """The queue's clock (``submitted_at``/``started_at`` are on it)."""
+        return self._clock()
 
     def server_limit(self, server: str) -> int:
         return self._server_limits.get(server, self.max_running_per_server)

@@ -67,6 +67,8 @@ class ServerPool:
         self._listeners = HealthListeners()
         self._check_lock = asyncio.Lock()
         self._refreshing: dict[str, asyncio.Task[None]] = {}
+        if job_queue is not None and job_queue.policy is not None:
+            job_queue.policy.attach(self)  # held models follow health; pipelining only to healthy servers
 
     @classmethod
     def from_config(cls, config: Any, *, job_queue: FairQueue | None = None) -> ServerPool:
@@ -252,12 +254,23 @@ class ServerPool:
     def status(self) -> list[dict[str, Any]]:
         """One dict per server for /status, from what the pool already knows (no request):
         name, url, healthy, queue_running/queue_pending/queue_length (ComfyUI's own queue),
-        running (our jobs there), last_error, down_since, checked_at, models, loras."""
+        running (our jobs there), last_error, down_since, checked_at, models, loras; with the
+        bot's queue also waiting (our jobs that may run there), holds (models it probably has
+        loaded, most recent first), scheduling and pipelining."""
         running: dict[str, list[str]] = {}
+        rows = []
         if self.job_queue is not None:
-            for job in self.job_queue.snapshot().running:
+            snapshot = self.job_queue.snapshot()
+            for job in snapshot.running:
                 running.setdefault(job.server or "default", []).append(job.job_id)
-        return [status_row(s, running.get(s.name, [])) for s in self]
+        for server in self:
+            row = status_row(server, running.get(server.name, []))
+            if self.job_queue is not None:  # what it holds loaded and our jobs waiting for it
+                row["waiting"] = sum(1 for j in snapshot.pending if j.servers is None or server.name in j.servers)
+                if self.job_queue.policy is not None:
+                    row.update(self.job_queue.policy.status(server.name))
+            rows.append(row)
+        return rows
 
 
 __all__ = ["Server", "ServerPool"]

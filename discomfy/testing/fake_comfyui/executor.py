@@ -166,6 +166,8 @@ class PromptWorker:
         sigs = {nid: self._signature(item, nid, memo) for nid in order}
         cached = [nid for nid in order if sigs[nid] in self.cache]
         simulated = simulated_upstream(item.prompt, order, self.fake.runner.is_simulated)
+        if self.fake.cost_model is not None:
+            self.fake.cost_model.begin(item.prompt, cached)
         record("execution_start", {"prompt_id": pid, "timestamp": _now_ms()})
         record("execution_cached", {"nodes": cached, "prompt_id": pid, "timestamp": _now_ms()})
         states: dict[str, dict[str, Any]] = {}
@@ -217,7 +219,10 @@ class PromptWorker:
             return
         finally:
             keep = set(sigs.values())
-            self.cache = {k: v for k, v in self.cache.items() if k in keep}
+            if self.fake.cost_model is not None:  # --cache-lru and memory, see cost_model
+                self.cache = self.fake.cost_model.retain(self.cache, keep)
+            else:
+                self.cache = {k: v for k, v in self.cache.items() if k in keep}
         record("execution_success", {"prompt_id": pid, "timestamp": _now_ms()})
         self._finish(item, outputs, "success", True, messages)
 
@@ -228,6 +233,8 @@ class PromptWorker:
         gate = self.fake.hold_for(nid, class_type)
         if gate is not None:
             await gate.wait()
+        if self.fake.cost_model is not None:
+            await self.fake.cost_model.run_node(item.prompt, nid, class_type, bool(info.get("output_node")))
         steps, delay = self.fake.steps_for(nid, class_type, inputs, info)
         for step in range(steps):
             if delay:

@@ -244,7 +244,8 @@ class Handlers:
         return web.json_response([n.rsplit(".", 1)[0] for n in names])
 
     async def system_stats(self, request: web.Request) -> web.Response:
-        return web.json_response(SYSTEM_STATS)
+        cost = self.fake.cost_model  # with a cost model, VRAM follows what is loaded
+        return web.json_response(SYSTEM_STATS if cost is None else cost.system_stats(SYSTEM_STATS))
 
     async def features(self, request: web.Request) -> web.Response:
         return web.json_response(FEATURES)

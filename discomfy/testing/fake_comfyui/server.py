@@ -18,6 +18,7 @@ from PIL import Image
 
 from discomfy.core.comfyui.frames import encode_preview, encode_text
 from discomfy.testing.fake_comfyui.catalog import NodeCatalog
+from discomfy.testing.fake_comfyui.cost_model import CostModel
 from discomfy.testing.fake_comfyui.executor import PromptWorker
 from discomfy.testing.fake_comfyui.nodes import NodeRunner
 from discomfy.testing.fake_comfyui.semantics import NodeRegistry, jpeg_bytes
@@ -49,6 +50,7 @@ class FakeComfyUI:
         preview_frames: bool = False,
         cache: bool = True,
         prompt_gap: float = 0.001,
+        cost_model: CostModel | None = None,
     ) -> None:
         self.models: dict[str, list[str]] = {k: list(v) for k, v in (models or {}).items()}
         self.models["loras"] = list(DEFAULT_LORAS if loras is None else loras)
@@ -57,6 +59,7 @@ class FakeComfyUI:
         self.preview_frames = preview_frames
         self.cache_enabled = cache
         self.prompt_gap = prompt_gap  # pause between prompts so HTTP is never starved
+        self.cost_model = cost_model  # GPU time, memory and --cache-lru; None = free and instant
         self.files = FileStore()
         self.catalog = NodeCatalog(self.models, self.files.input_names)
         self.validator = PromptValidator(self.catalog, self.files)
