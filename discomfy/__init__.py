@@ -11,25 +11,26 @@ from discomfy.exceptions import (
     ValidationError,
     WorkflowError,
 )
+from discomfy.core.comfyui.events import media_kind
+from discomfy.core.comfyui.workflows.manifest import load_command_manifest
+from discomfy.core.comfyui.workflows.schema.parameters import WorkflowParameters
 from discomfy.hookspecs import hookimpl
 
 __version__ = "2.0.0"
 
 
 def __getattr__(name: str):
-    """Heavier names load on first use, so importing ``discomfy.core`` never pulls in discord.py."""
+    """The names that live with the bot load on first use: they import discord.py, and
+    ``import discomfy.core...`` (which runs this file first) must not pull discord.py in. These
+    are the only function-level imports of the package, kept for exactly that reason."""
     if name == "WorkflowCog":
         from discomfy.bot.cog import WorkflowCog
 
         return WorkflowCog
-    if name == "ResultAction":
-        from discomfy.bot.result_actions import ResultAction
+    if name in ("ResultAction", "image_result"):
+        from discomfy.bot import result_actions
 
-        return ResultAction
-    if name == "image_result":
-        from discomfy.bot.result_actions import image_result
-
-        return image_result
+        return getattr(result_actions, name)
     if name == "ActionContext":
         from discomfy.bot.action_context import ActionContext
 
@@ -38,18 +39,6 @@ def __getattr__(name: str):
         from discomfy.bot.responses import report_error
 
         return report_error
-    if name == "load_command_manifest":
-        from discomfy.core.comfyui.workflows.manifest import load_command_manifest
-
-        return load_command_manifest
-    if name == "media_kind":
-        from discomfy.core.comfyui.events import media_kind
-
-        return media_kind
-    if name == "WorkflowParameters":
-        from discomfy.core.comfyui.workflows.schema.parameters import WorkflowParameters
-
-        return WorkflowParameters
     raise AttributeError(f"module 'discomfy' has no attribute {name!r}")
 
 

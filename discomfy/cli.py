@@ -15,7 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from discomfy.bot.offline import check_setup, command_tree_json, new_pack, render_workflow
+from discomfy.bot.runner import run_bot
 from discomfy.config import ConfigError, get_config
+from discomfy.playground.stage import play
 from discomfy.plugin_scaffold import DEFAULT_REQUIREMENT, scaffold_plugin
 
 EPILOG = (
@@ -110,26 +113,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(config: Any, args: argparse.Namespace) -> int:
-    from discomfy.bot.runner import run_bot
-
     return asyncio.run(run_bot(config, dev=args.dev))
 
 
 def _play(config: Any, args: argparse.Namespace) -> int:
-    from discomfy.playground.stage import play
-
     return asyncio.run(play(config, host=args.host, port=args.port, dev=args.dev))
 
 
 def _check(config: Any, args: argparse.Namespace) -> int:
-    from discomfy.bot.offline import check_setup
-
     return asyncio.run(check_setup(config, server=args.server))
 
 
 def _commands(config: Any, args: argparse.Namespace) -> int:
-    from discomfy.bot.offline import command_tree_json
-
     payload, report = asyncio.run(command_tree_json(config))
     print(json.dumps(payload, indent=2, sort_keys=True))
     if report.failed:
@@ -139,14 +134,10 @@ def _commands(config: Any, args: argparse.Namespace) -> int:
 
 
 def _render(config: Any, args: argparse.Namespace) -> int:
-    from discomfy.bot.offline import render_workflow
-
     return asyncio.run(render_workflow(config, args.workflow, args.params))
 
 
 def _new_pack(config: Any, args: argparse.Namespace) -> int:
-    from discomfy.bot.offline import new_pack
-
     return new_pack(config, args.name, args.source, args.command)
 
 

@@ -26,13 +26,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from discomfy.core.jobs.queued import QueuedJob
 from discomfy.core.scheduling.aging import AgingBound
 from discomfy.core.scheduling.policy import RECHECK, SchedulingPolicy
 
-if TYPE_CHECKING:
-    from discomfy.core.jobs.queue import QueuedJob
 
 log = logging.getLogger(__name__)
 

@@ -24,13 +24,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from discomfy.core.jobs.queued import QueuedJob
 from discomfy.core.scheduling.holdings import ModelHoldings
 
-if TYPE_CHECKING:
-    from discomfy.core.jobs.queue import FairQueue, QueuedJob
-    from discomfy.core.servers.pool import ServerPool
+# The queue (which consults this policy) and the pool it attaches to are passed in, not
+# imported: they import the policy.
+FairQueue = ServerPool = Any
 
 log = logging.getLogger(__name__)
 
