@@ -8,14 +8,14 @@ response right away and a bot that never answers fails with a message naming the
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import injection
 from .interactions import AUTOCOMPLETE, COMMAND, COMPONENT, MODAL_SUBMIT, EmulatedInteraction
 from .messages import StoredMessage
 
-if TYPE_CHECKING:
-    from .server import DiscordEmulator, EmulatedUser
+# The emulator is handed to this part, not imported: server.py assembles the parts.
+DiscordEmulator = EmulatedUser = Any
 
 
 class InteractionActions:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from .recording import Violation
 
-if TYPE_CHECKING:
-    from .server import DiscordEmulator
+# The emulator is handed to this part, not imported: server.py assembles the parts.
+DiscordEmulator = Any
 
 log = logging.getLogger(__name__)
 

@@ -14,15 +14,15 @@ import hashlib
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
 from .limits import DiscordAPIError
 from .recording import RecordedRequest, RequestPart, Violation
 
-if TYPE_CHECKING:
-    from .server import DiscordEmulator
+# The emulator is handed to this part, not imported: server.py assembles the parts.
+DiscordEmulator = Any
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v10"

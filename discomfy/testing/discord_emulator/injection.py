@@ -8,12 +8,13 @@ instead of a payload Discord could never send).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .message_ops import make_attachment
 from .messages import StoredAttachment, StoredMessage
 
-if TYPE_CHECKING:
-    from .server import DiscordEmulator
+# The emulator is handed to this part, not imported: server.py assembles the parts.
+DiscordEmulator = Any
 
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT = 3, 4, 5, 6, 7, 8, 9, 10, 11
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
@@ -146,8 +147,6 @@ def _typed_value(emu: "DiscordEmulator", label: str, opt: dict[str, Any], value:
 
 
 def _upload(emu: "DiscordEmulator", channel_id: str, filename: str, data: bytes, content_type: str) -> StoredAttachment:
-    from .message_ops import make_attachment
-
     return make_attachment(emu, channel_id, filename, data, content_type)
 
 

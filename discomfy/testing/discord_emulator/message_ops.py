@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import limits
 from .messages import EPHEMERAL_FLAG, LOADING_FLAG, StoredAttachment, StoredMessage
 from .recording import RecordedRequest, RequestPart
 
-if TYPE_CHECKING:
-    from .server import DiscordEmulator
+# The emulator is handed to this part, not imported: server.py assembles the parts.
+DiscordEmulator = Any
 
 _FILE_PART = re.compile(r"^files\[(\d+)\]$")
 

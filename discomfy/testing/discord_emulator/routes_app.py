@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import limits, message_ops, payloads
 from .http_layer import ApiDispatcher
 from .messages import StoredMessage
 from .recording import RecordedRequest
 
-if TYPE_CHECKING:
-    from .server import DiscordEmulator
+# The emulator is handed to this part, not imported: server.py assembles the parts.
+DiscordEmulator = Any
 
 
 def register(api: ApiDispatcher, emu: "DiscordEmulator") -> None:

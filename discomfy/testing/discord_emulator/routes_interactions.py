@@ -8,7 +8,7 @@ Authorization header on Discord: the token in the path is the credential.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import limits, message_ops
 from .http_layer import ApiDispatcher
@@ -17,8 +17,8 @@ from .interactions import (ALLOWED_CALLBACKS, AUTOCOMPLETE_RESULT, DEFERRED_MESS
 from .messages import EPHEMERAL_FLAG, LOADING_FLAG, StoredMessage
 from .recording import RecordedRequest
 
-if TYPE_CHECKING:
-    from .server import DiscordEmulator
+# The emulator is handed to this part, not imported: server.py assembles the parts.
+DiscordEmulator = Any
 
 INITIAL_RESPONSE_SECONDS = 3.0
 TOKEN_LIFETIME_SECONDS = 15 * 60

@@ -22,6 +22,7 @@ from .clock import EmulatorClock, SnowflakeFactory
 from .gateway import PRIVILEGED_INTENTS, Gateway
 from .http_layer import API_PREFIX, ApiDispatcher, RateLimitRule
 from .interactions import EmulatedInteraction
+from .injection import find_command
 from .message_ops import make_attachment
 from .messages import StoredAttachment, StoredMessage
 from .recording import Observers, RecordedRequest, Violation, Waiters
@@ -134,6 +135,8 @@ class DiscordEmulator(InteractionActions):
         Readiness is GUILD_CREATE, not ``on_ready`` (which discord.py delays by
         ``guild_ready_timeout``): interactions dispatched from here on are handled.
         """
+        # discord.py is imported only when the emulator runs a bot: the emulator itself speaks
+        # the wire protocol and needs none of it
         from discomfy.bot.discord_endpoints import point_discord_at
 
         point_discord_at(self.api_base, self.gateway_url)
@@ -196,8 +199,6 @@ class DiscordEmulator(InteractionActions):
         return [*self._global_commands.values(), *self._guild_commands.values()]
 
     def command(self, name: str) -> dict[str, Any]:
-        from .injection import find_command
-
         return find_command(self, name)[0]
 
     # ---- messages & recording --------------------------------------------------------------

@@ -15,14 +15,14 @@ import json
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from discomfy.testing.fake_comfyui.prompt_graph import execution_order, simulated_upstream
 from discomfy.testing.fake_comfyui.semantics import NodeFailure, NodeResult, png_bytes
 from discomfy.utils.tasks import cancel_and_wait
 
-if TYPE_CHECKING:
-    from discomfy.testing.fake_comfyui.server import FakeComfyUI
+# The FakeComfyUI this serves is handed in, not imported: server.py builds this module's objects.
+FakeComfyUI = Any
 
 HISTORY_CAP = 10_000
 

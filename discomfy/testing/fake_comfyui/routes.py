@@ -11,7 +11,7 @@ import io
 import json
 import mimetypes
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from PIL import Image
@@ -21,8 +21,8 @@ from discomfy.testing.fake_comfyui.executor import QueueItem
 from discomfy.testing.fake_comfyui.sockets import SocketConn
 from discomfy.testing.fake_comfyui.storage import FOLDER_TYPES, PathRefused
 
-if TYPE_CHECKING:
-    from discomfy.testing.fake_comfyui.server import FakeComfyUI
+# The FakeComfyUI this serves is handed in, not imported: server.py builds this module's objects.
+FakeComfyUI = Any
 
 FEATURES = {"supports_preview_metadata": True, "max_upload_size": 104857600}
 SYSTEM_STATS = {
