@@ -23,6 +23,7 @@ from discomfy.bot.views import JobButton
 from discomfy.core.catalog import WorkflowCatalog
 from discomfy.core.comfyui.workflows.strategies import builtin_strategies
 from discomfy.core.job_store import JobStore
+from discomfy.core.jobs import JobState
 from discomfy.core.queue import FairQueue
 from discomfy.core.failover import Failover
 from discomfy.core.servers import ServerPool
@@ -235,8 +236,14 @@ class ComfyUIBot(commands.Bot):
             self._background.append(asyncio.create_task(self.reloader.watch(), name="hot-reload"))
 
     async def _stop_run(self, job_id: str) -> None:
-        """Stop our side of a job whose server died (Failover then retries or fails it)."""
+        """Stop our side of a job whose server died (Failover then retries or fails it), and
+        put it back to queued *before* Failover requeues it, guarded on the old prompt id, so
+        the new run's own write can never be overwritten by this reset."""
         await cancel_and_wait(self.generation.tasks.get(job_id))
+        job = await self.store.get(job_id)
+        if job is not None and job.state is JobState.RUNNING:
+            await self.store.update(job_id, expect="running", expect_prompt=job.prompt_id, state="queued",
+                                    server=None, prompt_id=None)
 
     async def _tell_failover(self, report: Any) -> None:
         """Tell each affected user what a server going down means for their job."""
@@ -246,8 +253,6 @@ class ComfyUIBot(commands.Bot):
             job = await self.store.get(action.job_id)
             if job is not None:
                 await deliver_failure(self, job, action.message, retry=True)
-        for action in report.retried:
-            await self.store.update(action.job_id, state="queued", server=None, prompt_id=None)
         for action in [*report.retried, *report.waiting]:
             editor = self.generation.editors.get(action.job_id)
             if editor is not None:

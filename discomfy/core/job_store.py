@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
@@ -22,14 +23,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from discomfy.core.job_store_migrations import LATEST_VERSION, MIGRATIONS
+from discomfy.core.job_transitions import TRANSITIONS, IllegalTransition, check_transition, may_write, states
 from discomfy.core.jobs import FINAL_STATES, JOB_FIELDS, UNFINISHED_STATES, Job, JobState
 from discomfy.exceptions import DisComfyError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 #: Fields ``update`` may change; ``id`` and ``created_at`` are fixed, ``updated_at`` automatic,
-#: and ``delivered`` belongs to ``mark_delivered`` alone (the once-only guarantee).
-UPDATABLE_FIELDS = frozenset(JOB_FIELDS) - {"id", "created_at", "updated_at", "delivered"}
+#: ``delivered`` belongs to ``finish`` and the intent fields to ``claim_intent`` (the once-only
+#: guarantee).
+UPDATABLE_FIELDS = frozenset(JOB_FIELDS) - {"id", "created_at", "updated_at", "delivered", "delivery_intent",
+                                            "delivery_outcome", "intent_at"}
+#: "do not check this" for an optional guard (``None`` is a value a guard can expect)
+ANY: Any = object()
 _JSON_FIELDS = ("parameters", "outputs")
 _FINAL = tuple(s.value for s in FINAL_STATES)
 _UNFINISHED = tuple(s.value for s in UNFINISHED_STATES)
@@ -110,9 +117,14 @@ class JobStore:
         await self._call(lambda c: self._write(c, lambda: c.execute(sql, tuple(row.values()))))
         return job
 
-    async def update(self, job_id: str, **changes: Any) -> Job:
-        """Change some fields of a job (``updated_at`` is set for you); return the job as
-        stored. Raises ``KeyError`` for an unknown id, ``TypeError`` for unknown fields."""
+    async def update(self, job_id: str, *, expect: Any, expect_prompt: Any = ANY, **changes: Any) -> Job | None:
+        """Compare-and-set: change some fields of a job that is in one of the ``expect`` states
+        (and, with ``expect_prompt``, has that prompt id); ``updated_at`` is set for you.
+        Returns the job as stored, or ``None`` when it was not in the expected state (the
+        refusal is logged with both states). A state change must be allowed by
+        ``TRANSITIONS`` from every expected state. Raises ``KeyError`` for an unknown id,
+        ``TypeError`` for unknown fields."""
+        expected = states(expect)
         unknown = set(changes) - UPDATABLE_FIELDS
         if unknown:
             raise TypeError(
@@ -121,27 +133,79 @@ class JobStore:
             )
         if "state" in changes:
             changes["state"] = JobState(changes["state"])
-            if changes["state"] is JobState.DELIVERED:
-                raise ValueError("a job becomes delivered only through mark_delivered()")
+            if changes["state"] in FINAL_STATES:
+                raise IllegalTransition("a job ends only through finish(), by the holder of its delivery intent")
+            check_transition(expected, changes["state"])
+        elif not all(may_write(s) for s in expected):
+            raise IllegalTransition("a finished job is never written again")
         row = {name: _encode(name, value) for name, value in changes.items()}
-        row["updated_at"] = self._clock()
-        assignments = ", ".join(f"{name} = ?" for name in row)
-
-        def work(conn: sqlite3.Connection) -> Job | None:
-            def statements() -> Job | None:
-                cursor = conn.execute(
-                    f"UPDATE jobs SET {assignments} WHERE id = ?", (*row.values(), job_id)
-                )
-                if cursor.rowcount == 0:
-                    return None
-                return _select_one(conn, job_id)
-
-            return self._write(conn, statements)
-
-        job = await self._call(work)
+        guard, args = _guard(expected, expect_prompt)
+        job = await self._cas(job_id, row, guard, args)
         if job is None:
-            raise KeyError(f"no job {job_id!r} in the job store")
+            await self._refused(job_id, f"update {sorted(changes)}", expected, expect_prompt)
         return job
+
+    async def claim_intent(self, job_id: str, intent: str, outcome: str, *, expect_intent: str | None = None,
+                           at: float | None = None, note: str | None = None) -> Job | None:
+        """Record which message will carry the job's outcome, before anything is sent: only
+        on an unfinished job whose current intent is ``expect_intent`` (``None``: no intent
+        yet), so two paths never both deliver, and recovery finishes the one recorded.
+        Keeping the same intent keeps its ``intent_at`` (Discord's nonce window counts from
+        the first send; ``at`` is the time to record, by Discord's clock). ``note`` is kept as
+        the job's ``error_message`` (a failure's reason, so recovery can still send it).
+        Returns the job, or ``None`` when refused (logged)."""
+        now = self._clock() if at is None else at
+        guard, args = _guard(UNFINISHED_STATES, ANY)
+        guard += " AND delivery_intent IS ?"
+        sql = ("UPDATE jobs SET delivery_intent = ?, delivery_outcome = ?, updated_at = ?, "
+               "error_message = COALESCE(?, error_message), "
+               "intent_at = COALESCE(CASE WHEN delivery_intent = ? THEN intent_at END, ?) "
+               f"WHERE id = ? AND {guard}")
+        params = (intent, outcome, self._clock(), note, intent, now, job_id, *args, expect_intent)
+        job = await self._call(lambda c: self._write(c, lambda: _run_cas(c, sql, params, job_id)))
+        if job is None:
+            await self._refused(job_id, f"claim delivery intent {intent} ({outcome})", UNFINISHED_STATES, ANY,
+                                expect_intent=expect_intent)
+        return job
+
+    async def finish(self, job_id: str, state: JobState | str, *, intent: str | None, **changes: Any) -> bool:
+        """End a job: delivered, failed or cancelled, by the holder of delivery intent
+        ``intent`` only, and only from a state ``TRANSITIONS`` allows (delivered: from
+        running). True for exactly one caller, ever; a refusal is logged with both states."""
+        target = JobState(state)
+        if target not in FINAL_STATES:
+            raise IllegalTransition(f"finish() ends a job; {target.value} is not a final state")
+        unknown = set(changes) - UPDATABLE_FIELDS
+        if unknown or "state" in changes:
+            raise TypeError(f"cannot set {', '.join(sorted(unknown | ({'state'} & set(changes))))} while finishing a job")
+        expected = tuple(s for s in JobState if target in TRANSITIONS[s])
+        row = {name: _encode(name, value) for name, value in changes.items()}
+        row.update(state=target.value, delivered=int(target is JobState.DELIVERED))
+        guard, args = _guard(expected, ANY)
+        job = await self._cas(job_id, row, guard + " AND delivery_intent IS ?", (*args, intent))
+        if job is None:
+            await self._refused(job_id, f"finish as {target.value}", expected, ANY, expect_intent=intent)
+        return job is not None
+
+    async def _cas(self, job_id: str, row: dict[str, Any], guard: str, args: tuple[Any, ...]) -> Job | None:
+        row = {**row, "updated_at": self._clock()}
+        assignments = ", ".join(f"{name} = ?" for name in row)
+        sql = f"UPDATE jobs SET {assignments} WHERE id = ? AND {guard}"
+        params = (*row.values(), job_id, *args)
+        return await self._call(lambda c: self._write(c, lambda: _run_cas(c, sql, params, job_id)))
+
+    async def _refused(self, job_id: str, what: str, expected: Any, expect_prompt: Any, **more: Any) -> None:
+        """Log a refused compare-and-set with what was expected and what the job holds."""
+        current = await self.get(job_id)
+        if current is None:
+            raise KeyError(f"no job {job_id!r} in the job store")
+        wanted = "/".join(JobState(s).value for s in expected)
+        if expect_prompt is not ANY:
+            wanted += f" with prompt {expect_prompt}"
+        for name, value in more.items():
+            wanted += f", {name} {value}"
+        log.warning("job %s: refused to %s: expected %s, found %s (prompt %s, intent %s)", job_id, what, wanted,
+                    current.state.value, current.prompt_id, current.delivery_intent)
 
     async def get(self, job_id: str) -> Job | None:
         return await self._call(lambda c: _select_one(c, job_id))
@@ -163,20 +227,6 @@ class JobStore:
         sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
         args.append(limit)
         return await self._call(lambda c: [_from_row(r) for r in c.execute(sql, args)])
-
-    async def mark_delivered(self, job_id: str) -> bool:
-        """Claim delivery of a job's result: True only for the first caller, ever, so one
-        result is never sent twice (after a restart, a retry, or two racing paths). Call it
-        right before sending. False too for a job already failed or cancelled, so a result
-        that arrives after the user cancelled is not delivered."""
-        marks = ", ".join("?" for _ in _UNFINISHED)
-        sql = (
-            "UPDATE jobs SET delivered = 1, state = ?, updated_at = ? "
-            f"WHERE id = ? AND delivered = 0 AND state IN ({marks})"
-        )
-        args = (JobState.DELIVERED.value, self._clock(), job_id, *_UNFINISHED)
-        count = await self._call(lambda c: self._write(c, lambda: c.execute(sql, args).rowcount))
-        return count == 1
 
     async def prune(self, older_than_days: float) -> int:
         """Delete finished jobs not updated for ``older_than_days``; 0 or less keeps all.
@@ -305,9 +355,25 @@ def _from_row(row: sqlite3.Row) -> Job:
     return Job(**values)
 
 
+def _guard(expected: Any, expect_prompt: Any) -> tuple[str, tuple[Any, ...]]:
+    values = tuple(JobState(s).value for s in expected)
+    sql = f"state IN ({', '.join('?' for _ in values)})"
+    if expect_prompt is not ANY:
+        sql += " AND prompt_id IS ?"
+        values += (expect_prompt,)
+    return sql, values
+
+
+def _run_cas(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], job_id: str) -> Job | None:
+    """One guarded UPDATE (inside ``_write``'s transaction): the job as stored, or None."""
+    if conn.execute(sql, params).rowcount == 0:
+        return None
+    return _select_one(conn, job_id)
+
+
 def _select_one(conn: sqlite3.Connection, job_id: str) -> Job | None:
     row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
     return None if row is None else _from_row(row)
 
 
-__all__ = ["JobStore", "JobStoreError", "UPDATABLE_FIELDS"]
+__all__ = ["ANY", "JobStore", "JobStoreError", "UPDATABLE_FIELDS"]

@@ -53,6 +53,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX jobs_by_update ON jobs (updated_at)",
         ),
     ),
+    Migration(
+        2,
+        "delivery intent: which message will carry a job's outcome, recorded before sending",
+        (
+            "ALTER TABLE jobs ADD COLUMN delivery_intent TEXT",
+            "ALTER TABLE jobs ADD COLUMN delivery_outcome TEXT",
+            "ALTER TABLE jobs ADD COLUMN intent_at REAL",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -65,6 +65,12 @@ class Job:
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
     delivered: bool = False
+    # the delivery intent (see discomfy.core.job_transitions): which message carries the outcome
+    # ("edit:<message id>", "original", or "post:<nonce>"), what it carries ("result", "failed",
+    # "failed+retry", "cancelled") and when it was recorded (Discord's nonce window counts from it)
+    delivery_intent: str | None = None
+    delivery_outcome: str | None = None
+    intent_at: float | None = None
 
     def __post_init__(self) -> None:
         self.state = JobState(self.state)

@@ -6,6 +6,7 @@ import pytest_asyncio
 
 from discomfy.testing.bot_harness import build_config, install_models, running_bot
 from discomfy.testing.fake_comfyui import FakeComfyUI
+from tests.bot.support import no_open_jobs
 from tests.conftest import REPO_ROOT
 
 
@@ -80,7 +81,7 @@ async def test_the_only_server_dying_mid_job_fails_the_job_promptly_with_retry(d
             lambda m: m.id == inter.original_message.id and m.embeds and "failed" in m.embeds[0].get("title", ""),
             timeout=8)
         assert any(c.startswith("discomfy:retry:") for c in failed.custom_ids)
-        assert not await bot.store.unfinished()
+        assert await no_open_jobs(bot)
     assert not emu.violations and not emu.unhandled
 
 
@@ -98,5 +99,5 @@ async def test_a_job_waiting_for_a_server_that_stays_down_fails_at_its_deadline(
                 timeout=8)
             assert any(c.startswith("discomfy:retry:") for c in failed.custom_ids)
         assert "No image server could run your job" in failed.embeds[0]["description"]
-        assert not await bot.store.unfinished()
+        assert await no_open_jobs(bot)
     assert not emu.violations and not emu.unhandled
