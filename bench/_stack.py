@@ -297,11 +297,9 @@ def _footer(message: Any) -> str:
 
 
 def _final(message: Any) -> tuple[str, str] | None:
-    if message.attachments:
-        return "result", ""
-    if message.embeds and message.embeds[0].get("title", "").endswith("failed"):
-        return "failed", message.embeds[0].get("description", "")
-    return None
+    from discomfy.testing.audit import outcome_of  # the one definition of what the user saw
+
+    return outcome_of(message)
 
 
 async def wait_outcome(emu: Any, inter: Any, timeout: float) -> tuple[str, str] | None:

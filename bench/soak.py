@@ -30,9 +30,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from discomfy.testing.audit import clear  # noqa: E402
 from _stack import BotProcess, cpu_seconds, stage, stored_jobs, tally, wait_outcome  # noqa: E402
 
-UNEXPECTED_MARK = "Something unexpected went wrong"
 ROUTES_429 = ["PATCH /webhooks/*", "POST /interactions/*/callback", "POST /channels/*/messages", "PATCH /channels/*"]
 
 
@@ -133,14 +133,9 @@ class Soak:
 
 def deliveries_per_job(emu: Any) -> Counter[str]:
     """Successful uploads of a result, by the job id in the embed footer ("Job <id>")."""
-    counts: Counter[str] = Counter()
-    for rec in emu.requests:
-        if rec.files and rec.status and rec.status < 300 and isinstance(rec.json, dict):
-            for embed in rec.json.get("embeds") or []:
-                footer = (embed.get("footer") or {}).get("text", "")
-                if footer.startswith("Job "):
-                    counts[footer.split()[1]] += 1
-    return counts
+    from discomfy.testing.audit import uploads_by_job
+
+    return uploads_by_job(emu)
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -164,7 +159,7 @@ def report(args, soak, jobs, unfinished, deliveries, emu, wall, bot_cpu, bot) ->
     outcomes = [soak.outcomes.get(i.id) for i in soak.interactions]
     kinds = Counter(o[0] if o else "nothing" for o in outcomes)
     failures = [o[1] for o in outcomes if o and o[0] in ("failed", "refused")]
-    unclear = [t for t in failures if not t.strip() or UNEXPECTED_MARK in t]
+    unclear = [t for t in failures if not clear(t)]
     lost_users = kinds["nothing"]
     duplicates = {job: n for job, n in deliveries.items() if n > 1}
     print(f"\n=== soak: {len(soak.interactions)} /generate jobs, {args.users} users in a closed loop, "

@@ -1,7 +1,8 @@
 """Auditing a fault test's jobs the way a user would judge them.
 
 After each fault scenario every job must have ended visibly for its user: its message shows the
-result image (delivered) or a red "failed" embed with a reason. The store must hold no job
+result image (delivered) or a red "failed" embed with a reason. What counts as "seen" is decided
+by ``discomfy.testing.audit``, shared with the crash-point suite and the benches. The store must hold no job
 still queued or running, and no result may have been uploaded twice. Uploads are counted from
 the emulator's request log, not from the bot's own bookkeeping, so a bug in the store's
 once-only guard would show up here as a duplicate.
@@ -15,8 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from discomfy.core.job_store import JobStore
-
-PREVIEW_NAME = "preview.jpg"
+from discomfy.testing.audit import seen
 
 
 @dataclass
@@ -26,6 +26,7 @@ class JobVerdict:
     uploads: int  # successful requests that carried this job's result files
     visible: str  # "result", "failure", "unexplained" or "nothing": what the user's message shows now
     reason: str = ""
+    results: int = 1  # messages showing the result
 
     @property
     def lost(self) -> bool:
@@ -38,7 +39,7 @@ class JobVerdict:
 
     @property
     def duplicates(self) -> int:
-        return max(0, self.uploads - 1)
+        return max(0, self.uploads - 1, self.results - 1)
 
 
 @dataclass
@@ -70,43 +71,11 @@ class Audit:
                          for v in self.verdicts)
 
 
-def _footer_job(embed: dict[str, Any]) -> str | None:
-    text = (embed.get("footer") or {}).get("text") or ""
-    if not text.startswith("Job "):
-        return None
-    return text[4:].split(" ", 1)[0]
-
-
-def result_uploads(emu: Any, job_id: str) -> int:
-    """Answered (2xx) requests uploading result files for ``job_id`` (webhook edit or channel post)."""
-    count = 0
-    for rec in emu.requests:
-        if rec.status is None or rec.status >= 300 or not rec.files:
-            continue
-        if all(part.filename == PREVIEW_NAME for part in rec.files):
-            continue
-        embeds = (rec.json or {}).get("embeds") or []
-        if any(_footer_job(e) == job_id for e in embeds):
-            count += 1
-    return count
-
-
 def visible_outcome(emu: Any, job_id: str) -> tuple[str, str]:
-    """What the user sees for ``job_id`` now: the result, a failure with its reason, or nothing."""
-    outcome, reason = "nothing", ""
-    for message in emu.messages.values():
-        if message.deleted:
-            continue
-        for embed in message.embeds:
-            if _footer_job(embed) != job_id:
-                continue
-            if message.attachments:
-                return "result", ""
-            if embed.get("title", "").endswith("failed") and embed.get("description"):
-                # a generic "unexpected error (error id ...)" is not a clear reason
-                clear = "error id" not in embed["description"]
-                outcome, reason = ("failure" if clear else "unexplained"), embed["description"]
-    return outcome, reason
+    """What the user sees for ``job_id`` now (see ``discomfy.testing.audit``): "result",
+    "failure", "unexplained", "conflicting" or "nothing", with the failure's reason."""
+    view = seen(emu, job_id)
+    return view.kind, view.reason
 
 
 async def audit_jobs(emu: Any, config: Any, user_ids: Iterable[Any]) -> Audit:
@@ -116,8 +85,9 @@ async def audit_jobs(emu: Any, config: Any, user_ids: Iterable[Any]) -> Audit:
     async with JobStore.from_config(config) as store:
         for user_id in user_ids:
             for job in await store.jobs_for_user(int(getattr(user_id, "id", user_id)), active_only=False, limit=1000):
-                visible, reason = visible_outcome(emu, job.id)
-                audit.verdicts.append(JobVerdict(job.id, job.state.value, result_uploads(emu, job.id), visible, reason))
+                view = seen(emu, job.id)
+                audit.verdicts.append(JobVerdict(job.id, job.state.value, view.uploads, view.kind, view.reason,
+                                                 results=view.results))
     return audit
 
 
