@@ -122,6 +122,10 @@ async def deliver(bot: Any, job: Any, outcome: Outcome, *, resume: bool = False)
         note=outcome.note), f"record how job {job.id} will be delivered")
     if claimed is None:
         return False
+    shown = await _shown_already(bot, claimed, target, outcome) if resume and current.delivery_intent else None
+    if shown is not None:  # the stopped bot's send landed: only its end was not recorded
+        return bool(await persist(lambda: bot.store.finish(job.id, outcome.state, intent=target, result_message_id=shown,
+                                                           **outcome.record), f"record the end of job {job.id}"))
     for pause in (*SEND_PAUSES, None):
         try:
             target, message_id = await _send(bot, claimed, target, outcome)
@@ -137,6 +141,31 @@ async def deliver(bot: Any, job: Any, outcome: Outcome, *, resume: bool = False)
     done = await persist(lambda: bot.store.finish(job.id, outcome.state, intent=target, result_message_id=message_id,
                                                   **outcome.record), f"record the end of job {job.id}")
     return bool(done)
+
+
+async def _shown_already(bot: Any, job: Any, target: str, outcome: Outcome) -> int | None:
+    """The id of the job's own message when it already shows ``outcome`` (an edit that landed
+    before the bot stopped), so recovery does not upload it again. Posts need no look: their
+    nonce, or the look-up past its window, already makes them once-only."""
+    kind, _, ref = target.partition(":")
+    if kind != "edit":
+        return None
+    try:
+        message = await bot.get_partial_messageable(job.channel_id).fetch_message(int(ref))
+    except discord.HTTPException as exc:
+        log.info("job %s: could not look at its message (%s); sending again", job.id, exc)
+        return None
+    return message.id if shows(message, job.id, outcome) else None
+
+
+def shows(message: discord.Message, job_id: str, outcome: Outcome) -> bool:
+    """``message`` already carries this outcome of the job (a result, or this failure)."""
+    if not carries_job(message, job_id):
+        return False
+    if outcome.kind == "result":
+        return bool(message.attachments)
+    return any(embed.title == outcome.embed.title and embed.description == outcome.embed.description
+               for embed in message.embeds)
 
 
 class _Abandoned(Exception):

@@ -83,6 +83,18 @@ async def recover_one(bot: Any, job: Any) -> str:
 
 
 async def _reattach(bot: Any, job: Any, spec: Any, server: Any) -> str:
+    if not server.healthy and not spec.image_parameters and job.delivery_intent is None:
+        # its server was found down as the bot started, so no failover will ever see it go
+        # down: move the job now, as failover would have (once; the old prompt is abandoned)
+        try:
+            others = [s.name for s in await bot.servers.check_choices(spec, job.parameters) if s.name != server.name]
+        except DisComfyError:
+            others = []  # no other server can: follow it, in case its own comes back
+        if others:
+            if await bot.store.update(job.id, expect="running", expect_prompt=job.prompt_id, state="queued",
+                                      server=None, prompt_id=None) is not None:
+                bot.job_queue.submit(job.id, job.user_id, servers=others)
+                return "requeued"
     client = server.client
     try:
         entry = (await client.get_history(job.prompt_id)).get(job.prompt_id)

@@ -9,7 +9,8 @@ bookkeeping. The rules live here so they cannot drift apart:
 * a **result** is a message of the job with an attachment;
 * a **clear failure** is a message of the job titled "... failed" or "... cancelled" whose
   text gives a reason -- not a generic "unexpected error (error id ...)"; it may offer Retry;
-* a **duplicate** is a second message showing the result, or a second successful upload of it;
+* a **duplicate** is a second message showing the result, or the result uploaded to a second
+  message (even one that no longer shows it);
 * **lost** is everything else: nothing, or a progress message that stays "Queued" forever.
 """
 
@@ -64,17 +65,20 @@ def clear(reason: str) -> bool:
 
 
 def uploads_by_job(emu: Any) -> Counter[str]:
-    """Answered (2xx) requests uploading result files (not progress previews), by job id:
-    a webhook edit or a channel post whose embed footer names the job."""
-    counts: Counter[str] = Counter()
+    """How many distinct messages received a job's result files (not progress previews), by
+    job id: answered (2xx) webhook edits or channel posts whose embed footer names the job.
+    Distinct messages, because that is what a user sees twice: a second edit of the same
+    message, or a post Discord answered with the first copy (``enforce_nonce``), is still one."""
+    targets: dict[str, set[str]] = {}
     for rec in emu.requests:
         if rec.status is None or rec.status >= 300 or not rec.files or not isinstance(rec.json, dict):
             continue
         if all(part.filename == PREVIEW_NAME for part in rec.files):
             continue
+        message_id = str((rec.response or {}).get("id") or rec.path) if isinstance(rec.response, dict) else rec.path
         for job in {footer_job(e) for e in rec.json.get("embeds") or []} - {None}:
-            counts[job] += 1
-    return counts
+            targets.setdefault(job, set()).add(message_id)
+    return Counter({job: len(ids) for job, ids in targets.items()})
 
 
 def result_uploads(emu: Any, job_id: str) -> int:
