@@ -186,6 +186,7 @@ CHECKS: tuple[Check, ...] = (
     Check("comfyui-url", _comfyui_urls),
     Check("comfyui-timeout", _positive("comfyui.request_timeout")),
     Check("comfyui-deadline", _positive("comfyui.job_deadline")),
+    Check("comfyui-server-lost", _positive("comfyui.server_lost_after")),
     Check("limits-window", _positive("limits.window_seconds")),
     Check("limits-per-user", _positive("limits.per_user")),
     Check("limits-global", _positive("limits.global_limit")),

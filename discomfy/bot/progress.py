@@ -141,7 +141,7 @@ def track_progress(bot: Any, job: Any, spec: Any, editor: ThrottledEditor | None
                    ) -> tuple[ThrottledEditor, Callable[[Any], None]]:
     """A job's progress editor (``editor``, or a new one) and the event sink that feeds it
     (tracker percentage/phase/ETA, sampler steps, previews)."""
-    from discomfy.core.comfyui.events import Preview, Progress
+    from discomfy.core.comfyui.events import Preview, Progress, ServerUnreachable
     from discomfy.core.progress.tracker import ProgressTracker
 
     if editor is None:
@@ -155,5 +155,7 @@ def track_progress(bot: Any, job: Any, spec: Any, editor: ThrottledEditor | None
             editor.update(step=int(event.value), steps=int(event.max))
         elif isinstance(event, Preview):
             editor.update(preview=event.data)
+        elif isinstance(event, ServerUnreachable):
+            editor.update(phase=f"Waiting for the image server `{event.server}` to answer again")
 
     return editor, on_event

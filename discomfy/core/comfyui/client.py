@@ -19,12 +19,16 @@ import aiohttp
 
 from discomfy.core.comfyui.choices import FOLDER_INPUTS, combo_choices, input_spec
 from discomfy.core.comfyui.error_text import workflow_error_from_400
-from discomfy.core.comfyui.events import Failed, JobEvent, QueueSnapshot
+from discomfy.core.comfyui.events import Failed, JobEvent, QueueSnapshot, ServerUnreachable
 from discomfy.core.comfyui.http import HttpTransport
 from discomfy.core.comfyui.reconcile import JobFinisher
 from discomfy.core.comfyui.router import EventRouter
 from discomfy.core.comfyui.websocket import SocketListener
 from discomfy.exceptions import ComfyUIError, GenerationError, ValidationError
+
+
+#: How often a quiet follower looks whether the socket dropped (seconds).
+LOST_POLL = 0.5
 
 
 class ComfyUIClient:
@@ -37,11 +41,15 @@ class ComfyUIClient:
         request_timeout: float = 30.0,
         job_deadline: float = 1800.0,
         reconnect_max_delay: float = 30.0,
+        server_lost_after: float = 60.0,
         session: aiohttp.ClientSession | None = None,
         client_id: str | None = None,
+        name: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.name = name or self.base_url
         self.job_deadline = job_deadline
+        self.server_lost_after = server_lost_after
         # ComfyUI sends a prompt's events only to the socket of the client_id that queued it,
         # so a bot that restarts must reuse its id to keep hearing about its jobs.
         self.client_id = client_id or f"discomfy-{uuid.uuid4().hex}"
@@ -262,26 +270,58 @@ class ComfyUIClient:
             # may already be in /history, or it may be gone; look once instead of waiting.
             self._finisher.spawn(self._finisher.reconcile([channel], self.get_queue))
         limit = channel.created + (self.job_deadline if deadline is None else deadline)
+        told_down = False
         try:
             while True:
-                remaining = limit - time.monotonic()
+                now = time.monotonic()
+                down_since = self.socket.down_since
+                if down_since is None:
+                    told_down = False  # reconnected: a later outage is reported again
+                # wake up at the deadline, when the server counts as lost, and now and then
+                # to notice a dropped socket
+                wake = min(limit - now, LOST_POLL if down_since is None else
+                           max(0.0, down_since + self.server_lost_after - now))
                 try:
                     if not channel.queue.empty():  # buffered events win over a passed deadline
                         event = channel.queue.get_nowait()
                     else:
-                        event = await asyncio.wait_for(channel.queue.get(), max(remaining, 0.0))
+                        event = await asyncio.wait_for(channel.queue.get(), max(min(wake, LOST_POLL), 0.0))
                 except asyncio.TimeoutError:
-                    seconds = self.job_deadline if deadline is None else deadline
-                    event = Failed(prompt_id, GenerationError(
-                        f"The job did not finish within {seconds:g} seconds.",
-                        detail=f"prompt {prompt_id} on {self.base_url} passed its {seconds:g} s deadline"))
-                    channel.done = True
+                    event = self._timeout_event(prompt_id, limit, deadline, told_down)
+                    if event is None:
+                        continue
+                    if isinstance(event, ServerUnreachable):
+                        told_down = True
+                    else:
+                        channel.done = True
                 yield event
                 if event.terminal:
                     return
         finally:
             if channel.done:
                 self.router.forget(prompt_id)
+
+    def _timeout_event(self, prompt_id: str, limit: float, deadline: float | None, told_down: bool) -> JobEvent | None:
+        """What a quiet wait means: the deadline passed, the server is lost, the server just
+        became unreachable (said once per outage), or nothing yet."""
+        now = time.monotonic()
+        if now >= limit:
+            seconds = self.job_deadline if deadline is None else deadline
+            return Failed(prompt_id, GenerationError(
+                f"The job did not finish within {seconds:g} seconds.",
+                detail=f"prompt {prompt_id} on {self.base_url} passed its {seconds:g} s deadline"))
+        down_since = self.socket.down_since
+        if down_since is None:
+            return None
+        down_for = now - down_since
+        if down_for >= self.server_lost_after:
+            return Failed(prompt_id, ComfyUIError(
+                f"The image server `{self.name}` stopped answering while running your job. Please try again.",
+                detail=f"ComfyUI server {self.name} ({self.base_url}) unreachable for {down_for:.0f} s "
+                f"(comfyui.server_lost_after = {self.server_lost_after:g}); prompt {prompt_id} given up"))
+        if told_down:
+            return None
+        return ServerUnreachable(prompt_id, server=self.name, down_for=down_for)
 
     async def _reconcile(self) -> None:
         """After each connect: settle open jobs from /history and /queue, retrying HTTP
