@@ -11,10 +11,17 @@ At the end every job is accounted for:
 - lost: the store still holds the job as accepted/queued/running, or the user never got either;
 - duplicates: a job whose result was uploaded more than once.
 
+With ``--kill-every N`` the bot process is also killed with SIGKILL every ~N seconds (at any
+moment: mid-acknowledgement, mid-upload, mid-store-write) and started again on the same store;
+users wait while it is down (Discord would not deliver their commands). Every interaction is
+then judged by ``discomfy.testing.audit`` from what the emulator shows, with the store telling
+which job an interaction created (a job killed before it answered shows up only as a channel
+post): exactly one result or one clear failure, never two, never nothing.
+
 RSS of the bot process (its own interpreter, see ``bench/_stack.py``) is read at start, after
 the warm-up jobs and at the end; goal (issue 7): growth under 5 % after warm-up.
 
-    .venv/bin/python bench/soak.py [--jobs 1000] [--users 25] [--running 1]
+    .venv/bin/python bench/soak.py [--jobs 1000] [--users 25] [--running 1] [--kill-every 4]
 """
 
 from __future__ import annotations
@@ -62,10 +69,14 @@ class Soak:
         self.timeline: list[tuple[int, int]] = []  # (jobs ended, RSS kB) every tenth of the run
         self.warmed = asyncio.Event()
         self.finished = asyncio.Event()
+        self.bot_up = asyncio.Event()
+        self.bot_up.set()
+        self.kills = 0
 
     async def user_loop(self, index: int) -> None:
         user = self.emu.make_user(f"soak{index}")
         while self.started < self.args.jobs:
+            await self.bot_up.wait()
             self.started += 1
             inter = await self.emu.invoke("generate", {"prompt": f"soak {self.started}"}, user=user, wait=False)
             self.interactions.append(inter)
@@ -76,10 +87,11 @@ class Soak:
                 outcome = None
             self.outcomes[inter.id] = outcome
             self.ended += 1
-            if self.ended % max(1, self.args.jobs // 10) == 0:
+            if self.ended % max(1, self.args.jobs // 10) == 0 and self.bot_up.is_set():
                 self.timeline.append((self.ended, self.bot.memory()["VmRSS"]))
             if self.ended == self.args.warmup:
-                self.rss["after warm-up"] = self.bot.memory()["VmRSS"]
+                if self.bot_up.is_set():
+                    self.rss["after warm-up"] = self.bot.memory()["VmRSS"]
                 self.warmed.set()
             if self.ended >= self.args.jobs:
                 self.finished.set()
@@ -87,7 +99,7 @@ class Soak:
     async def every(self, seconds: float, name: str, action: Any) -> None:
         """Run ``action`` every ``seconds`` (jittered) until the soak ends."""
         rng = random.Random(name)
-        while not self.finished.is_set():
+        while seconds > 0 and not self.finished.is_set():
             try:
                 await asyncio.wait_for(self.finished.wait(), seconds * rng.uniform(0.7, 1.3))
                 return
@@ -109,9 +121,20 @@ class Soak:
     async def reconnect_once(self) -> None:
         await self.warmed.wait()
         await asyncio.sleep(2.0)
+        await self.bot_up.wait()
         if not self.finished.is_set():
             await self.emu.request_reconnect(timeout=15)
             self.faults["gateway RECONNECT (op 7)"] += 1
+
+    async def kill_bot(self) -> None:
+        """SIGKILL the bot wherever it is, then start it again on the same store."""
+        self.bot_up.clear()
+        await self.bot.kill()
+        self.kills += 1
+        try:
+            await self.bot.start()
+        finally:
+            self.bot_up.set()
 
     async def run(self) -> float:
         self.rss["start"] = self.bot.memory()["VmRSS"]
@@ -122,11 +145,15 @@ class Soak:
             asyncio.create_task(self.every(self.args.throttle_every, "Discord 429 injected", self.discord_429)),
             asyncio.create_task(self.reconnect_once()),
         ]
+        if self.args.kill_every > 0:
+            faults.append(asyncio.create_task(self.every(self.args.kill_every, "bot SIGKILLed and restarted",
+                                                         self.kill_bot)))
         users = [asyncio.create_task(self.user_loop(i)) for i in range(self.args.users)]
         await asyncio.gather(*users)
         self.finished.set()
         await asyncio.gather(*faults)
         self.fake.clear_faults()
+        await self.bot_up.wait()
         self.rss["end"] = self.bot.memory()["VmRSS"]
         return time.perf_counter() - began
 
@@ -148,14 +175,29 @@ async def main_async(args: argparse.Namespace) -> None:
             cpu_before = cpu_seconds(bot.proc.pid)
             wall = await soak.run()
             bot_cpu = cpu_seconds(bot.proc.pid) - cpu_before
-            jobs, unfinished = await stored_jobs(bot.store_path, [u.id for u in emu.users.values() if u.name.startswith("soak")],
-                                                 per_user=args.jobs)
+            users = [u.id for u in emu.users.values() if u.name.startswith("soak")]
+            jobs, unfinished = await stored_jobs(bot.store_path, users, per_user=args.jobs)
+            settle_until = time.perf_counter() + args.deadline + 60
+            while unfinished and time.perf_counter() < settle_until:  # recovery ends the last jobs
+                await asyncio.sleep(0.5)
+                jobs, unfinished = await stored_jobs(bot.store_path, users, per_user=args.jobs)
         finally:
             await bot.stop()
-        report(args, soak, jobs, unfinished, deliveries_per_job(emu), emu, wall, bot_cpu, bot)
+        verdicts = judge_all(emu, soak.interactions, jobs)
+        report(args, soak, jobs, unfinished, deliveries_per_job(emu), emu, wall, bot_cpu, bot, verdicts)
 
 
-def report(args, soak, jobs, unfinished, deliveries, emu, wall, bot_cpu, bot) -> None:
+def judge_all(emu: Any, interactions: list[Any], jobs: list[Any]) -> list[Any]:
+    """Every interaction judged from what the emulator shows (see discomfy.testing.audit)."""
+    from discomfy.testing.audit import judge_interaction
+
+    by_token: dict[str, set[str]] = {}
+    for job in jobs:
+        by_token.setdefault(job.interaction_token, set()).add(job.id)
+    return [judge_interaction(emu, inter, by_token.get(inter.token, set())) for inter in interactions]
+
+
+def report(args, soak, jobs, unfinished, deliveries, emu, wall, bot_cpu, bot, verdicts) -> None:
     outcomes = [soak.outcomes.get(i.id) for i in soak.interactions]
     kinds = Counter(o[0] if o else "nothing" for o in outcomes)
     failures = [o[1] for o in outcomes if o and o[0] in ("failed", "refused")]
@@ -177,6 +219,12 @@ def report(args, soak, jobs, unfinished, deliveries, emu, wall, bot_cpu, bot) ->
     print(f"duplicates (result uploaded twice):  {len(duplicates)}" + (f"  {duplicates}" if duplicates else "")
           + f"  ({sum(deliveries.values())} result uploads seen for {len(deliveries)} jobs)")
     print(f"store: {len(jobs)} jobs, states {dict(Counter(j.state.value for j in jobs))}")
+    judged = Counter(v.outcome for v in verdicts)
+    bad = [v for v in verdicts if not v.ok]
+    print(f"per interaction, judged from what the emulator shows: {dict(judged)}")
+    print(f"  LOST {sum(judged[k] for k in ('lost', 'unexplained', 'conflicting'))}, "
+          f"DUPLICATES {judged['duplicate']}, bot SIGKILLs {soak.kills}"
+          + (f"; first bad: {[(v.outcome, v.detail[:80]) for v in bad[:3]]}" if bad else ""))
     print(f"Discord: {len(emu.requests)} requests, {sum(1 for r in emu.requests if r.status == 429)} answered 429, "
           f"violations {len(emu.violations)}, unhandled {len(emu.unhandled)}")
     rss = soak.rss
@@ -201,6 +249,8 @@ def main() -> None:
     parser.add_argument("--drop-every", type=float, default=3.0, help="seconds between socket drops")
     parser.add_argument("--restart-every", type=float, default=15.0, help="seconds between ComfyUI restarts")
     parser.add_argument("--throttle-every", type=float, default=2.0, help="seconds between injected Discord 429s")
+    parser.add_argument("--kill-every", type=float, default=0.0,
+                        help="seconds between SIGKILLs of the bot process (0: never)")
     parser.add_argument("--keep", action="store_true", help="keep the project folder (bot log, job store)")
     args = parser.parse_args()
     args.warmup = args.warmup or max(1, args.jobs // 10)

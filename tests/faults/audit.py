@@ -23,7 +23,7 @@ from discomfy.testing.audit import seen
 class JobVerdict:
     job_id: str
     state: str
-    uploads: int  # successful requests that carried this job's result files
+    uploads: int  # distinct messages that received this job's result files
     visible: str  # "result", "failure", "unexplained" or "nothing": what the user's message shows now
     reason: str = ""
     results: int = 1  # messages showing the result
