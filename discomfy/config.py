@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 from dynaconf import Dynaconf, Validator
 
 from discomfy.exceptions import DisComfyError
+from discomfy.utils.plain_urls import plain_url_problem
 
 DEFAULTS_FILE = Path(__file__).with_name("settings.toml")
 ENV_PREFIX = "DISCOMFY"
@@ -181,8 +182,10 @@ def _log_level(config: Any) -> str | None:
 
 CHECKS: tuple[Check, ...] = (
     Check("discord-token", _token_present, purposes=("run",)),
-    Check("discord-api-base", lambda c: _url_problem("discord.api_base", _get(c, "discord.api_base"), ("http", "https"))),
-    Check("discord-gateway", lambda c: _url_problem("discord.gateway_url", _get(c, "discord.gateway_url"), ("ws", "wss"))),
+    Check("discord-api-base", lambda c: _url_problem("discord.api_base", _get(c, "discord.api_base"), ("http", "https"))
+          or plain_url_problem("discord.api_base", _get(c, "discord.api_base"))),
+    Check("discord-gateway", lambda c: _url_problem("discord.gateway_url", _get(c, "discord.gateway_url"), ("ws", "wss"))
+          or plain_url_problem("discord.gateway_url", _get(c, "discord.gateway_url"))),
     Check("comfyui-url", _comfyui_urls),
     Check("comfyui-timeout", _positive("comfyui.request_timeout")),
     Check("comfyui-deadline", _positive("comfyui.job_deadline")),
