@@ -16,6 +16,7 @@ from typing import Any
 
 import discord
 
+from discomfy.bot.attachments import read_capped
 from discomfy.bot.delivery import deliver_failure, deliver_result, persist
 from discomfy.bot.progress import ProgressState, ThrottledEditor, job_editor, progress_embed, track_progress
 from discomfy.bot.responses import report_error, user_message_for
@@ -107,7 +108,7 @@ class GenerationFlow:
             first = validator.validate(attachment)
             if not first.is_valid:
                 raise ValidationError(first.error_message, field=name)
-            data = await attachment.read()
+            data = await read_capped(attachment, validator, field=name)  # whatever size was declared
             # decoding a large image takes a while: off the event loop, so others are not held up
             result = await validator.validate_async(attachment, data)
             if not result.is_valid:
