@@ -36,3 +36,13 @@ async def test_every_crash_point_ends_with_one_result_or_one_clear_failure(name,
     assert all(r.verdict.ok and r.settled for r in results), f"crash points that went wrong:\n{report}"
     # only a kill before the job is stored leaves nothing to answer
     assert outcomes["not accepted"] <= 1 + (name == "edit with attachment"), report
+
+
+@pytest.mark.parametrize("name", ["generate", "reroll"])
+async def test_every_job_is_stored_before_its_user_is_told_it_is_queued(name, tmp_path):
+    """The order of effects itself: the store write comes before the interaction's reply."""
+    run = await run_point(SCENARIOS[name], tmp_path, None)
+    labels = [f"{e.kind} {e.label}" for e in run.effects]
+    stored = labels.index("store add")
+    told = next(i for i, label in enumerate(labels) if "/callback" in label)
+    assert stored < told, labels
