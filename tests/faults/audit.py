@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from discomfy.core.job_store import JobStore
-from discomfy.testing.audit import seen
+from discomfy.testing.audit import judge_interaction, seen
+
+GENERATION_COMMANDS = {"generate", "editflux", "editqwen", "upscale", "animate"}
 
 
 @dataclass
@@ -45,6 +47,9 @@ class JobVerdict:
 @dataclass
 class Audit:
     verdicts: list[JobVerdict] = field(default_factory=list)
+    # generation commands of these users that left no stored job and no refusal: lost too,
+    # although no store row exists to count (the bot was running, so nothing excuses them)
+    unstored: list[str] = field(default_factory=list)
 
     @property
     def jobs(self) -> int:
@@ -60,15 +65,15 @@ class Audit:
 
     @property
     def lost(self) -> list[JobVerdict]:
-        return [v for v in self.verdicts if v.lost]
+        return [v for v in self.verdicts if v.lost] + [JobVerdict(i, "never stored", 0, "nothing") for i in self.unstored]
 
     @property
     def duplicates(self) -> int:
         return sum(v.duplicates for v in self.verdicts)
 
     def explain(self) -> str:
-        return "\n".join(f"  job {v.job_id}: state={v.state} uploads={v.uploads} visible={v.visible} {v.reason}"
-                         for v in self.verdicts)
+        return "\n".join([f"  job {v.job_id}: state={v.state} uploads={v.uploads} visible={v.visible} {v.reason}"
+                          for v in self.verdicts] + [f"  interaction {i}: no job stored, no refusal" for i in self.unstored])
 
 
 def visible_outcome(emu: Any, job_id: str) -> tuple[str, str]:
@@ -82,12 +87,19 @@ async def audit_jobs(emu: Any, config: Any, user_ids: Iterable[Any]) -> Audit:
     """Every job of ``user_ids`` in the store at ``config``'s path, judged as above.
     Run it after the bot stopped (the store is then only ours)."""
     audit = Audit()
+    ids = {str(getattr(user_id, "id", user_id)) for user_id in user_ids}
+    tokens: set[str] = set()
     async with JobStore.from_config(config) as store:
-        for user_id in user_ids:
-            for job in await store.jobs_for_user(int(getattr(user_id, "id", user_id)), active_only=False, limit=1000):
+        for user_id in ids:
+            for job in await store.jobs_for_user(int(user_id), active_only=False, limit=1000):
                 view = seen(emu, job.id)
+                tokens.add(job.interaction_token)
                 audit.verdicts.append(JobVerdict(job.id, job.state.value, view.uploads, view.kind, view.reason,
                                                  results=view.results))
+    for inter in emu.interactions.values():
+        if inter.user_id in ids and (inter.data or {}).get("name") in GENERATION_COMMANDS and inter.token not in tokens:
+            if judge_interaction(emu, inter, ()).outcome != "refused":
+                audit.unstored.append(inter.id)
     return audit
 
 
