@@ -37,7 +37,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from discomfy.testing.audit import clear  # noqa: E402
 from _stack import BotProcess, cpu_seconds, stage, stored_jobs, tally, wait_outcome  # noqa: E402
 
 ROUTES_429 = ["PATCH /webhooks/*", "POST /interactions/*/callback", "POST /channels/*/messages", "PATCH /channels/*"]
@@ -198,33 +197,34 @@ def judge_all(emu: Any, interactions: list[Any], jobs: list[Any]) -> list[Any]:
 
 
 def report(args, soak, jobs, unfinished, deliveries, emu, wall, bot_cpu, bot, verdicts) -> None:
-    outcomes = [soak.outcomes.get(i.id) for i in soak.interactions]
-    kinds = Counter(o[0] if o else "nothing" for o in outcomes)
-    failures = [o[1] for o in outcomes if o and o[0] in ("failed", "refused")]
-    unclear = [t for t in failures if not clear(t)]
-    lost_users = kinds["nothing"]
+    """Every figure from the judged interactions (discomfy.testing.audit), so the soak and the
+    tests count "lost" and "duplicate" by the same rules."""
+    judged = Counter(v.outcome for v in verdicts)
+    failures = [v.detail for v in verdicts if v.outcome in ("failure+retry", "failure", "refused")]
+    unclear = [v.detail for v in verdicts if v.outcome == "unexplained"]
+    lost = [v for v in verdicts if v.outcome in ("lost", "conflicting")]
     duplicates = {job: n for job, n in deliveries.items() if n > 1}
     print(f"\n=== soak: {len(soak.interactions)} /generate jobs, {args.users} users in a closed loop, "
-          f"comfyui.max_running_per_server = {args.running}, {wall:.1f} s wall, bot CPU {bot_cpu:.1f} s ===")
+          f"comfyui.max_running_per_server = {args.running}, {wall:.1f} s wall, bot CPU {bot_cpu:.1f} s"
+          + (" (last bot process only)" if soak.kills else "") + " ===")
     print(f"faults injected: {dict(soak.faults)}")
-    print(f"completed (image delivered):         {kinds['result']}")
-    print(f"failed with a clear message:         {len(failures) - len(unclear)}  "
-          f"({kinds['failed']} in the job's message, {kinds['refused']} refused ephemerally)")
+    print(f"completed (image delivered):         {judged['result']}")
+    print(f"failed with a clear message:         {len(failures)}  ({judged['failure+retry']} with Retry, "
+          f"{judged['failure']} without, {judged['refused']} refused ephemerally)")
     if failures:
         print(f"  messages: {tally(failures, 6)}")
     print(f"failed with an unclear message:      {len(unclear)}" + (f"  ({tally(unclear, 3)})" if unclear else ""))
-    print(f"lost: user got nothing:              {lost_users}")
+    print(f"not accepted (bot killed before it stored the job; Discord shows 'did not respond'): "
+          f"{judged['not accepted']}")
+    print(f"LOST: user got nothing final:        {len(lost)}"
+          + (f"  {[(v.outcome, v.detail[:80]) for v in lost[:3]]}" if lost else ""))
     print(f"lost: store still accepted/queued/running: {len(unfinished)}"
           + (f"  ({tally([j.state.value for j in unfinished])})" if unfinished else ""))
-    print(f"duplicates (result uploaded twice):  {len(duplicates)}" + (f"  {duplicates}" if duplicates else "")
-          + f"  ({sum(deliveries.values())} result uploads seen for {len(deliveries)} jobs)")
+    print(f"DUPLICATES (result in two messages): {len(duplicates) + judged['duplicate']}"
+          + (f"  {duplicates}" if duplicates else "")
+          + f"  ({sum(deliveries.values())} result messages for {len(deliveries)} jobs)")
+    print(f"bot SIGKILLed and restarted:         {soak.kills}")
     print(f"store: {len(jobs)} jobs, states {dict(Counter(j.state.value for j in jobs))}")
-    judged = Counter(v.outcome for v in verdicts)
-    bad = [v for v in verdicts if not v.ok]
-    print(f"per interaction, judged from what the emulator shows: {dict(judged)}")
-    print(f"  LOST {sum(judged[k] for k in ('lost', 'unexplained', 'conflicting'))}, "
-          f"DUPLICATES {judged['duplicate']}, bot SIGKILLs {soak.kills}"
-          + (f"; first bad: {[(v.outcome, v.detail[:80]) for v in bad[:3]]}" if bad else ""))
     print(f"Discord: {len(emu.requests)} requests, {sum(1 for r in emu.requests if r.status == 429)} answered 429, "
           f"violations {len(emu.violations)}, unhandled {len(emu.unhandled)}")
     rss = soak.rss
