@@ -12,17 +12,16 @@ whose user message is safe to show and whose detail names the SQLite error.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
 from discomfy.core.job_store_migrations import LATEST_VERSION, MIGRATIONS
+from discomfy.core.job_store_rows import ANY, encode, from_row, guard, pragma_value, run_cas, select_one, to_row
 from discomfy.core.job_transitions import TRANSITIONS, IllegalTransition, check_transition, may_write, states
 from discomfy.core.jobs import FINAL_STATES, JOB_FIELDS, UNFINISHED_STATES, Job, JobState
 from discomfy.exceptions import DisComfyError
@@ -35,9 +34,7 @@ log = logging.getLogger(__name__)
 #: guarantee).
 UPDATABLE_FIELDS = frozenset(JOB_FIELDS) - {"id", "created_at", "updated_at", "delivered", "delivery_intent",
                                             "delivery_outcome", "intent_at"}
-#: "do not check this" for an optional guard (``None`` is a value a guard can expect)
-ANY: Any = object()
-_JSON_FIELDS = ("parameters", "outputs")
+
 _FINAL = tuple(s.value for s in FINAL_STATES)
 _UNFINISHED = tuple(s.value for s in UNFINISHED_STATES)
 
@@ -110,7 +107,7 @@ class JobStore:
 
     async def add(self, job: Job) -> Job:
         """Store a new job. Call before telling the user it is queued."""
-        row = _to_row(job)
+        row = to_row(job)
         names = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         sql = f"INSERT INTO jobs ({names}) VALUES ({marks})"
@@ -138,9 +135,9 @@ class JobStore:
             check_transition(expected, changes["state"])
         elif not all(may_write(s) for s in expected):
             raise IllegalTransition("a finished job is never written again")
-        row = {name: _encode(name, value) for name, value in changes.items()}
-        guard, args = _guard(expected, expect_prompt)
-        job = await self._cas(job_id, row, guard, args)
+        row = {name: encode(name, value) for name, value in changes.items()}
+        where, args = guard(expected, expect_prompt)
+        job = await self._cas(job_id, row, where, args)
         if job is None:
             await self._refused(job_id, f"update {sorted(changes)}", expected, expect_prompt)
         return job
@@ -155,14 +152,14 @@ class JobStore:
         the job's ``error_message`` (a failure's reason, so recovery can still send it).
         Returns the job, or ``None`` when refused (logged)."""
         now = self._clock() if at is None else at
-        guard, args = _guard(UNFINISHED_STATES, ANY)
-        guard += " AND delivery_intent IS ?"
+        where, args = guard(UNFINISHED_STATES, ANY)
+        where += " AND delivery_intent IS ?"
         sql = ("UPDATE jobs SET delivery_intent = ?, delivery_outcome = ?, updated_at = ?, "
                "error_message = COALESCE(?, error_message), "
                "intent_at = COALESCE(CASE WHEN delivery_intent = ? THEN intent_at END, ?) "
-               f"WHERE id = ? AND {guard}")
+               f"WHERE id = ? AND {where}")
         params = (intent, outcome, self._clock(), note, intent, now, job_id, *args, expect_intent)
-        job = await self._call(lambda c: self._write(c, lambda: _run_cas(c, sql, params, job_id)))
+        job = await self._call(lambda c: self._write(c, lambda: run_cas(c, sql, params, job_id)))
         if job is None:
             await self._refused(job_id, f"claim delivery intent {intent} ({outcome})", UNFINISHED_STATES, ANY,
                                 expect_intent=expect_intent)
@@ -179,20 +176,20 @@ class JobStore:
         if unknown or "state" in changes:
             raise TypeError(f"cannot set {', '.join(sorted(unknown | ({'state'} & set(changes))))} while finishing a job")
         expected = tuple(s for s in JobState if target in TRANSITIONS[s])
-        row = {name: _encode(name, value) for name, value in changes.items()}
+        row = {name: encode(name, value) for name, value in changes.items()}
         row.update(state=target.value, delivered=int(target is JobState.DELIVERED))
-        guard, args = _guard(expected, ANY)
-        job = await self._cas(job_id, row, guard + " AND delivery_intent IS ?", (*args, intent))
+        where, args = guard(expected, ANY)
+        job = await self._cas(job_id, row, where + " AND delivery_intent IS ?", (*args, intent))
         if job is None:
             await self._refused(job_id, f"finish as {target.value}", expected, ANY, expect_intent=intent)
         return job is not None
 
-    async def _cas(self, job_id: str, row: dict[str, Any], guard: str, args: tuple[Any, ...]) -> Job | None:
+    async def _cas(self, job_id: str, row: dict[str, Any], where: str, args: tuple[Any, ...]) -> Job | None:
         row = {**row, "updated_at": self._clock()}
         assignments = ", ".join(f"{name} = ?" for name in row)
-        sql = f"UPDATE jobs SET {assignments} WHERE id = ? AND {guard}"
+        sql = f"UPDATE jobs SET {assignments} WHERE id = ? AND {where}"
         params = (*row.values(), job_id, *args)
-        return await self._call(lambda c: self._write(c, lambda: _run_cas(c, sql, params, job_id)))
+        return await self._call(lambda c: self._write(c, lambda: run_cas(c, sql, params, job_id)))
 
     async def _refused(self, job_id: str, what: str, expected: Any, expect_prompt: Any, **more: Any) -> None:
         """Log a refused compare-and-set with what was expected and what the job holds."""
@@ -208,13 +205,13 @@ class JobStore:
                     current.state.value, current.prompt_id, current.delivery_intent)
 
     async def get(self, job_id: str) -> Job | None:
-        return await self._call(lambda c: _select_one(c, job_id))
+        return await self._call(lambda c: select_one(c, job_id))
 
     async def unfinished(self) -> list[Job]:
         """Every job accepted, queued or running, oldest first: what restart recovery resumes."""
         marks = ", ".join("?" for _ in _UNFINISHED)
         sql = f"SELECT * FROM jobs WHERE state IN ({marks}) ORDER BY created_at, rowid"
-        return await self._call(lambda c: [_from_row(r) for r in c.execute(sql, _UNFINISHED)])
+        return await self._call(lambda c: [from_row(r) for r in c.execute(sql, _UNFINISHED)])
 
     async def jobs_for_user(
         self, user_id: int, active_only: bool = True, *, limit: int = 50
@@ -226,7 +223,7 @@ class JobStore:
             args.extend(_UNFINISHED)
         sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
         args.append(limit)
-        return await self._call(lambda c: [_from_row(r) for r in c.execute(sql, args)])
+        return await self._call(lambda c: [from_row(r) for r in c.execute(sql, args)])
 
     async def prune(self, older_than_days: float) -> int:
         """Delete finished jobs not updated for ``older_than_days``; 0 or less keeps all.
@@ -270,7 +267,7 @@ class JobStore:
             for name, value in self._pragmas.items():
                 if not name.replace("_", "").isalnum():
                     raise ValueError(f"not a pragma name: {name!r}")
-                conn.execute(f"PRAGMA {name} = {_pragma_value(value)}")
+                conn.execute(f"PRAGMA {name} = {pragma_value(value)}")
             self._migrate(conn)
         except BaseException:
             conn.close()
@@ -313,67 +310,6 @@ class JobStore:
                 conn.execute("ROLLBACK")
             raise
         return result
-
-
-# --- rows <-> jobs -----------------------------------------------------------------------
-
-
-def _pragma_value(value: int | str) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"pragma values must be int or str, got {value!r}")
-    if isinstance(value, str) and not value.replace("_", "").isalnum():
-        raise ValueError(f"not a plain pragma value: {value!r}")
-    return str(value)
-
-
-def _encode(name: str, value: Any) -> Any:
-    if name in _JSON_FIELDS:
-        try:
-            return json.dumps(value, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"job {name} must be JSON-serialisable: {exc}") from exc
-    if name == "seed":
-        return None if value is None else str(int(value))
-    if name == "state":
-        return JobState(value).value
-    if name == "delivered":
-        return int(bool(value))
-    return value
-
-
-def _to_row(job: Job) -> dict[str, Any]:
-    return {name: _encode(name, value) for name, value in asdict(job).items()}
-
-
-def _from_row(row: sqlite3.Row) -> Job:
-    values = {name: row[name] for name in JOB_FIELDS}
-    for name in _JSON_FIELDS:
-        values[name] = json.loads(values[name])
-    values["seed"] = None if values["seed"] is None else int(values["seed"])
-    values["state"] = JobState(values["state"])
-    values["delivered"] = bool(values["delivered"])
-    return Job(**values)
-
-
-def _guard(expected: Any, expect_prompt: Any) -> tuple[str, tuple[Any, ...]]:
-    values = tuple(JobState(s).value for s in expected)
-    sql = f"state IN ({', '.join('?' for _ in values)})"
-    if expect_prompt is not ANY:
-        sql += " AND prompt_id IS ?"
-        values += (expect_prompt,)
-    return sql, values
-
-
-def _run_cas(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], job_id: str) -> Job | None:
-    """One guarded UPDATE (inside ``_write``'s transaction): the job as stored, or None."""
-    if conn.execute(sql, params).rowcount == 0:
-        return None
-    return _select_one(conn, job_id)
-
-
-def _select_one(conn: sqlite3.Connection, job_id: str) -> Job | None:
-    row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    return None if row is None else _from_row(row)
 
 
 __all__ = ["ANY", "JobStore", "JobStoreError", "UPDATABLE_FIELDS"]
