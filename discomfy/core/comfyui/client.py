@@ -20,15 +20,12 @@ import aiohttp
 from discomfy.core.comfyui.choices import FOLDER_INPUTS, combo_choices, input_spec
 from discomfy.core.comfyui.error_text import workflow_error_from_400
 from discomfy.core.comfyui.events import Failed, JobEvent, QueueSnapshot, ServerUnreachable
+from discomfy.core.comfyui.quiet_wait import LOST_POLL, quiet_wait_event
 from discomfy.core.comfyui.http import HttpTransport
 from discomfy.core.comfyui.reconcile import JobFinisher
 from discomfy.core.comfyui.router import EventRouter
 from discomfy.core.comfyui.websocket import SocketListener
 from discomfy.exceptions import ComfyUIError, GenerationError, ValidationError
-
-
-#: How often a quiet follower looks whether the socket dropped (seconds).
-LOST_POLL = 0.5
 
 
 class ComfyUIClient:
@@ -273,21 +270,17 @@ class ComfyUIClient:
         told_down = False
         try:
             while True:
-                now = time.monotonic()
-                down_since = self.socket.down_since
-                if down_since is None:
+                if self.socket.down_since is None:
                     told_down = False  # reconnected: a later outage is reported again
-                # wake up at the deadline, when the server counts as lost, and now and then
-                # to notice a dropped socket
-                wake = min(limit - now, LOST_POLL if down_since is None else
-                           max(0.0, down_since + self.server_lost_after - now))
+                # wake up at the deadline, and every LOST_POLL to see whether the server is gone
+                wake = max(0.0, min(limit - time.monotonic(), LOST_POLL))
                 try:
                     if not channel.queue.empty():  # buffered events win over a passed deadline
                         event = channel.queue.get_nowait()
                     else:
-                        event = await asyncio.wait_for(channel.queue.get(), max(min(wake, LOST_POLL), 0.0))
+                        event = await asyncio.wait_for(channel.queue.get(), wake)
                 except asyncio.TimeoutError:
-                    event = self._timeout_event(prompt_id, limit, deadline, told_down)
+                    event = quiet_wait_event(self, prompt_id, limit, deadline, told_down)
                     if event is None:
                         continue
                     if isinstance(event, ServerUnreachable):
@@ -300,28 +293,6 @@ class ComfyUIClient:
         finally:
             if channel.done:
                 self.router.forget(prompt_id)
-
-    def _timeout_event(self, prompt_id: str, limit: float, deadline: float | None, told_down: bool) -> JobEvent | None:
-        """What a quiet wait means: the deadline passed, the server is lost, the server just
-        became unreachable (said once per outage), or nothing yet."""
-        now = time.monotonic()
-        if now >= limit:
-            seconds = self.job_deadline if deadline is None else deadline
-            return Failed(prompt_id, GenerationError(
-                f"The job did not finish within {seconds:g} seconds.",
-                detail=f"prompt {prompt_id} on {self.base_url} passed its {seconds:g} s deadline"))
-        down_since = self.socket.down_since
-        if down_since is None:
-            return None
-        down_for = now - down_since
-        if down_for >= self.server_lost_after:
-            return Failed(prompt_id, ComfyUIError(
-                f"The image server `{self.name}` stopped answering while running your job. Please try again.",
-                detail=f"ComfyUI server {self.name} ({self.base_url}) unreachable for {down_for:.0f} s "
-                f"(comfyui.server_lost_after = {self.server_lost_after:g}); prompt {prompt_id} given up"))
-        if told_down:
-            return None
-        return ServerUnreachable(prompt_id, server=self.name, down_for=down_for)
 
     async def _reconcile(self) -> None:
         """After each connect: settle open jobs from /history and /queue, retrying HTTP
