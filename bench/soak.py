@@ -205,8 +205,8 @@ def report(args, soak, jobs, unfinished, deliveries, emu, wall, bot_cpu, bot, ve
     lost = [v for v in verdicts if v.outcome in ("lost", "conflicting")]
     duplicates = {job: n for job, n in deliveries.items() if n > 1}
     print(f"\n=== soak: {len(soak.interactions)} /generate jobs, {args.users} users in a closed loop, "
-          f"comfyui.max_running_per_server = {args.running}, {wall:.1f} s wall, bot CPU {bot_cpu:.1f} s"
-          + (" (last bot process only)" if soak.kills else "") + " ===")
+          f"comfyui.max_running_per_server = {args.running}, {wall:.1f} s wall, "
+          + (f"bot CPU {bot_cpu:.1f} s" if not soak.kills else "bot CPU n/a (the bot was restarted)") + " ===")
     print(f"faults injected: {dict(soak.faults)}")
     print(f"completed (image delivered):         {judged['result']}")
     print(f"failed with a clear message:         {len(failures)}  ({judged['failure+retry']} with Retry, "
