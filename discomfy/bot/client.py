@@ -41,6 +41,7 @@ discord.VoiceClient.warn_dave = False
 
 
 STORE_BUSY_TIMEOUT = 1.0  # seconds to wait for a lock held by another process
+STOP_DELIVERY_TIMEOUT = 8.0  # a failover waits this long for a delivery under way (its limit is 10 s)
 
 
 class BuiltinStrategies:
@@ -239,9 +240,15 @@ class ComfyUIBot(commands.Bot):
         """Stop our side of a job whose server died (Failover then retries or fails it), and
         put it back to queued *before* Failover requeues it, guarded on the old prompt id, so
         the new run's own write can never be overwritten by this reset."""
-        await cancel_and_wait(self.generation.tasks.get(job_id))
+        task = self.generation.tasks.get(job_id)
         job = await self.store.get(job_id)
-        if job is not None and job.state is JobState.RUNNING:
+        if task is not None and job is not None and job.delivery_intent is not None:
+            # already delivering its outcome, which needs the server no more: let it finish
+            # (a delivery cut off here would stay open until the next start)
+            await asyncio.wait({task}, timeout=STOP_DELIVERY_TIMEOUT)
+        await cancel_and_wait(task)
+        job = await self.store.get(job_id)
+        if job is not None and job.state is JobState.RUNNING and job.delivery_intent is None:
             await self.store.update(job_id, expect="running", expect_prompt=job.prompt_id, state="queued",
                                     server=None, prompt_id=None)
 
