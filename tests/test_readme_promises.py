@@ -28,6 +28,10 @@ PROMISES: dict[str, list[str]] = {
     "finished while the bot was down": [
         "tests/bot/test_restart_recovery.py::test_job_that_finished_while_the_bot_was_down_is_delivered_from_history",
     ],
+    "still waiting in the bot's own queue": [
+        "tests/faults/test_bot_restart.py::test_restart_with_jobs_in_every_state_ends_each_exactly_once",
+        "tests/crashpoints/test_crash_points.py::test_every_crash_point_ends_with_one_result_or_one_clear_failure",
+    ],
     "gone (ComfyUI restarted and lost its queue)": [
         "tests/bot/test_restart_recovery.py::test_job_lost_by_a_restarted_comfyui_is_reported_with_a_retry_button_that_works",
     ],

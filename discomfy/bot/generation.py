@@ -113,7 +113,7 @@ class GenerationFlow:
             result = await validator.validate_async(attachment, data)
             if not result.is_valid:
                 raise ValidationError(result.error_message, field=name)
-            images[name] = ImageInput(attachment.filename, data)
+            images[name] = ImageInput(attachment.filename, data, attachment.url)
         return images
 
     # --- what the server has -----------------------------------------------------------------
@@ -158,6 +158,7 @@ class GenerationFlow:
             workflow=submission.spec.name,
             parameters={**rendered.parameters, **submission.server_images},
             seed=rendered.seed,
+            input_urls={name: image.url for name, image in submission.images.items() if image.url},
         )
         announced = self.announced[job.id] = asyncio.Event()
         try:

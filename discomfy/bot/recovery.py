@@ -5,9 +5,10 @@ On start the bot looks at each unfinished job:
 * queued on ComfyUI or running there: follow it to its end, as if nothing happened;
 * finished while the bot was down: fetch its result from ``/history`` and deliver it;
 * on a server that is down right now: follow it; the reconnect settles it from ``/history``;
-* waiting in our own queue, with nothing to upload: queue it again;
-* gone (the server lost it): tell the user, with a Retry button; a job whose input images were
-  only in the old process's memory: tell the user to run the command again;
+* waiting in our own queue: queue it again (its attached images, which lived only in the old
+  process's memory, are read again from where Discord serves them);
+* gone (the server lost it): tell the user, with a Retry button; a job whose input images
+  cannot be read again: tell the user to run the command again;
 * never announced (stopped before its "Queued" message id was saved): tell the user, with
   Retry, through the interaction while its token lives, else in the channel;
 * stopped while delivering (an intent is recorded): finish that intent -- the same message,
@@ -20,16 +21,18 @@ delivered once.
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 from typing import Any
 
 import discord
 
+from discomfy.bot.attachments import read_capped
 from discomfy.bot.delivery import deliver_failure, deliver_result
 from discomfy.bot.delivery_protocol import find_own_message
 from discomfy.bot.progress import track_progress
 from discomfy.bot.responses import user_message_for
 from discomfy.core.comfyui.reconcile import terminal_from_history
-from discomfy.core.execution import follow_to_result, result_of
+from discomfy.core.execution import ImageInput, follow_to_result, result_of
 from discomfy.exceptions import ComfyUIError, DisComfyError
 
 log = logging.getLogger(__name__)
@@ -72,14 +75,38 @@ async def recover_one(bot: Any, job: Any) -> str:
     if job.progress_message_id is None:  # the user was never told it was queued
         await deliver_failure(bot, job, NOT_ANNOUNCED, retry=True)
         return "failed"
-    if spec.image_parameters:  # its images were only in the old process's memory
-        await deliver_failure(bot, job, NOT_UPLOADED)
-        return "failed"
+    if spec.image_parameters:  # its images were only in the old process's memory: read them again
+        images = await read_inputs_again(bot, job, spec)
+        if images is None:
+            await deliver_failure(bot, job, NOT_UPLOADED)
+            return "failed"
+        bot.generation.images[job.id] = images
     # routed like a new job: only to servers that have what it needs
     servers = await bot.servers.check_choices(spec, job.parameters)
     bot.job_queue.submit(job.id, job.user_id, servers=[server.name for server in servers])
     await bot.store.update(job.id, expect=("queued", "running"), state="queued", server=None, prompt_id=None)
     return "requeued"
+
+
+async def read_inputs_again(bot: Any, job: Any, spec: Any) -> dict[str, ImageInput] | None:
+    """The job's attached images, read again from where Discord serves them (checked like the
+    first time); None when one is not known or can no longer be read."""
+    images = {}
+    for name in spec.image_parameters:
+        url, filename = job.input_urls.get(name), job.parameters.get(name)
+        if not url or not isinstance(filename, str):
+            return None
+        source = SimpleNamespace(url=url, filename=filename, size=None, content_type=None)
+        try:
+            data = await read_capped(source, bot.image_validator, field=name)
+        except DisComfyError as exc:
+            log.warning("job %s: could not read its input %s again: %s", job.id, name, exc.detail)
+            return None
+        checked = await bot.image_validator.validate_async(source, data)
+        if not checked.is_valid:
+            return None
+        images[name] = ImageInput(filename, data, url)
+    return images
 
 
 async def _reattach(bot: Any, job: Any, spec: Any, server: Any) -> str:

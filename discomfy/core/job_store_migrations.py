@@ -62,6 +62,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE jobs ADD COLUMN intent_at REAL",
         ),
     ),
+    Migration(
+        3,
+        "where each attached input image is served, so a restart can read it again",
+        ("ALTER TABLE jobs ADD COLUMN input_urls TEXT NOT NULL DEFAULT '{}'",),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -13,7 +13,7 @@ from typing import Any
 
 from discomfy.core.jobs import JOB_FIELDS, Job, JobState
 
-_JSON_FIELDS = ("parameters", "outputs")
+_JSON_FIELDS = ("parameters", "outputs", "input_urls")
 #: "do not check this" for an optional guard (``None`` is a value a guard can expect)
 ANY: Any = object()
 

@@ -62,6 +62,9 @@ class Job:
     state: JobState = JobState.ACCEPTED
     error_message: str | None = None
     outputs: list[Any] = field(default_factory=list)
+    # parameter -> where Discord serves the attached image: a restart that lost the bytes
+    # (kept in memory until they reach ComfyUI) reads them again from there
+    input_urls: dict[str, str] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
     delivered: bool = False

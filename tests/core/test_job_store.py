@@ -58,6 +58,7 @@ def full_job() -> Job:
         server="gpu-a",
         prompt_id="3f0c-prompt",
         outputs=[{"filename": "out.png", "subfolder": "", "type": "output"}],
+        input_urls={"image": "https://cdn.discordapp.com/attachments/1/2/cat.png?ex=1"},
     )
 
 
