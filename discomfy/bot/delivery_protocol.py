@@ -186,7 +186,8 @@ async def _send(bot: Any, job: Any, target: str, outcome: Outcome) -> tuple[str,
                                   f"move the delivery of job {job.id} to a channel post")
             if moved is None:
                 raise _Abandoned from None
-            job, target, ref = moved, new, nonce_for(job)
+            # the gone message was the job's own: nothing is left to point at the outcome
+            return new, await _post(bot, moved, nonce_for(job), outcome, retire=False)
     return target, await _post(bot, job, ref, outcome)
 
 
@@ -219,7 +220,7 @@ async def _edit(bot: Any, job: Any, message_id: str, outcome: Outcome) -> int:
     return message.id
 
 
-async def _post(bot: Any, job: Any, nonce: str, outcome: Outcome) -> int:
+async def _post(bot: Any, job: Any, nonce: str, outcome: Outcome, *, retire: bool = True) -> int:
     """A channel post mentioning the user, once: Discord deduplicates by nonce within its
     window; past it, the bot's own earlier post is looked up first."""
     channel = bot.get_partial_messageable(job.channel_id)
@@ -228,14 +229,16 @@ async def _post(bot: Any, job: Any, nonce: str, outcome: Outcome) -> int:
         earlier = await find_own_message(bot, job, since)
         if earlier is not None:
             log.info("job %s: found its earlier post %s; not posting again", job.id, earlier.id)
-            await _retire_progress_message(bot, job, earlier)
+            if retire:
+                await _retire_progress_message(bot, job, earlier)
             return earlier.id
     kwargs: dict[str, Any] = {"content": f"<@{job.user_id}>", "embed": outcome.embed, "files": outcome.discord_files(),
                               "allowed_mentions": discord.AllowedMentions(users=True), "nonce": nonce}
     if outcome.view is not None:
         kwargs["view"] = outcome.view
     message = await channel.send(**kwargs)  # discord.py sends enforce_nonce: true with a nonce
-    await _retire_progress_message(bot, job, message)
+    if retire:
+        await _retire_progress_message(bot, job, message)
     return message.id
 
 
