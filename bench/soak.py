@@ -11,7 +11,8 @@ At the end every job is accounted for:
 - lost: the store still holds the job as accepted/queued/running, or the user never got either;
 - duplicates: a job whose result was uploaded more than once.
 
-With ``--kill-every N`` the bot process is also killed with SIGKILL every ~N seconds (at any
+With ``--kill-every N`` the bot process is also killed with SIGKILL about every N jobs started
+(jittered, and a random fraction of a second later: at any
 moment: mid-acknowledgement, mid-upload, mid-store-write) and started again on the same store;
 users wait while it is down (Discord would not deliver their commands). Every interaction is
 then judged by ``discomfy.testing.audit`` from what the emulator shows, with the store telling
@@ -21,7 +22,7 @@ post): exactly one result or one clear failure, never two, never nothing.
 RSS of the bot process (its own interpreter, see ``bench/_stack.py``) is read at start, after
 the warm-up jobs and at the end; goal (issue 7): growth under 5 % after warm-up.
 
-    .venv/bin/python bench/soak.py [--jobs 1000] [--users 25] [--running 1] [--kill-every 4]
+    .venv/bin/python bench/soak.py [--jobs 1000] [--users 25] [--running 1] [--kill-every 40]
 """
 
 from __future__ import annotations
@@ -71,12 +72,18 @@ class Soak:
         self.bot_up = asyncio.Event()
         self.bot_up.set()
         self.kills = 0
+        self.kill_rng = random.Random("bot SIGKILL")
+        self.next_kill = self._kill_gap()
+        self.killing: asyncio.Task[None] | None = None
 
     async def user_loop(self, index: int) -> None:
         user = self.emu.make_user(f"soak{index}")
         while self.started < self.args.jobs:
             await self.bot_up.wait()
             self.started += 1
+            if self.args.kill_every and self.started >= self.next_kill and self.killing is None:
+                self.next_kill = self.started + self._kill_gap()
+                self.killing = asyncio.create_task(self.kill_bot())
             inter = await self.emu.invoke("generate", {"prompt": f"soak {self.started}"}, user=user, wait=False)
             self.interactions.append(inter)
             try:
@@ -125,15 +132,22 @@ class Soak:
             await self.emu.request_reconnect(timeout=15)
             self.faults["gateway RECONNECT (op 7)"] += 1
 
+    def _kill_gap(self) -> float:
+        return max(1.0, self.args.kill_every * self.kill_rng.uniform(0.7, 1.3))
+
     async def kill_bot(self) -> None:
-        """SIGKILL the bot wherever it is, then start it again on the same store."""
-        self.bot_up.clear()
-        await self.bot.kill()
-        self.kills += 1
+        """SIGKILL the bot wherever it is (a random moment up to half a second after the job
+        that triggered it started), then start it again on the same store."""
         try:
+            await asyncio.sleep(self.kill_rng.uniform(0.0, 0.5))
+            self.bot_up.clear()
+            await self.bot.kill()
+            self.kills += 1
+            self.faults["bot SIGKILLed and restarted"] += 1
             await self.bot.start()
         finally:
             self.bot_up.set()
+            self.killing = None
 
     async def run(self) -> float:
         self.rss["start"] = self.bot.memory()["VmRSS"]
@@ -144,13 +158,12 @@ class Soak:
             asyncio.create_task(self.every(self.args.throttle_every, "Discord 429 injected", self.discord_429)),
             asyncio.create_task(self.reconnect_once()),
         ]
-        if self.args.kill_every > 0:
-            faults.append(asyncio.create_task(self.every(self.args.kill_every, "bot SIGKILLed and restarted",
-                                                         self.kill_bot)))
         users = [asyncio.create_task(self.user_loop(i)) for i in range(self.args.users)]
         await asyncio.gather(*users)
         self.finished.set()
         await asyncio.gather(*faults)
+        if self.killing is not None:
+            await self.killing
         self.fake.clear_faults()
         await self.bot_up.wait()
         self.rss["end"] = self.bot.memory()["VmRSS"]
@@ -249,8 +262,8 @@ def main() -> None:
     parser.add_argument("--drop-every", type=float, default=3.0, help="seconds between socket drops")
     parser.add_argument("--restart-every", type=float, default=15.0, help="seconds between ComfyUI restarts")
     parser.add_argument("--throttle-every", type=float, default=2.0, help="seconds between injected Discord 429s")
-    parser.add_argument("--kill-every", type=float, default=0.0,
-                        help="seconds between SIGKILLs of the bot process (0: never)")
+    parser.add_argument("--kill-every", type=int, default=0,
+                        help="jobs started between SIGKILLs of the bot process, about (0: never)")
     parser.add_argument("--keep", action="store_true", help="keep the project folder (bot log, job store)")
     args = parser.parse_args()
     args.warmup = args.warmup or max(1, args.jobs // 10)
