@@ -55,6 +55,15 @@ PROMISES: dict[str, list[str]] = {
     ],
     "outlive Discord's 15-minute interaction token": [
         "tests/bot/test_long_job_e2e.py::test_a_16_minute_job_is_delivered_through_the_channel_with_a_mention",
+        "tests/bot/test_settings_e2e.py::test_results_only_to_me_stay_private_even_past_the_token",
+    ],
+    "Personal defaults (`/settings`) live in the same file": [
+        "tests/core/test_preferences.py::test_values_survive_a_reopen_per_user_and_namespace",
+        "tests/bot/test_settings_e2e.py::test_defaults_reach_the_graph_explicit_options_win_and_they_survive_a_restart",
+    ],
+    "upgrades in place": [
+        "tests/core/test_job_store.py::test_a_store_written_before_delivery_intents_upgrades_and_finishes_its_open_jobs",
+        "tests/core/test_preferences.py::test_a_version_1_store_upgrades_keeping_its_jobs",
     ],
 }
 

@@ -4,7 +4,9 @@ Each scenario is one user's accepted interaction: a ``/generate``, an ``/editflu
 attached image, a Reroll click on a delivered result, a ``/generate`` that outlives the
 15-minute interaction token (Discord's clock is moved past it when the prompt is queued), and
 the same restarted only after Discord's nonce window (so recovery must look for its own earlier
-post instead of relying on the nonce), and a ``/generate`` whose server dies mid-job so failover runs it on a second server. ``run_point``
+post instead of relying on the nonce), a ``/generate`` whose server dies mid-job so failover
+runs it on a second server, and a private job (``/settings results: me``) that outlives the token,
+so its outcome goes to its owner's direct messages and never to the channel. ``run_point``
 plays one scenario with the bot killed before effect ``n`` (or not at all), starts a new bot
 on the same store, emulator and fake ComfyUI, and judges what the user ended up seeing.
 """
@@ -22,7 +24,7 @@ from typing import Any
 from PIL import Image
 
 from discomfy.core.jobs.store import JobStore
-from discomfy.testing.audit import InteractionVerdict, judge_interaction
+from discomfy.testing.audit import InteractionVerdict, jobs_in, judge_interaction
 from discomfy.testing.bot_harness import build_config, install_models, running_bot
 from discomfy.testing.discord_emulator import DiscordEmulator
 from discomfy.testing.fake_comfyui import FakeComfyUI
@@ -93,6 +95,10 @@ async def reroll(stage: Stage) -> Any:
     return await stage.emu.click(result, button, user=stage.user, wait=False)
 
 
+async def ask_for_private_results(stage: Stage) -> None:
+    await stage.emu.invoke("settings set", {"results": "me"}, user=stage.user)
+
+
 def expire_token_when_queued(stage: Stage, effect: Effect) -> None:
     """The job outlives its token: Discord's clock passes 15 minutes as the prompt is queued."""
     if effect.label == "POST /prompt" and not stage.notes.get("expired"):
@@ -127,6 +133,8 @@ SCENARIOS = {
                                      restart_after=NONCE_WINDOW + 60),
     "failover": Scenario("failover", generate_then_kill_its_server, servers=2,
                          settings={"comfyui.health_interval": 0.2}),
+    "private + late restart": Scenario("private + late restart", generate, prepare=ask_for_private_results,
+                                       on_effect=expire_token_when_queued, restart_after=NONCE_WINDOW + 60),
 }
 
 
@@ -139,6 +147,7 @@ class PointResult:
     effects: list[Effect]
     verdict: InteractionVerdict
     settled: bool
+    public: int = 0  # messages about the job that everyone in the guild channel can see
 
 
 async def run_point(scenario: Scenario, root: Path, stop_before: int | None) -> PointResult:
@@ -202,7 +211,9 @@ async def _play(scenario: Scenario, root: Path, stop_before: int | None, emu: Di
             incarnation.reset(second)
     job_ids = await _jobs_of(config, stage)
     verdict = judge_interaction(emu, stage.interaction, job_ids)
-    return PointResult(stop_before, plan.killed_at, list(plan.effects), verdict, settled)
+    public = sum(1 for m in emu.messages.values()
+                 if m.channel_id == emu.channel_id and not m.deleted and not m.ephemeral and jobs_in(m) & job_ids)
+    return PointResult(stop_before, plan.killed_at, list(plan.effects), verdict, settled, public)
 
 
 async def _ended(stage: Stage, store: JobStore, plan: CrashPlan | None = None) -> bool:

@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from tests.crashpoints.scenarios import SCENARIOS, run_point
+from tests.crashpoints.scenarios import SCENARIOS, ask_for_private_results, run_point
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
@@ -34,6 +34,8 @@ async def test_every_crash_point_ends_with_one_result_or_one_clear_failure(name,
     assert results, "no crash point was played"
     assert all(r.killed_at is not None for r in results), f"some points were not reached:\n{report}"
     assert all(r.verdict.ok and r.settled for r in results), f"crash points that went wrong:\n{report}"
+    if scenario.prepare is ask_for_private_results:  # its owner asked: nothing in the channel, ever
+        assert not [r for r in results + [baseline] if r.public], report
     # only a kill before the job is stored leaves nothing to answer
     assert outcomes["not accepted"] <= 1 + (name == "edit with attachment"), report
 
