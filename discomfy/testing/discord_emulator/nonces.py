@@ -10,13 +10,10 @@ recovering later must look for its own message first. ``NONCE_WINDOW`` is this e
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import limits
-
-if TYPE_CHECKING:
-    from .messages import StoredMessage
-    from .server import DiscordEmulator
+from .messages import StoredMessage
 
 NONCE_WINDOW = 5 * 60.0
 MAX_NONCE_LENGTH = 25
@@ -33,9 +30,10 @@ def nonce_of(body: dict[str, Any]) -> str | None:
     return str(nonce)
 
 
-def earlier_message(emu: DiscordEmulator, body: dict[str, Any], author_id: str) -> StoredMessage | None:
+def earlier_message(emu: Any, body: dict[str, Any], author_id: str) -> StoredMessage | None:
     """With ``enforce_nonce``, the message this author already created with this nonce within
-    the window (Discord returns it instead of creating another)."""
+    the window (Discord returns it instead of creating another). ``emu`` is the
+    ``DiscordEmulator`` (not imported: the server imports this module)."""
     nonce = nonce_of(body)
     if nonce is None or not body.get("enforce_nonce"):
         return None
