@@ -156,13 +156,16 @@ class BotProcess:
         }
         self.proc: asyncio.subprocess.Process | None = None
         self.log_path = root / "bot.log"
+        self._models_installed = False
 
     @property
     def store_path(self) -> Path:
         return self.root / "jobs.sqlite3"
 
     async def start(self, timeout: float = 60.0) -> None:
-        await install_models(self.fake, self.spec)
+        if not self._models_installed:
+            await install_models(self.fake, self.spec)
+            self._models_installed = True
         self.emu.gateway.guild_sent.clear()
         log = open(self.log_path, "ab")
         self.proc = await asyncio.create_subprocess_exec(
@@ -186,6 +189,13 @@ class BotProcess:
     def memory(self) -> dict[str, int]:
         assert self.proc is not None
         return read_status(self.proc.pid)
+
+    async def kill(self) -> None:
+        """SIGKILL: the process ends wherever it is, nothing cleaned up, nothing flushed."""
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        self.proc.kill()
+        await self.proc.wait()
 
     async def stop(self, timeout: float = 15.0) -> None:
         if self.proc is None or self.proc.returncode is not None:
@@ -297,11 +307,9 @@ def _footer(message: Any) -> str:
 
 
 def _final(message: Any) -> tuple[str, str] | None:
-    if message.attachments:
-        return "result", ""
-    if message.embeds and message.embeds[0].get("title", "").endswith("failed"):
-        return "failed", message.embeds[0].get("description", "")
-    return None
+    from discomfy.testing.audit import outcome_of  # the one definition of what the user saw
+
+    return outcome_of(message)
 
 
 async def wait_outcome(emu: Any, inter: Any, timeout: float) -> tuple[str, str] | None:

@@ -11,10 +11,18 @@ At the end every job is accounted for:
 - lost: the store still holds the job as accepted/queued/running, or the user never got either;
 - duplicates: a job whose result was uploaded more than once.
 
+With ``--kill-every N`` the bot process is also killed with SIGKILL about every N jobs started
+(jittered, and a random fraction of a second later: at any
+moment: mid-acknowledgement, mid-upload, mid-store-write) and started again on the same store;
+users wait while it is down (Discord would not deliver their commands). Every interaction is
+then judged by ``discomfy.testing.audit`` from what the emulator shows, with the store telling
+which job an interaction created (a job killed before it answered shows up only as a channel
+post): exactly one result or one clear failure, never two, never nothing.
+
 RSS of the bot process (its own interpreter, see ``bench/_stack.py``) is read at start, after
 the warm-up jobs and at the end; goal (issue 7): growth under 5 % after warm-up.
 
-    .venv/bin/python bench/soak.py [--jobs 1000] [--users 25] [--running 1]
+    .venv/bin/python bench/soak.py [--jobs 1000] [--users 25] [--running 1] [--kill-every 40]
 """
 
 from __future__ import annotations
@@ -32,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _stack import BotProcess, cpu_seconds, stage, stored_jobs, tally, wait_outcome  # noqa: E402
 
-UNEXPECTED_MARK = "Something unexpected went wrong"
 ROUTES_429 = ["PATCH /webhooks/*", "POST /interactions/*/callback", "POST /channels/*/messages", "PATCH /channels/*"]
 
 
@@ -62,11 +69,21 @@ class Soak:
         self.timeline: list[tuple[int, int]] = []  # (jobs ended, RSS kB) every tenth of the run
         self.warmed = asyncio.Event()
         self.finished = asyncio.Event()
+        self.bot_up = asyncio.Event()
+        self.bot_up.set()
+        self.kills = 0
+        self.kill_rng = random.Random("bot SIGKILL")
+        self.next_kill = self._kill_gap()
+        self.killing: asyncio.Task[None] | None = None
 
     async def user_loop(self, index: int) -> None:
         user = self.emu.make_user(f"soak{index}")
         while self.started < self.args.jobs:
+            await self.bot_up.wait()
             self.started += 1
+            if self.args.kill_every and self.started >= self.next_kill and self.killing is None:
+                self.next_kill = self.started + self._kill_gap()
+                self.killing = asyncio.create_task(self.kill_bot())
             inter = await self.emu.invoke("generate", {"prompt": f"soak {self.started}"}, user=user, wait=False)
             self.interactions.append(inter)
             try:
@@ -76,10 +93,11 @@ class Soak:
                 outcome = None
             self.outcomes[inter.id] = outcome
             self.ended += 1
-            if self.ended % max(1, self.args.jobs // 10) == 0:
+            if self.ended % max(1, self.args.jobs // 10) == 0 and self.bot_up.is_set():
                 self.timeline.append((self.ended, self.bot.memory()["VmRSS"]))
             if self.ended == self.args.warmup:
-                self.rss["after warm-up"] = self.bot.memory()["VmRSS"]
+                if self.bot_up.is_set():
+                    self.rss["after warm-up"] = self.bot.memory()["VmRSS"]
                 self.warmed.set()
             if self.ended >= self.args.jobs:
                 self.finished.set()
@@ -87,7 +105,7 @@ class Soak:
     async def every(self, seconds: float, name: str, action: Any) -> None:
         """Run ``action`` every ``seconds`` (jittered) until the soak ends."""
         rng = random.Random(name)
-        while not self.finished.is_set():
+        while seconds > 0 and not self.finished.is_set():
             try:
                 await asyncio.wait_for(self.finished.wait(), seconds * rng.uniform(0.7, 1.3))
                 return
@@ -109,9 +127,27 @@ class Soak:
     async def reconnect_once(self) -> None:
         await self.warmed.wait()
         await asyncio.sleep(2.0)
+        await self.bot_up.wait()
         if not self.finished.is_set():
             await self.emu.request_reconnect(timeout=15)
             self.faults["gateway RECONNECT (op 7)"] += 1
+
+    def _kill_gap(self) -> float:
+        return max(1.0, self.args.kill_every * self.kill_rng.uniform(0.7, 1.3))
+
+    async def kill_bot(self) -> None:
+        """SIGKILL the bot wherever it is (a random moment up to half a second after the job
+        that triggered it started), then start it again on the same store."""
+        try:
+            await asyncio.sleep(self.kill_rng.uniform(0.0, 0.5))
+            self.bot_up.clear()
+            await self.bot.kill()
+            self.kills += 1
+            self.faults["bot SIGKILLed and restarted"] += 1
+            await self.bot.start()
+        finally:
+            self.bot_up.set()
+            self.killing = None
 
     async def run(self) -> float:
         self.rss["start"] = self.bot.memory()["VmRSS"]
@@ -126,21 +162,19 @@ class Soak:
         await asyncio.gather(*users)
         self.finished.set()
         await asyncio.gather(*faults)
+        if self.killing is not None:
+            await self.killing
         self.fake.clear_faults()
+        await self.bot_up.wait()
         self.rss["end"] = self.bot.memory()["VmRSS"]
         return time.perf_counter() - began
 
 
 def deliveries_per_job(emu: Any) -> Counter[str]:
     """Successful uploads of a result, by the job id in the embed footer ("Job <id>")."""
-    counts: Counter[str] = Counter()
-    for rec in emu.requests:
-        if rec.files and rec.status and rec.status < 300 and isinstance(rec.json, dict):
-            for embed in rec.json.get("embeds") or []:
-                footer = (embed.get("footer") or {}).get("text", "")
-                if footer.startswith("Job "):
-                    counts[footer.split()[1]] += 1
-    return counts
+    from discomfy.testing.audit import uploads_by_job
+
+    return uploads_by_job(emu)
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -153,34 +187,56 @@ async def main_async(args: argparse.Namespace) -> None:
             cpu_before = cpu_seconds(bot.proc.pid)
             wall = await soak.run()
             bot_cpu = cpu_seconds(bot.proc.pid) - cpu_before
-            jobs, unfinished = await stored_jobs(bot.store_path, [u.id for u in emu.users.values() if u.name.startswith("soak")],
-                                                 per_user=args.jobs)
+            users = [u.id for u in emu.users.values() if u.name.startswith("soak")]
+            jobs, unfinished = await stored_jobs(bot.store_path, users, per_user=args.jobs)
+            settle_until = time.perf_counter() + args.deadline + 60
+            while unfinished and time.perf_counter() < settle_until:  # recovery ends the last jobs
+                await asyncio.sleep(0.5)
+                jobs, unfinished = await stored_jobs(bot.store_path, users, per_user=args.jobs)
         finally:
             await bot.stop()
-        report(args, soak, jobs, unfinished, deliveries_per_job(emu), emu, wall, bot_cpu, bot)
+        verdicts = judge_all(emu, soak.interactions, jobs)
+        report(args, soak, jobs, unfinished, deliveries_per_job(emu), emu, wall, bot_cpu, bot, verdicts)
 
 
-def report(args, soak, jobs, unfinished, deliveries, emu, wall, bot_cpu, bot) -> None:
-    outcomes = [soak.outcomes.get(i.id) for i in soak.interactions]
-    kinds = Counter(o[0] if o else "nothing" for o in outcomes)
-    failures = [o[1] for o in outcomes if o and o[0] in ("failed", "refused")]
-    unclear = [t for t in failures if not t.strip() or UNEXPECTED_MARK in t]
-    lost_users = kinds["nothing"]
+def judge_all(emu: Any, interactions: list[Any], jobs: list[Any]) -> list[Any]:
+    """Every interaction judged from what the emulator shows (see discomfy.testing.audit)."""
+    from discomfy.testing.audit import judge_interaction
+
+    by_token: dict[str, set[str]] = {}
+    for job in jobs:
+        by_token.setdefault(job.interaction_token, set()).add(job.id)
+    return [judge_interaction(emu, inter, by_token.get(inter.token, set())) for inter in interactions]
+
+
+def report(args, soak, jobs, unfinished, deliveries, emu, wall, bot_cpu, bot, verdicts) -> None:
+    """Every figure from the judged interactions (discomfy.testing.audit), so the soak and the
+    tests count "lost" and "duplicate" by the same rules."""
+    judged = Counter(v.outcome for v in verdicts)
+    failures = [v.detail for v in verdicts if v.outcome in ("failure+retry", "failure", "refused")]
+    unclear = [v.detail for v in verdicts if v.outcome == "unexplained"]
+    lost = [v for v in verdicts if v.outcome in ("lost", "conflicting")]
     duplicates = {job: n for job, n in deliveries.items() if n > 1}
     print(f"\n=== soak: {len(soak.interactions)} /generate jobs, {args.users} users in a closed loop, "
-          f"comfyui.max_running_per_server = {args.running}, {wall:.1f} s wall, bot CPU {bot_cpu:.1f} s ===")
+          f"comfyui.max_running_per_server = {args.running}, {wall:.1f} s wall, "
+          + (f"bot CPU {bot_cpu:.1f} s" if not soak.kills else "bot CPU n/a (the bot was restarted)") + " ===")
     print(f"faults injected: {dict(soak.faults)}")
-    print(f"completed (image delivered):         {kinds['result']}")
-    print(f"failed with a clear message:         {len(failures) - len(unclear)}  "
-          f"({kinds['failed']} in the job's message, {kinds['refused']} refused ephemerally)")
+    print(f"completed (image delivered):         {judged['result']}")
+    print(f"failed with a clear message:         {len(failures)}  ({judged['failure+retry']} with Retry, "
+          f"{judged['failure']} without, {judged['refused']} refused ephemerally)")
     if failures:
         print(f"  messages: {tally(failures, 6)}")
     print(f"failed with an unclear message:      {len(unclear)}" + (f"  ({tally(unclear, 3)})" if unclear else ""))
-    print(f"lost: user got nothing:              {lost_users}")
+    print(f"not accepted (bot killed before it stored the job; Discord shows 'did not respond'): "
+          f"{judged['not accepted']}")
+    print(f"LOST: user got nothing final:        {len(lost)}"
+          + (f"  {[(v.outcome, v.detail[:80]) for v in lost[:3]]}" if lost else ""))
     print(f"lost: store still accepted/queued/running: {len(unfinished)}"
           + (f"  ({tally([j.state.value for j in unfinished])})" if unfinished else ""))
-    print(f"duplicates (result uploaded twice):  {len(duplicates)}" + (f"  {duplicates}" if duplicates else "")
-          + f"  ({sum(deliveries.values())} result uploads seen for {len(deliveries)} jobs)")
+    print(f"DUPLICATES (result in two messages): {len(duplicates) + judged['duplicate']}"
+          + (f"  {duplicates}" if duplicates else "")
+          + f"  ({sum(deliveries.values())} result messages for {len(deliveries)} jobs)")
+    print(f"bot SIGKILLed and restarted:         {soak.kills}")
     print(f"store: {len(jobs)} jobs, states {dict(Counter(j.state.value for j in jobs))}")
     print(f"Discord: {len(emu.requests)} requests, {sum(1 for r in emu.requests if r.status == 429)} answered 429, "
           f"violations {len(emu.violations)}, unhandled {len(emu.unhandled)}")
@@ -206,6 +262,8 @@ def main() -> None:
     parser.add_argument("--drop-every", type=float, default=3.0, help="seconds between socket drops")
     parser.add_argument("--restart-every", type=float, default=15.0, help="seconds between ComfyUI restarts")
     parser.add_argument("--throttle-every", type=float, default=2.0, help="seconds between injected Discord 429s")
+    parser.add_argument("--kill-every", type=int, default=0,
+                        help="jobs started between SIGKILLs of the bot process, about (0: never)")
     parser.add_argument("--keep", action="store_true", help="keep the project folder (bot log, job store)")
     args = parser.parse_args()
     args.warmup = args.warmup or max(1, args.jobs // 10)

@@ -20,6 +20,7 @@ from dynaconf import Dynaconf, Validator
 
 from discomfy.core.scheduling.policy import POLICIES
 from discomfy.exceptions import DisComfyError
+from discomfy.utils.plain_urls import plain_url_problem
 
 DEFAULTS_FILE = Path(__file__).with_name("settings.toml")
 ENV_PREFIX = "DISCOMFY"
@@ -205,13 +206,16 @@ def _log_level(config: Any) -> str | None:
 
 CHECKS: tuple[Check, ...] = (
     Check("discord-token", _token_present, purposes=("run",)),
-    Check("discord-api-base", lambda c: _url_problem("discord.api_base", _get(c, "discord.api_base"), ("http", "https"))),
-    Check("discord-gateway", lambda c: _url_problem("discord.gateway_url", _get(c, "discord.gateway_url"), ("ws", "wss"))),
+    Check("discord-api-base", lambda c: _url_problem("discord.api_base", _get(c, "discord.api_base"), ("http", "https"))
+          or plain_url_problem("discord.api_base", _get(c, "discord.api_base"))),
+    Check("discord-gateway", lambda c: _url_problem("discord.gateway_url", _get(c, "discord.gateway_url"), ("ws", "wss"))
+          or plain_url_problem("discord.gateway_url", _get(c, "discord.gateway_url"))),
     Check("comfyui-url", _comfyui_urls),
     Check("comfyui-timeout", _positive("comfyui.request_timeout")),
     Check("comfyui-deadline", _positive("comfyui.job_deadline")),
     Check("comfyui-scheduling", _scheduling),
     Check("comfyui-aging-floor", _positive("comfyui.aging_floor")),
+    Check("comfyui-server-lost", _positive("comfyui.server_lost_after")),
     Check("limits-window", _positive("limits.window_seconds")),
     Check("limits-per-user", _positive("limits.per_user")),
     Check("limits-global", _positive("limits.global_limit")),

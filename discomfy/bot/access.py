@@ -53,4 +53,6 @@ class DisComfyTree(app_commands.CommandTree):
         return False
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        if isinstance(error, app_commands.CheckFailure) and interaction.response.is_done():
+            return  # the check that refused already told the user why; a second reply would only confuse
         await report_error(interaction, error)

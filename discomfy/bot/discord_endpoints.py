@@ -13,6 +13,8 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from discomfy.utils.plain_urls import plain_url_problem
+
 
 def point_discord_at(api_base: str, gateway_url: str) -> None:
     """Send discord.py's REST calls to ``api_base`` (``http://host:port/api/v10``) and its gateway
@@ -21,5 +23,9 @@ def point_discord_at(api_base: str, gateway_url: str) -> None:
         raise ValueError(f"api_base must look like http://127.0.0.1:PORT/api/v10, got {api_base!r}")
     if not gateway_url.startswith(("ws://", "wss://")):
         raise ValueError(f"gateway_url must be a ws:// or wss:// URL, got {gateway_url!r}")
+    for key, url in (("discord.api_base", api_base), ("discord.gateway_url", gateway_url)):
+        problem = plain_url_problem(key, url)
+        if problem:
+            raise ValueError(problem)
     Route.BASE = api_base.rstrip("/")
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)

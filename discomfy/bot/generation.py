@@ -29,6 +29,8 @@ from discomfy.exceptions import ComfyUIError, DisComfyError, ValidationError
 log = logging.getLogger(__name__)
 
 CANCELLED = "Cancelled by its owner."
+NOT_ANSWERED = "The bot could not answer your command in time. Press Retry to run it again."
+STALE = "Your job was changed by another part of the bot while it started. Press Retry to run it again."
 
 
 class GenerationFlow:
@@ -108,6 +110,7 @@ class GenerationFlow:
             parameter_sources=dict(rendered.sources),
             private=private,
             seed=rendered.seed,
+            input_urls={name: image.url for name, image in submission.images.items() if image.url},
         )
         # discord.py's filesize_limit is Discord's attachment_size_limit for this guild
         run = self.runs.add(JobRun(job.id, announced=asyncio.Event(), inputs={**submission.images, **submission.server_images},
@@ -118,7 +121,8 @@ class GenerationFlow:
             try:
                 self.bot.job_queue.submit(job.id, user_id, servers=servers, models=models_of(rendered))
             except Exception:
-                await self.bot.store.update(job.id, state="cancelled", error_message="refused by the queue")
+                # the refusal below is the user's answer: the job ends without a delivery of its own
+                await self.bot.store.finish(job.id, "cancelled", intent=None, error_message="refused by the queue")
                 raise
         except Exception as exc:
             self.runs.forget(job.id)
@@ -131,13 +135,12 @@ class GenerationFlow:
                 embed=progress_embed(title, job.parameters.get("prompt"), state), view=job_view(job.id),
                 ephemeral=job.private)
             message_id = getattr(getattr(response, "resource", None), "id", None) or (await interaction.original_response()).id
-        except Exception as exc:  # the user was never told: take the job back
+        except Exception as exc:  # the user was never told: take the job back, and say so
             log.error("job %s: could not answer the interaction", job.id, exc_info=exc)
             self.bot.job_queue.cancel(job.id)
             announced.set()
             self.runs.forget(job.id)
-            await persist(lambda: self.bot.store.update(job.id, state="failed", error_message="could not answer the interaction"),
-                          f"record that job {job.id} was never announced")
+            await deliver_failure(self.bot, job, NOT_ANSWERED, retry=True)
             return None
         job.progress_message_id, job.state = message_id, JobState.QUEUED
         run.job = job
@@ -147,7 +150,7 @@ class GenerationFlow:
         if moved is not None and moved != state.position:
             editor.update(position=moved)
         # the user already sees the job queued: a store refusing this right now is retried
-        await persist(lambda: self.bot.store.update(job.id, progress_message_id=message_id, state="queued"),
+        await persist(lambda: self.bot.store.update(job.id, expect="accepted", progress_message_id=message_id, state="queued"),
                       f"record the progress message of job {job.id}")
         announced.set()
         return job
@@ -197,8 +200,10 @@ class GenerationFlow:
                 # reroll, retry and recovery reuse them
                 job.parameters.update(uploaded)
                 job.server, job.prompt_id = server.name, prompt_id
-                await self.bot.store.update(job.id, state="running", server=server.name, prompt_id=prompt_id,
-                                            parameters=job.parameters)
+                if await self.bot.store.update(job.id, expect="queued", state="running", server=server.name,
+                                               prompt_id=prompt_id, parameters=job.parameters) is None:
+                    await server.client.cancel(prompt_id)  # the job ended or moved meanwhile (logged)
+                    raise DisComfyError(STALE, detail=f"job {job.id} changed while its prompt was queued")
                 if run.cancelled:  # cancelled while its inputs were uploading
                     await server.client.cancel(prompt_id)
 

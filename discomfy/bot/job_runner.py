@@ -16,6 +16,7 @@ from discomfy.bot.delivery import deliver_failure
 from discomfy.bot.generation import GenerationFlow
 from discomfy.bot.recovery import recover_jobs
 from discomfy.core.servers.failover import Failover
+from discomfy.core.jobs.job import JobState
 from discomfy.core.jobs.store import JobStore
 from discomfy.core.jobs.queue import FairQueue, QueueClosedError
 from discomfy.core.preferences import PreferenceStore
@@ -25,6 +26,7 @@ from discomfy.utils.tasks import cancel_and_wait
 log = logging.getLogger(__name__)
 
 STORE_BUSY_TIMEOUT = 1.0  # seconds to wait for a lock held by another process
+STOP_DELIVERY_TIMEOUT = 8.0  # a failover waits this long for a delivery under way (its limit is 10 s)
 
 
 class JobRunner:
@@ -103,8 +105,20 @@ class JobRunner:
     # --- servers going down -----------------------------------------------------------------
 
     async def stop_run(self, job_id: str) -> None:
-        """Stop our side of a job whose server died (Failover then retries or fails it)."""
-        await cancel_and_wait(self.generation.runs.tasks().get(job_id))
+        """Stop our side of a job whose server died (Failover then retries or fails it), and
+        put it back to queued *before* Failover requeues it, guarded on the old prompt id, so
+        the new run's own write can never be overwritten by this reset."""
+        task = self.generation.runs.tasks().get(job_id)
+        job = await self.store.get(job_id)
+        if task is not None and job is not None and job.delivery_intent is not None:
+            # already delivering its outcome, which needs the server no more: let it finish
+            # (a delivery cut off here would stay open until the next start)
+            await asyncio.wait({task}, timeout=STOP_DELIVERY_TIMEOUT)
+        await cancel_and_wait(task)
+        job = await self.store.get(job_id)
+        if job is not None and job.state is JobState.RUNNING and job.delivery_intent is None:
+            await self.store.update(job_id, expect="running", expect_prompt=job.prompt_id, state="queued",
+                                    server=None, prompt_id=None)
 
     async def tell_failover(self, report: Any) -> None:
         """Tell each affected user what a server going down means for their job."""
@@ -113,8 +127,6 @@ class JobRunner:
             if job is not None:
                 await deliver_failure(self.bot, job, action.message, retry=True)
             self.generation.runs.forget(action.job_id)  # it ended: nothing will run it again
-        for action in report.retried:
-            await self.store.update(action.job_id, state="queued", server=None, prompt_id=None)
         for action in [*report.retried, *report.waiting]:
             editor = self.generation.runs.editor_of(action.job_id)
             if editor is not None:

@@ -19,7 +19,7 @@ from typing import Any
 import discord
 
 from discomfy.bot.delivery import job_messenger
-from discomfy.core.comfyui.events import Preview, Progress
+from discomfy.core.comfyui.events import Preview, Progress, ServerUnreachable
 from discomfy.core.progress.tracker import ProgressTracker
 from discomfy.utils.tasks import cancel_and_wait
 
@@ -154,5 +154,7 @@ def track_progress(bot: Any, job: Any, spec: Any, editor: ThrottledEditor | None
             editor.update(step=int(event.value), steps=int(event.max))
         elif isinstance(event, Preview):
             editor.update(preview=event.data)
+        elif isinstance(event, ServerUnreachable):
+            editor.update(phase=f"Waiting for the image server `{event.server}` to answer again")
 
     return editor, on_event

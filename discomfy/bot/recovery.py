@@ -5,29 +5,41 @@ On start the bot looks at each unfinished job:
 * queued on ComfyUI or running there: follow it to its end, as if nothing happened;
 * finished while the bot was down: fetch its result from ``/history`` and deliver it;
 * on a server that is down right now: follow it; the reconnect settles it from ``/history``;
-* waiting in our own queue, with nothing to upload: queue it again;
-* gone (the server lost it): tell the user, with a Retry button; a job whose input images were
-  only in the old process's memory: tell the user to run the command again.
+* waiting in our own queue: queue it again (its attached images, which lived only in the old
+  process's memory, are read again from where Discord serves them);
+* gone (the server lost it): tell the user, with a Retry button; a job whose input images
+  cannot be read again: tell the user to run the command again;
+* never announced (stopped before its "Queued" message id was saved): tell the user, with
+  Retry, through the interaction while its token lives, else in the channel;
+* stopped while delivering (an intent is recorded): finish that intent -- the same message,
+  the same nonce -- instead of starting a new delivery (see ``delivery_protocol``).
 
-``mark_delivered`` in the store is atomic, so a job recovered twice is still delivered once.
+Every delivery claims its intent in the store first, so a job recovered twice is still
+delivered once.
 """
 
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 from typing import Any
 
+import discord
+
+from discomfy.bot.attachments import read_capped
 from discomfy.bot.delivery import deliver_failure, deliver_result
+from discomfy.bot.delivery_protocol import find_own_message
 from discomfy.bot.progress import track_progress
 from discomfy.bot.responses import user_message_for
 from discomfy.core.comfyui.reconcile import terminal_from_history
-from discomfy.core.jobs.execution import follow_to_result, result_of
+from discomfy.core.jobs.execution import ImageInput, follow_to_result, result_of
 from discomfy.exceptions import ComfyUIError, DisComfyError
 
 log = logging.getLogger(__name__)
 
 LOST = "The bot restarted and your job was lost on the image server. Press Retry to run it again."
 NOT_UPLOADED = "The bot restarted before your image reached the image server; please run the command again with it."
+NOT_ANNOUNCED = "The bot restarted before your job was queued. Press Retry to run it again."
 
 
 async def recover_jobs(bot: Any) -> dict[str, int]:
@@ -38,7 +50,7 @@ async def recover_jobs(bot: Any) -> dict[str, int]:
             kind = await recover_one(bot, job)
         except Exception as exc:
             log.error("recovery of job %s failed", job.id, exc_info=exc)
-            await deliver_failure(bot, job, user_message_for(exc), retry=True)
+            await deliver_failure(bot, job, user_message_for(exc), retry=True, resume=job.delivery_intent is not None)
             kind = "failed"
         outcome[kind] += 1
     if any(outcome.values()):
@@ -47,27 +59,74 @@ async def recover_jobs(bot: Any) -> dict[str, int]:
 
 
 async def recover_one(bot: Any, job: Any) -> str:
+    resume = job.delivery_intent is not None
+    if resume and job.delivery_outcome != "result":  # a failure was being delivered: finish it
+        state = "cancelled" if job.delivery_outcome == "cancelled" else "failed"
+        await deliver_failure(bot, job, job.error_message or LOST, retry=job.delivery_outcome == "failed+retry",
+                              state=state, resume=True)
+        return "failed"
     spec = bot.workflows.get(job.workflow)
     if spec is None:
-        await deliver_failure(bot, job, f"The workflow `{job.workflow}` is no longer installed on this bot.")
+        await deliver_failure(bot, job, f"The workflow `{job.workflow}` is no longer installed on this bot.", resume=resume)
         return "failed"
     server = bot.servers.get(job.server) if job.server else None
     if job.prompt_id and server is not None:
         return await _reattach(bot, job, spec, server)
     if job.progress_message_id is None:  # the user was never told it was queued
-        await bot.store.update(job.id, state="cancelled", error_message="bot stopped before answering")
+        await deliver_failure(bot, job, NOT_ANNOUNCED, retry=True)
         return "failed"
-    if any(job.parameters.get(p) for p in spec.image_parameters):  # its images were only in the old process's memory
-        await deliver_failure(bot, job, NOT_UPLOADED)
-        return "failed"
+    if had_images(job, spec):  # its images were only in the old process's memory: read them again
+        images = await read_inputs_again(bot, job, spec)
+        if images is None:
+            await deliver_failure(bot, job, NOT_UPLOADED)
+            return "failed"
+        bot.generation.runs.open(job.id).inputs = images
     # routed like a new job: only to servers that have what it needs
     servers = await bot.servers.check_choices(spec, job.parameters)
     bot.job_queue.submit(job.id, job.user_id, servers=[server.name for server in servers])
-    await bot.store.update(job.id, state="queued")
+    await bot.store.update(job.id, expect=("queued", "running"), state="queued", server=None, prompt_id=None)
     return "requeued"
 
 
+def had_images(job: Any, spec: Any) -> bool:
+    """The job really had input images (an optional image parameter may have been left out)."""
+    return any(job.parameters.get(p) for p in spec.image_parameters)
+
+
+async def read_inputs_again(bot: Any, job: Any, spec: Any) -> dict[str, ImageInput] | None:
+    """The job's attached images, read again from where Discord serves them (checked like the
+    first time); None when one is not known or can no longer be read."""
+    images = {}
+    for name in (p for p in spec.image_parameters if job.parameters.get(p)):
+        url, filename = job.input_urls.get(name), job.parameters.get(name)
+        if not url or not isinstance(filename, str):
+            return None
+        source = SimpleNamespace(url=url, filename=filename, size=None, content_type=None)
+        try:
+            data = await read_capped(source, bot.image_validator, field=name)
+        except DisComfyError as exc:
+            log.warning("job %s: could not read its input %s again: %s", job.id, name, exc.detail)
+            return None
+        checked = await bot.image_validator.validate_async(source, data)
+        if not checked.is_valid:
+            return None
+        images[name] = ImageInput(filename, data, url)
+    return images
+
+
 async def _reattach(bot: Any, job: Any, spec: Any, server: Any) -> str:
+    if not server.healthy and not had_images(job, spec) and job.delivery_intent is None:
+        # its server was found down as the bot started, so no failover will ever see it go
+        # down: move the job now, as failover would have (once; the old prompt is abandoned)
+        try:
+            others = [s.name for s in await bot.servers.check_choices(spec, job.parameters) if s.name != server.name]
+        except DisComfyError:
+            others = []  # no other server can: follow it, in case its own comes back
+        if others:
+            if await bot.store.update(job.id, expect="running", expect_prompt=job.prompt_id, state="queued",
+                                      server=None, prompt_id=None) is not None:
+                bot.job_queue.submit(job.id, job.user_id, servers=others)
+                return "requeued"
     client = server.client
     try:
         entry = (await client.get_history(job.prompt_id)).get(job.prompt_id)
@@ -77,13 +136,15 @@ async def _reattach(bot: Any, job: Any, spec: Any, server: Any) -> str:
         # deadline bounds the wait if the server never comes back.
         log.warning("job %s: %s; following it until the server answers", job.id, exc.detail)
         return _adopt(bot, job, spec, server)
+    resume = job.delivery_intent is not None
     if entry is not None:
         try:
             result = await result_of(client, terminal_from_history(job.prompt_id, entry), tuple(spec.outputs))
         except DisComfyError as exc:
-            await deliver_failure(bot, job, exc.user_message)
+            if not await _already_shown(bot, job):
+                await deliver_failure(bot, job, exc.user_message, resume=resume)
             return "failed"
-        await deliver_result(bot, job, spec, result)
+        await deliver_result(bot, job, spec, result, resume=resume)
         return "delivered"
     try:
         position = (await client.get_queue()).position(job.prompt_id)
@@ -91,9 +152,30 @@ async def _reattach(bot: Any, job: Any, spec: Any, server: Any) -> str:
         log.warning("job %s: %s; following it until the server answers", job.id, exc.detail)
         return _adopt(bot, job, spec, server)
     if position is None:
-        await deliver_failure(bot, job, LOST, retry=True)
+        if await _already_shown(bot, job):
+            return "delivered"
+        await deliver_failure(bot, job, LOST, retry=True, resume=resume)
         return "failed"
     return _adopt(bot, job, spec, server)
+
+
+async def _already_shown(bot: Any, job: Any) -> bool:
+    """A result whose send may have landed before the stop, and that ComfyUI can no longer
+    give again: if its message shows it, record it delivered instead of sending a failure."""
+    if job.delivery_outcome != "result":
+        return False
+    kind, _, ref = job.delivery_intent.partition(":")
+    message = None
+    try:
+        if kind == "edit":
+            message = await bot.get_partial_messageable(job.channel_id).fetch_message(int(ref))
+        elif kind == "post":
+            message = await find_own_message(bot, job, job.intent_at or 0)
+    except discord.HTTPException as exc:
+        log.info("job %s: could not look at its message (%s)", job.id, exc)
+    if message is None or not message.attachments:
+        return False
+    return await bot.store.finish(job.id, "delivered", intent=job.delivery_intent, result_message_id=message.id)
 
 
 def _adopt(bot: Any, job: Any, spec: Any, server: Any) -> str:
@@ -109,10 +191,10 @@ async def _follow(bot: Any, job: Any, spec: Any, server: Any) -> None:
                                         deadline=float(bot.config.comfyui.job_deadline),
                                         output_nodes=tuple(spec.outputs))
         await editor.stop()
-        await deliver_result(bot, job, spec, result)
+        await deliver_result(bot, job, spec, result, resume=job.delivery_intent is not None)
     except Exception as exc:
         await editor.stop()
-        await deliver_failure(bot, job, user_message_for(exc))
+        await deliver_failure(bot, job, user_message_for(exc), resume=job.delivery_intent is not None)
     finally:
         await editor.stop()
         bot.job_queue.release(job.id)

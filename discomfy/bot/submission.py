@@ -13,6 +13,7 @@ from typing import Any
 
 import discord
 
+from discomfy.bot.attachments import read_capped
 from discomfy.core.jobs.execution import ImageInput
 from discomfy.core.jobs.job import Job
 from discomfy.core.validators.image import ImageValidator
@@ -74,10 +75,10 @@ async def read_images(validator: ImageValidator, attachments: dict[str, discord.
         first = validator.validate(attachment)
         if not first.is_valid:
             raise ValidationError(first.error_message, field=name)
-        data = await attachment.read()
+        data = await read_capped(attachment, validator, field=name)  # whatever size was declared
         # decoding a large image takes a while: off the event loop, so others are not held up
         result = await validator.validate_async(attachment, data)
         if not result.is_valid:
             raise ValidationError(result.error_message, field=name)
-        images[name] = ImageInput(attachment.filename, data)
+        images[name] = ImageInput(attachment.filename, data, attachment.url)
     return images

@@ -89,6 +89,29 @@ async def wait_idle(bot: Any, timeout: float = 10.0) -> None:
     await asyncio.wait_for(idle(), timeout)
 
 
+async def final_state(bot: Any, job_id: str, timeout: float = 5.0) -> Any:
+    """The job's state once it ended: the store records the end right after the user's
+    message is sent (the delivery protocol writes it last)."""
+    async def ended() -> Any:
+        while True:
+            job = await bot.store.get(job_id)
+            if job is not None and job.is_final:
+                return job.state
+            await asyncio.sleep(0.01)
+
+    return await asyncio.wait_for(ended(), timeout)
+
+
+async def no_open_jobs(bot: Any, timeout: float = 5.0) -> bool:
+    """True once the store holds no unfinished job (its end is recorded after the message)."""
+    async def closed() -> bool:
+        while await bot.store.unfinished():
+            await asyncio.sleep(0.01)
+        return True
+
+    return await asyncio.wait_for(closed(), timeout)
+
+
 async def assert_settled(emu: Any, bot: Any) -> None:
     """The closing check of every test: no job left open, nothing Discord would have refused."""
     await wait_idle(bot)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 
 async def test_a_channel_outside_allowed_channels_is_refused_with_the_allowed_one_named(discord_emulator, start_bot):
     emu = discord_emulator
@@ -49,4 +51,20 @@ async def test_admin_commands_are_owner_only(discord_emulator, start_bot):
         assert "Reloaded:" in message.content and "generate" in message.content
         after = await emu.invoke("generate", {"prompt": "still works", "seed": 3})
         assert after.response["type"] == 4
+    assert not emu.violations and not emu.unhandled
+
+
+async def test_admin_group_is_hidden_from_non_administrators_and_a_refusal_is_answered_once(discord_emulator, start_bot):
+    emu = discord_emulator
+    owner = emu.make_user("owner")
+    async with start_bot(**{"discord.owner_ids": [int(owner.id)]}):
+        # Discord hides a command whose default_member_permissions the member lacks ("8": administrator)
+        assert str(emu.command("discomfy")["default_member_permissions"]) == "8"
+        assert emu.command("generate").get("default_member_permissions") in (None, "")
+        mallory = emu.make_user("mallory")  # invoked anyway (a server admin granted it, or a stale client)
+        refused = await emu.invoke("discomfy reload", user=mallory)
+        await asyncio.sleep(0.3)  # room for a second, wrong reply to arrive
+        answers = [r for r in emu.requests if r.path.startswith((f"/interactions/{refused.id}/", f"/webhooks/{emu.application_id}/{refused.token}"))]
+        assert len(answers) == 1, answers
+        assert "Only the bot's owners" in refused.response["data"]["content"] and not refused.followups
     assert not emu.violations and not emu.unhandled

@@ -6,7 +6,8 @@ import pytest
 
 from discomfy.core.jobs.job import JobState
 from discomfy.testing.bot_harness import running_bot
-from tests.bot.support import (answer_text, assert_settled, embed_text, image_size, is_failure, job_id_of, png_bytes, wait_idle,
+from tests.bot.support import (
+    answer_text, assert_settled, final_state, embed_text, image_size, is_failure, job_id_of, png_bytes, wait_idle,
                                saved_outputs, wait_outcome, wait_result)
 
 
@@ -81,7 +82,7 @@ async def test_cancel_removes_a_waiting_job_and_interrupts_a_running_one(discord
     assert alice.mention in await answer_text(emu, refused)
     cancel_waiting = await emu.click(pending_msg, button(pending_msg, "cancel"), user=alice)
     assert "Cancelled" in await answer_text(emu, cancel_waiting)
-    assert (await bot.store.get(job_id_of(pending_msg))).state == JobState.CANCELLED
+    assert await final_state(bot, job_id_of(pending_msg)) == JobState.CANCELLED
     assert "Cancelled" in embed_text(pending_msg) and not pending_msg.custom_ids
 
     run_msg = running.original_message
@@ -89,7 +90,7 @@ async def test_cancel_removes_a_waiting_job_and_interrupts_a_running_one(discord
     ended = await wait_outcome(emu, running)
     assert is_failure(ended) and "cancel" in embed_text(ended).lower()
     assert "Cancel" in await answer_text(emu, cancel_running)
-    assert (await bot.store.get(job_id_of(run_msg))).state == JobState.CANCELLED
+    assert await final_state(bot, job_id_of(run_msg)) == JobState.CANCELLED
     assert len(fake_comfyui.worker.history) == 1, "the waiting job never reached ComfyUI"
     await assert_settled(emu, bot)
 
@@ -169,5 +170,5 @@ async def test_cancel_while_the_inputs_upload_is_honoured(discord_emulator, fake
     fake_comfyui.slow_http(0)
     if sampler_delay:  # the interrupt reached ComfyUI while it sampled
         assert not any(entry["status"]["completed"] for entry in fake_comfyui.worker.history.values())
-    assert (await bot.store.get(job_id)).state == JobState.CANCELLED
+    assert await final_state(bot, job_id) == JobState.CANCELLED
     await assert_settled(emu, bot)

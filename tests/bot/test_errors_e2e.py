@@ -8,7 +8,7 @@ import re
 
 from discomfy.testing.bot_harness import build_config, running_bot
 from discomfy.core.jobs.job import JobState
-from tests.bot.support import answer_text, assert_settled, embed_text, job_id_of, wait_outcome, wait_result
+from tests.bot.support import answer_text, assert_settled, embed_text, final_state, job_id_of, wait_outcome, wait_result
 from tests.conftest import REPO_ROOT, write_plugin
 
 SECRET = "http://10.0.0.7:8188/internal/admin"
@@ -85,4 +85,4 @@ async def test_a_crashing_observer_plugin_does_not_spoil_delivered_results(disco
         text = embed_text(await wait_outcome(emu, failed))
         assert "out of memory" in text and "observer" not in text
         await assert_settled(emu, bot)  # the crashing hook left no job task behind
-        assert (await bot.store.get(job_id_of(first))).state == JobState.DELIVERED
+        assert await final_state(bot, job_id_of(first)) == JobState.DELIVERED

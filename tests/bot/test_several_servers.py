@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest_asyncio
 
+from discomfy.testing.audit import jobs_in, seen
 from discomfy.testing.bot_harness import build_config, install_models, running_bot
 from discomfy.testing.fake_comfyui import FakeComfyUI
+from tests.bot.support import no_open_jobs
 from tests.conftest import REPO_ROOT
 
 
@@ -80,7 +84,7 @@ async def test_the_only_server_dying_mid_job_fails_the_job_promptly_with_retry(d
             lambda m: m.id == inter.original_message.id and m.embeds and "failed" in m.embeds[0].get("title", ""),
             timeout=8)
         assert any(c.startswith("discomfy:retry:") for c in failed.custom_ids)
-        assert not await bot.store.unfinished()
+        assert await no_open_jobs(bot)
     assert not emu.violations and not emu.unhandled
 
 
@@ -98,7 +102,7 @@ async def test_a_job_waiting_for_a_server_that_stays_down_fails_at_its_deadline(
                 timeout=8)
             assert any(c.startswith("discomfy:retry:") for c in failed.custom_ids)
         assert "No image server could run your job" in failed.embeds[0]["description"]
-        assert not await bot.store.unfinished()
+        assert await no_open_jobs(bot)
     assert not emu.violations and not emu.unhandled
 
 
@@ -119,3 +123,47 @@ async def test_status_shows_what_each_server_holds_with_model_affinity(tmp_path,
         assert "holds" in gpu1 and "flux1-dev" in gpu1  # the FLUX job's models stay loaded there
         assert "holds" not in gpu2
     assert not emu.violations and not emu.unhandled
+
+
+async def test_a_server_dying_while_the_result_is_being_delivered_does_not_cut_the_delivery_off(
+        tmp_path, discord_emulator, fake_comfyui, second_comfyui):
+    """ComfyUI finished; the result is on its way to Discord (slowed by a 429) when the server
+    dies. Failover must let that delivery finish -- one result, no failure, no second run's
+    failure message -- instead of cutting it off and leaving the job open."""
+    emu = discord_emulator
+    config = two_server_config(tmp_path, emu, fake_comfyui, second_comfyui)
+    async with running_bot(emu, fake_comfyui, config) as bot:
+        install_models(second_comfyui, bot)
+        await bot.servers.refresh_object_info()
+        limited = emu.inject_429(lambda r: r.method == "PATCH" and any(p.filename != "preview.jpg" for p in r.files),
+                                 retry_after=1.5, times=1)
+        inter = await emu.invoke("generate", {"prompt": "delivered while its server dies", "seed": 4})
+
+        async def delivering():
+            job = await bot.store.get(_job_of(inter))
+            return job.delivery_intent is not None and job
+
+        job = await _until(delivering)
+        dead = fake_comfyui if job.server == "gpu1" else second_comfyui
+        await dead.stop()  # the health check (every 0.2 s) sees it during the 1.5 s upload
+        await emu.wait_for_message(lambda m: m.id == inter.original_message.id and m.attachments, timeout=10)
+        assert await no_open_jobs(bot)
+        final = await bot.store.get(job.id)
+    assert limited.times == 0, "the result upload must have been slowed while the server died"
+    view = seen(emu, job.id)
+    assert final.state.value == "delivered" and view.kind == "result" and view.duplicates == 0, (final.state, view)
+    assert not emu.violations and not emu.unhandled
+
+
+def _job_of(inter) -> str:
+    (job_id,) = jobs_in(inter.original_message)
+    return job_id
+
+
+async def _until(predicate, timeout: float = 20.0):
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not (value := await predicate()):
+        assert loop.time() < end, "condition not reached"
+        await asyncio.sleep(0.01)
+    return value

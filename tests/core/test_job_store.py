@@ -12,6 +12,7 @@ import discomfy.core.jobs.store as job_store_module
 from discomfy.core.jobs.store import JobStore, JobStoreError
 from discomfy.core.jobs.migrations import LATEST_VERSION, Migration
 from discomfy.core.jobs.job import Job, JobState, new_job_id
+from discomfy.core.jobs.transitions import TRANSITIONS, IllegalTransition
 
 SNOWFLAKE = 1_180_000_000_000_000_123
 
@@ -58,6 +59,7 @@ def full_job() -> Job:
         server="gpu-a",
         prompt_id="3f0c-prompt",
         outputs=[{"filename": "out.png", "subfolder": "", "type": "output"}],
+        input_urls={"image": "https://cdn.discordapp.com/attachments/1/2/cat.png?ex=1"},
     )
 
 
@@ -88,8 +90,8 @@ async def test_jobs_survive_close_and_reopen_with_wal_and_schema_version(tmp_pat
 async def test_update_changes_fields_and_stamps_the_time(store, clock):
     job = await store.add(make_job())
     clock.now += 5
-    updated = await store.update(job.id, state="running", prompt_id="p1", outputs=[{"f": 1}], seed=7)
-    assert updated.state is JobState.RUNNING and updated.prompt_id == "p1"
+    updated = await store.update(job.id, expect="accepted", state="queued", prompt_id="p1", outputs=[{"f": 1}], seed=7)
+    assert updated.state is JobState.QUEUED and updated.prompt_id == "p1"
     assert updated.outputs == [{"f": 1}] and updated.seed == 7
     assert updated.updated_at == clock.now
     assert await store.get(job.id) == updated
@@ -98,13 +100,13 @@ async def test_update_changes_fields_and_stamps_the_time(store, clock):
 async def test_update_refuses_unknown_fields_and_ids(store):
     job = await store.add(make_job())
     with pytest.raises(TypeError, match="cannot update colour, id"):
-        await store.update(job.id, colour="red", id="x")
+        await store.update(job.id, expect="accepted", colour="red", id="x")
     with pytest.raises(ValueError):
-        await store.update(job.id, state="exploded")
+        await store.update(job.id, expect="accepted", state="exploded")
     with pytest.raises(KeyError):
-        await store.update("nope", state="failed")
+        await store.update("nope", expect="accepted", state="queued")
     with pytest.raises(TypeError, match="JSON-serialisable"):
-        await store.update(job.id, parameters={"x": object()})
+        await store.update(job.id, expect="accepted", parameters={"x": object()})
     assert await store.get(job.id) == job
 
 
@@ -127,30 +129,87 @@ async def test_jobs_for_user_newest_first_active_or_all(store):
     assert len(await store.jobs_for_user(1, active_only=False, limit=1)) == 1
 
 
-async def test_mark_delivered_is_true_exactly_once_even_when_racing(store, tmp_path):
+async def test_finishing_is_true_exactly_once_even_when_racing(store, tmp_path):
     job = await store.add(make_job(state=JobState.RUNNING))
-    results = await asyncio.gather(*(store.mark_delivered(job.id) for _ in range(20)))
+    assert await store.claim_intent(job.id, "edit:1", "result")
+    results = await asyncio.gather(*(store.finish(job.id, "delivered", intent="edit:1") for _ in range(20)))
     assert results.count(True) == 1
     stored = await store.get(job.id)
     assert stored.delivered and stored.state is JobState.DELIVERED
-    # a second store on the same file (another bot process) cannot claim it either
+    # a second store on the same file (another bot process) cannot end it again
     async with JobStore(store.path) as other:
-        assert not await other.mark_delivered(job.id)
-    assert not await store.mark_delivered("unknown")
+        assert not await other.finish(job.id, "failed", intent="edit:1")
+    with pytest.raises(KeyError):
+        await store.finish("unknown", "delivered", intent=None)
 
 
 async def test_cancelled_or_failed_jobs_are_never_delivered_and_update_cannot_fake_it(store):
     cancelled = await store.add(make_job(state=JobState.CANCELLED))
     failed = await store.add(make_job(state=JobState.FAILED))
-    assert not await store.mark_delivered(cancelled.id)
-    assert not await store.mark_delivered(failed.id)
+    assert not await store.finish(cancelled.id, "delivered", intent=None)
+    assert not await store.finish(failed.id, "delivered", intent=None)
     assert (await store.get(cancelled.id)).state is JobState.CANCELLED
     running = await store.add(make_job(state=JobState.RUNNING))
-    with pytest.raises(ValueError, match="mark_delivered"):
-        await store.update(running.id, state=JobState.DELIVERED)
+    with pytest.raises(ValueError, match="finish"):
+        await store.update(running.id, expect="running", state=JobState.DELIVERED)
     with pytest.raises(TypeError, match="cannot update delivered"):
-        await store.update(running.id, delivered=True)
-    assert await store.mark_delivered(running.id)
+        await store.update(running.id, expect="running", delivered=True)
+    assert await store.finish(running.id, "delivered", intent=None)
+
+
+async def test_every_write_is_checked_against_the_one_transition_table(store):
+    """Only the moves of TRANSITIONS are accepted; a final job is never written again."""
+    assert TRANSITIONS[JobState.DELIVERED] == TRANSITIONS[JobState.FAILED] == TRANSITIONS[JobState.CANCELLED] == set()
+    job = await store.add(make_job())
+    with pytest.raises(IllegalTransition, match="from accepted to running"):
+        await store.update(job.id, expect="accepted", state="running")
+    assert (await store.update(job.id, expect="accepted", state="queued")).state is JobState.QUEUED
+    assert (await store.update(job.id, expect="queued", state="running", prompt_id="p1")).prompt_id == "p1"
+    with pytest.raises(IllegalTransition, match="finished job"):
+        await store.update(job.id, expect="delivered", error_message="x")
+    with pytest.raises(IllegalTransition, match="not a final state"):
+        await store.finish(job.id, "queued", intent=None)
+    with pytest.raises(IllegalTransition, match="from running to accepted"):
+        await store.update(job.id, expect="running", state="accepted")
+
+
+async def test_a_write_expecting_another_state_or_prompt_is_refused_and_logged(store, caplog):
+    job = await store.add(make_job(state=JobState.RUNNING, prompt_id="old", server="a"))
+    # the new run on another server wrote first...
+    assert await store.update(job.id, expect="running", expect_prompt="old", state="queued", server=None, prompt_id=None)
+    assert await store.update(job.id, expect="queued", state="running", server="b", prompt_id="new")
+    # ...so the late failover reset of the old run must not wipe the new prompt id
+    with caplog.at_level("WARNING"):
+        refused = await store.update(job.id, expect="running", expect_prompt="old", state="queued", prompt_id=None)
+    assert refused is None
+    assert (await store.get(job.id)).prompt_id == "new"
+    assert "expected running with prompt old, found running (prompt new" in caplog.text
+
+
+async def test_failed_is_never_written_over_a_delivered_job(store, caplog):
+    job = await store.add(make_job(state=JobState.RUNNING))
+    claimed = await store.claim_intent(job.id, "edit:9", "result")
+    assert claimed.delivery_intent == "edit:9" and claimed.intent_at is not None
+    # a second path (failover, cancel) cannot take over the delivery...
+    assert await store.claim_intent(job.id, "post:x", "failed+retry") is None
+    assert await store.finish(job.id, "delivered", intent="edit:9", result_message_id=9)
+    # ...nor fail the job once it is delivered, with or without the intent
+    with caplog.at_level("WARNING"):
+        assert not await store.finish(job.id, "failed", intent="edit:9", error_message="late")
+        assert await store.claim_intent(job.id, "post:y", "failed", expect_intent="edit:9") is None
+    stored = await store.get(job.id)
+    assert stored.state is JobState.DELIVERED and stored.error_message is None and stored.result_message_id == 9
+    assert "found delivered" in caplog.text
+
+
+async def test_keeping_an_intent_keeps_its_time_so_the_nonce_window_counts_from_the_first_send(store, clock):
+    job = await store.add(make_job(state=JobState.RUNNING))
+    first = await store.claim_intent(job.id, "post:n1", "result")
+    clock.now += 100
+    same = await store.claim_intent(job.id, "post:n1", "failed+retry", expect_intent="post:n1")
+    assert same.intent_at == first.intent_at and same.delivery_outcome == "failed+retry"
+    moved = await store.claim_intent(job.id, "post:n2", "failed+retry", expect_intent="post:n1")
+    assert moved.intent_at == clock.now
 
 
 async def test_prune_removes_only_old_finished_jobs(store, clock):
@@ -181,12 +240,12 @@ async def test_locked_database_is_a_clear_error_and_rows_stay_intact(store):
         assert caught.value.user_message == "The bot could not save your job; please try again later."
         assert "locked" in caught.value.detail and "SQLITE_BUSY" in caught.value.detail
         with pytest.raises(JobStoreError):
-            await store.mark_delivered(kept.id)
+            await store.finish(kept.id, "failed", intent=None)
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
     assert await store.get(kept.id) == kept
-    assert await store.mark_delivered(kept.id)
+    assert await store.finish(kept.id, "failed", intent=None)
     assert len(await store.jobs_for_user(SNOWFLAKE, active_only=False)) == 1
 
 
@@ -218,14 +277,14 @@ async def test_disk_full_is_a_clear_error_and_corrupts_nothing(tmp_path):
         assert caught.value.user_message.startswith("The bot could not save your job")
         assert "full" in caught.value.detail
         with pytest.raises(JobStoreError):
-            await full.update(kept.id, parameters=big)
+            await full.update(kept.id, expect="accepted", parameters=big)
         assert await full.get(kept.id) == kept
-        assert await full.mark_delivered(kept.id)  # small writes still fit in existing pages
+        assert await full.finish(kept.id, "failed", intent=None)  # small writes still fit in existing pages
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     async with JobStore(path) as roomy:
         assert (await roomy.add(make_job(parameters=big))).parameters == big
-        assert (await roomy.get(kept.id)).delivered
+        assert (await roomy.get(kept.id)).state is JobState.FAILED
 
 
 async def test_duplicate_id_is_refused_without_touching_the_first(store):
@@ -250,6 +309,26 @@ async def test_forward_migration_applies_on_open_and_keeps_rows(tmp_path, monkey
         assert await v2.get(job.id) == job
     with sqlite3.connect(path) as conn:
         assert "note" in [r[1] for r in conn.execute("PRAGMA table_info(jobs)")]
+
+
+async def test_a_store_written_before_delivery_intents_upgrades_and_finishes_its_open_jobs(tmp_path, monkeypatch):
+    """A store at schema 2 (preferences, private jobs; no delivery intents, no input URLs)
+    upgrades in place: its open job reads back with no intent, and ends through finish()."""
+    path = tmp_path / "v2.sqlite3"
+    monkeypatch.setattr(job_store_module, "MIGRATIONS", job_store_module.MIGRATIONS[:2])
+    monkeypatch.setattr(job_store_module, "LATEST_VERSION", 2)
+    async with JobStore(path) as old:
+        await old.execute("INSERT INTO jobs (id, user_id, plugin, state, prompt_id, private, created_at, updated_at) "
+                          "VALUES ('run1', 5, 'generate', 'running', 'p-1', 1, 1, 1)", write=True)
+    monkeypatch.undo()
+    async with JobStore(path) as store:
+        assert await store.schema_version() == LATEST_VERSION == 4
+        job = await store.get("run1")
+        assert (job.state, job.prompt_id, job.private) == (JobState.RUNNING, "p-1", True)
+        assert (job.delivery_intent, job.input_urls) == (None, {})
+        assert await store.claim_intent("run1", "post:discomfy-run1", "result")
+        assert await store.finish("run1", "delivered", intent="post:discomfy-run1")
+        assert (await store.get("run1")).delivered
 
 
 async def test_failed_migration_leaves_the_previous_version(tmp_path, monkeypatch):

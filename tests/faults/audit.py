@@ -1,7 +1,8 @@
 """Auditing a fault test's jobs the way a user would judge them.
 
 After each fault scenario every job must have ended visibly for its user: its message shows the
-result image (delivered) or a red "failed" embed with a reason. The store must hold no job
+result image (delivered) or a red "failed" embed with a reason. What counts as "seen" is decided
+by ``discomfy.testing.audit``, shared with the crash-point suite and the benches. The store must hold no job
 still queued or running, and no result may have been uploaded twice. Uploads are counted from
 the emulator's request log, not from the bot's own bookkeeping, so a bug in the store's
 once-only guard would show up here as a duplicate.
@@ -15,17 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from discomfy.core.jobs.store import JobStore
+from discomfy.testing.audit import judge_interaction, seen
 
-PREVIEW_NAME = "preview.jpg"
+GENERATION_COMMANDS = {"generate", "editflux", "editqwen", "upscale", "animate"}
 
 
 @dataclass
 class JobVerdict:
     job_id: str
     state: str
-    uploads: int  # successful requests that carried this job's result files
+    uploads: int  # distinct messages that received this job's result files
     visible: str  # "result", "failure", "unexplained" or "nothing": what the user's message shows now
     reason: str = ""
+    results: int = 1  # messages showing the result
 
     @property
     def lost(self) -> bool:
@@ -38,12 +41,15 @@ class JobVerdict:
 
     @property
     def duplicates(self) -> int:
-        return max(0, self.uploads - 1)
+        return max(0, self.uploads - 1, self.results - 1)
 
 
 @dataclass
 class Audit:
     verdicts: list[JobVerdict] = field(default_factory=list)
+    # generation commands of these users that left no stored job and no refusal: lost too,
+    # although no store row exists to count (the bot was running, so nothing excuses them)
+    unstored: list[str] = field(default_factory=list)
 
     @property
     def jobs(self) -> int:
@@ -59,65 +65,41 @@ class Audit:
 
     @property
     def lost(self) -> list[JobVerdict]:
-        return [v for v in self.verdicts if v.lost]
+        return [v for v in self.verdicts if v.lost] + [JobVerdict(i, "never stored", 0, "nothing") for i in self.unstored]
 
     @property
     def duplicates(self) -> int:
         return sum(v.duplicates for v in self.verdicts)
 
     def explain(self) -> str:
-        return "\n".join(f"  job {v.job_id}: state={v.state} uploads={v.uploads} visible={v.visible} {v.reason}"
-                         for v in self.verdicts)
-
-
-def _footer_job(embed: dict[str, Any]) -> str | None:
-    text = (embed.get("footer") or {}).get("text") or ""
-    if not text.startswith("Job "):
-        return None
-    return text[4:].split(" ", 1)[0]
-
-
-def result_uploads(emu: Any, job_id: str) -> int:
-    """Answered (2xx) requests uploading result files for ``job_id`` (webhook edit or channel post)."""
-    count = 0
-    for rec in emu.requests:
-        if rec.status is None or rec.status >= 300 or not rec.files:
-            continue
-        if all(part.filename == PREVIEW_NAME for part in rec.files):
-            continue
-        embeds = (rec.json or {}).get("embeds") or []
-        if any(_footer_job(e) == job_id for e in embeds):
-            count += 1
-    return count
+        return "\n".join([f"  job {v.job_id}: state={v.state} uploads={v.uploads} visible={v.visible} {v.reason}"
+                          for v in self.verdicts] + [f"  interaction {i}: no job stored, no refusal" for i in self.unstored])
 
 
 def visible_outcome(emu: Any, job_id: str) -> tuple[str, str]:
-    """What the user sees for ``job_id`` now: the result, a failure with its reason, or nothing."""
-    outcome, reason = "nothing", ""
-    for message in emu.messages.values():
-        if message.deleted:
-            continue
-        for embed in message.embeds:
-            if _footer_job(embed) != job_id:
-                continue
-            if message.attachments:
-                return "result", ""
-            if embed.get("title", "").endswith("failed") and embed.get("description"):
-                # a generic "unexpected error (error id ...)" is not a clear reason
-                clear = "error id" not in embed["description"]
-                outcome, reason = ("failure" if clear else "unexplained"), embed["description"]
-    return outcome, reason
+    """What the user sees for ``job_id`` now (see ``discomfy.testing.audit``): "result",
+    "failure", "unexplained", "conflicting" or "nothing", with the failure's reason."""
+    view = seen(emu, job_id)
+    return view.kind, view.reason
 
 
 async def audit_jobs(emu: Any, config: Any, user_ids: Iterable[Any]) -> Audit:
     """Every job of ``user_ids`` in the store at ``config``'s path, judged as above.
     Run it after the bot stopped (the store is then only ours)."""
     audit = Audit()
+    ids = {str(getattr(user_id, "id", user_id)) for user_id in user_ids}
+    tokens: set[str] = set()
     async with JobStore.from_config(config) as store:
-        for user_id in user_ids:
-            for job in await store.jobs_for_user(int(getattr(user_id, "id", user_id)), active_only=False, limit=1000):
-                visible, reason = visible_outcome(emu, job.id)
-                audit.verdicts.append(JobVerdict(job.id, job.state.value, result_uploads(emu, job.id), visible, reason))
+        for user_id in ids:
+            for job in await store.jobs_for_user(int(user_id), active_only=False, limit=1000):
+                view = seen(emu, job.id)
+                tokens.add(job.interaction_token)
+                audit.verdicts.append(JobVerdict(job.id, job.state.value, view.uploads, view.kind, view.reason,
+                                                 results=view.results))
+    for inter in emu.interactions.values():
+        if inter.user_id in ids and (inter.data or {}).get("name") in GENERATION_COMMANDS and inter.token not in tokens:
+            if judge_interaction(emu, inter, ()).outcome != "refused":
+                audit.unstored.append(inter.id)
     return audit
 
 

@@ -1,9 +1,10 @@
 """The bot process stopped and started while jobs are in every state at once.
 
 One restart finds: a job that finished on ComfyUI while the bot was down, a job still running
-there, a text-only job waiting in the bot's own queue, and an image edit waiting in that queue
-whose upload only ever existed in the old process's memory. A second restart happens in the
-middle of recovery itself. Each job must end exactly once, visibly.
+there, a text-only job waiting in the bot's own queue, and two image edits waiting in that
+queue whose upload only ever existed in the old process's memory: one is read again from where
+Discord serves it, the other's file is gone from Discord by then. A second restart happens in
+the middle of recovery itself. Each job must end exactly once, visibly.
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ async def test_restart_with_jobs_in_every_state_ends_each_exactly_once(discord_e
     bot_config.set("comfyui.max_running_per_server", 2)  # two prompts on ComfyUI, the rest wait with us
     fake.simulate(*SAMPLER)
     fake.simulate("KSampler", 20, 0.05)
-    done_meanwhile, still_running, waiting, waiting_edit = users = [emu.make_user(n) for n in ("a", "b", "c", "d")]
+    names = ("a", "b", "c", "d", "e")
+    done_meanwhile, still_running, waiting, waiting_edit, edit_file_gone = users = [emu.make_user(n) for n in names]
     async with running_bot(emu, fake, bot_config) as bot:
         for user in (done_meanwhile, still_running, waiting):
             await emu.invoke("generate", {"prompt": f"job of {user.name}"}, user=user)
-        await emu.invoke("editflux", {"prompt": "add a hat"}, user=waiting_edit,
-                         attachments={"image": ("cat.png", png_bytes(), "image/png")})
+        for user, name in ((waiting_edit, "cat.png"), (edit_file_gone, "dog.png")):
+            await emu.invoke("editflux", {"prompt": "add a hat"}, user=user,
+                             attachments={"image": (name, png_bytes(), "image/png")})
 
         async def two_on_comfyui() -> bool:
             return all([(await job_of(bot.store, u)).prompt_id for u in (done_meanwhile, still_running)])
@@ -54,17 +57,19 @@ async def test_restart_with_jobs_in_every_state_ends_each_exactly_once(discord_e
     assert second.prompt_id not in fake.worker.history
     async with JobStore.from_config(bot_config) as store:
         states = {u.name: (await job_of(store, u)).state.value for u in users}
-    assert states == {"a": "running", "b": "running", "c": "queued", "d": "queued"}, states
+    assert states == {"a": "running", "b": "running", "c": "queued", "d": "queued", "e": "queued"}, states
+    for key in [k for k, att in emu.cdn.items() if att.filename == "dog.png"]:
+        del emu.cdn[key]  # Discord no longer serves e's attachment
 
     async with running_bot(emu, fake, bot_config) as bot:
-        settled = await settle(bot.store, users, emu=emu, at_least=4, timeout=30)
+        settled = await settle(bot.store, users, emu=emu, at_least=5, timeout=30)
     audit = await fault_figures.audit(request, emu, bot_config, users, faults=1)
     assert settled, audit.explain()
     outcome = {v.job_id: v for v in audit.verdicts}
     async with JobStore.from_config(bot_config) as store:
         by_user = {u.name: outcome[(await job_of(store, u)).id] for u in users}
-    assert [by_user[n].state for n in "abc"] == ["delivered"] * 3, audit.explain()
-    assert by_user["d"].state == "failed" and "run the command again" in by_user["d"].reason, audit.explain()
+    assert [by_user[n].state for n in "abcd"] == ["delivered"] * 4, audit.explain()
+    assert by_user["e"].state == "failed" and "run the command again" in by_user["e"].reason, audit.explain()
     assert not emu.violations and not emu.unhandled
 
 

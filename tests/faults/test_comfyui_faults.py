@@ -24,8 +24,9 @@ async def start_jobs(emu, users, per_user: int, prompt: str = "a lighthouse") ->
 
 @contextlib.asynccontextmanager
 async def dropping_sockets(fake, intervals=(0.2, 0.3, 0.25)):
-    """Close ComfyUI's sockets from the server side every few hundred ms; yields the drop count."""
-    drops = [0]
+    """Close ComfyUI's sockets from the server side every few hundred ms; yields [drops, drops
+    while a prompt was running] (the second shows the fault hit jobs)."""
+    drops = [0, 0]
 
     async def dropper() -> None:
         i = 0
@@ -33,6 +34,7 @@ async def dropping_sockets(fake, intervals=(0.2, 0.3, 0.25)):
             await asyncio.sleep(intervals[i % len(intervals)])
             i += 1
             if fake.sockets:
+                drops[1] += fake.worker.running is not None
                 await fake.drop_sockets()
                 drops[0] += 1
 
@@ -57,6 +59,7 @@ async def test_socket_dropped_every_few_hundred_ms_loses_no_job(discord_emulator
         reconnects = bot.servers.primary.client.socket.connect_count
     audit = await fault_figures.audit(request, emu, bot_config, users, faults=drops[0])
     assert drops[0] >= 3, "the scenario must actually drop the socket while jobs run"
+    assert drops[1] >= 1, "at least one drop must hit a running prompt"
     assert reconnects > drops[0] // 2, f"the client reconnected {reconnects} times after {drops[0]} drops"
     assert settled, audit.explain()
     # ComfyUI kept every prompt: a dropped socket alone must not fail a job
@@ -101,6 +104,7 @@ async def test_comfyui_restarted_twice_while_a_burst_runs(discord_emulator, fake
     audit = await fault_figures.audit(request, emu, bot_config, users, faults=restarts)
     assert settled, audit.explain()
     assert audit.delivered >= audit.jobs - restarts, audit.explain()
+    assert audit.failed >= 1, "each restart lost a running prompt: at least one job must have been hit"
     assert not emu.violations and not emu.unhandled
 
 
@@ -117,8 +121,12 @@ async def test_comfyui_answering_500_mid_burst_fails_only_the_hit_jobs_clearly(d
     all_answered = fake.take_http_failure() is None
     audit = await fault_figures.audit(request, emu, bot_config, users, faults=3)
     assert all_answered, "the injected 500s must all have been answered while the jobs ran"
+    hit = [(m, p) for m, p, _ in fake.failed_requests if p == "/prompt" or p.startswith(("/history/", "/view", "/upload"))]
+    assert hit, f"the 500s must hit job requests, not only health probes: {fake.failed_requests}"
     assert settled and audit.delivered >= 1, audit.explain()
-    for verdict in audit.verdicts:
-        if verdict.state != "delivered":
-            assert "image server" in verdict.reason and "try again" in verdict.reason.lower(), verdict.reason
+    failed = [v for v in audit.verdicts if v.state != "delivered"]
+    assert len(failed) <= len(hit), f"only jobs hit by a 500 may fail: {len(failed)} failed, {len(hit)} hit"
+    for verdict in failed:  # may be empty: the client retries reads, so a hit job can still be delivered
+        assert "image server" in verdict.reason and "try again" in verdict.reason.lower(), verdict.reason
+    assert len(failed) + audit.delivered == audit.jobs == 4, audit.explain()
     assert not emu.violations and not emu.unhandled

@@ -76,3 +76,26 @@ def test_override_replaces_a_list_instead_of_appending(project):
     override(config, "limits.image_formats", ["PNG"])
     assert config.limits.image_formats == ["PNG"]
     assert config.limits.max_image_mb == 25.0
+
+
+@pytest.mark.parametrize("key, url", [("DISCORD__API_BASE", "http://discord.example.net/api/v10"),
+                                      ("DISCORD__GATEWAY_URL", "ws://10.0.0.5:8080/gateway")])
+def test_unencrypted_discord_endpoints_are_refused_unless_on_this_machine(project, monkeypatch, key, url):
+    """The token travels to these URLs: plain http:// or ws:// only to a loopback emulator."""
+    monkeypatch.setenv(f"DISCOMFY_{key}", url)
+    problems = validate_config(get_config(project), purpose="offline")
+    assert len(problems) == 1 and "unencrypted" in problems[0] and "clear text" in problems[0], problems
+    assert ("https://" if url.startswith("http") else "wss://") in problems[0]
+    from discomfy.bot.discord_endpoints import point_discord_at
+
+    api, gateway = ("http://discord.example.net/api/v10", "wss://gateway.discord.gg/") if key.endswith("BASE") \
+        else ("https://discord.com/api/v10", url)
+    with pytest.raises(ValueError, match="unencrypted"):
+        point_discord_at(api, gateway)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.3.4.5", "[::1]", "localhost"])
+def test_plain_endpoints_on_this_machine_are_fine(project, monkeypatch, host):
+    monkeypatch.setenv("DISCOMFY_DISCORD__API_BASE", f"http://{host}:9999/api/v10")
+    monkeypatch.setenv("DISCOMFY_DISCORD__GATEWAY_URL", f"ws://{host}:9999/gateway")
+    assert validate_config(get_config(project), purpose="offline") == []

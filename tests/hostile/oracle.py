@@ -20,6 +20,7 @@ from typing import Any
 import jsonschema
 from PIL import Image
 
+from discomfy.testing.audit import seen
 from tests.faults.audit import settle
 
 VALID, INVALID, EITHER = "valid", "invalid", "either"
@@ -141,5 +142,6 @@ async def judge(emu: Any, fake: Any, bot: Any, interaction: Any, user: Any, expe
     assert finished, f"the accepted job did not finish: {text!r}"
     (job,) = await bot.store.jobs_for_user(int(user.id), active_only=False)
     assert job.state.value == "delivered", (job.state, job.error_message)
+    assert seen(emu, job.id).kind == "result", f"the user was not shown the result of job {job.id}"
     assert fake.count("POST", "/prompt") - before[0] == 1, "an accepted job is queued on ComfyUI exactly once"
     tally["accepted"] += 1

@@ -1,6 +1,7 @@
 """``/discomfy reload|sync|plugins``: owner-only maintenance without a restart.
 
-Only user ids in ``discord.owner_ids`` may run these; everyone else is told so. A reload is
+Only user ids in ``discord.owner_ids`` may run these; everyone else is told so, once. The group
+is also hidden from non-administrators by its default permissions. A reload is
 atomic per plugin (a broken plugin keeps its old version) and syncs only the development guild
 when the command tree changed; ``sync`` is the only way to sync globally, and it is explicit.
 """
@@ -16,6 +17,9 @@ from discord.ext import commands
 from discomfy.bot.access import is_owner
 
 
+# Hidden from members who are not administrators (Discord's default_member_permissions, which
+# server admins may widen under Integrations); the owner check below still decides.
+@app_commands.default_permissions(administrator=True)
 class AdminCog(commands.GroupCog, group_name="discomfy", group_description="Bot owner maintenance commands"):
     def __init__(self, bot: Any) -> None:
         self.bot = bot

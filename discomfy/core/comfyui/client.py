@@ -19,7 +19,8 @@ import aiohttp
 
 from discomfy.core.comfyui.choices import FOLDER_INPUTS, combo_choices, input_spec
 from discomfy.core.comfyui.error_text import workflow_error_from_400
-from discomfy.core.comfyui.events import Failed, JobEvent, QueueSnapshot
+from discomfy.core.comfyui.events import Failed, JobEvent, QueueSnapshot, ServerUnreachable
+from discomfy.core.comfyui.quiet_wait import LOST_POLL, quiet_wait_event
 from discomfy.core.comfyui.http import HttpTransport
 from discomfy.core.comfyui.reconcile import JobFinisher
 from discomfy.core.comfyui.router import EventRouter
@@ -37,11 +38,15 @@ class ComfyUIClient:
         request_timeout: float = 30.0,
         job_deadline: float = 1800.0,
         reconnect_max_delay: float = 30.0,
+        server_lost_after: float = 60.0,
         session: aiohttp.ClientSession | None = None,
         client_id: str | None = None,
+        name: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.name = name or self.base_url
         self.job_deadline = job_deadline
+        self.server_lost_after = server_lost_after
         # ComfyUI sends a prompt's events only to the socket of the client_id that queued it,
         # so a bot that restarts must reuse its id to keep hearing about its jobs.
         self.client_id = client_id or f"discomfy-{uuid.uuid4().hex}"
@@ -262,20 +267,26 @@ class ComfyUIClient:
             # may already be in /history, or it may be gone; look once instead of waiting.
             self._finisher.spawn(self._finisher.reconcile([channel], self.get_queue))
         limit = channel.created + (self.job_deadline if deadline is None else deadline)
+        told_down = False
         try:
             while True:
-                remaining = limit - time.monotonic()
+                if self.socket.down_since is None:
+                    told_down = False  # reconnected: a later outage is reported again
+                # wake up at the deadline, and every LOST_POLL to see whether the server is gone
+                wake = max(0.0, min(limit - time.monotonic(), LOST_POLL))
                 try:
                     if not channel.queue.empty():  # buffered events win over a passed deadline
                         event = channel.queue.get_nowait()
                     else:
-                        event = await asyncio.wait_for(channel.queue.get(), max(remaining, 0.0))
+                        event = await asyncio.wait_for(channel.queue.get(), wake)
                 except asyncio.TimeoutError:
-                    seconds = self.job_deadline if deadline is None else deadline
-                    event = Failed(prompt_id, GenerationError(
-                        f"The job did not finish within {seconds:g} seconds.",
-                        detail=f"prompt {prompt_id} on {self.base_url} passed its {seconds:g} s deadline"))
-                    channel.done = True
+                    event = quiet_wait_event(self, prompt_id, limit, deadline, told_down)
+                    if event is None:
+                        continue
+                    if isinstance(event, ServerUnreachable):
+                        told_down = True
+                    else:
+                        channel.done = True
                 yield event
                 if event.terminal:
                     return

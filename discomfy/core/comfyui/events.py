@@ -55,6 +55,16 @@ class JobEvent:
 
 
 @dataclass(frozen=True)
+class ServerUnreachable(JobEvent):
+    """Not terminal: the client lost its socket to the server ``down_for`` seconds ago and is
+    reconnecting; the job may still finish. ``follow`` ends it with ``Failed`` if the server
+    stays away longer than ``server_lost_after``."""
+
+    server: str = ""
+    down_for: float = 0.0
+
+
+@dataclass(frozen=True)
 class Queued(JobEvent):
     """The server accepted the prompt (only emitted when the position is known)."""
 

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -51,6 +52,9 @@ class SocketListener:
         self.first_attempt_done = asyncio.Event()
         self.connect_count = 0
         self.last_error: str | None = None
+        # time.monotonic() since when no socket is up (None while connected): how long the
+        # server has been unreachable, so followers can give up on a server that never returns
+        self.down_since: float | None = time.monotonic()
 
     @property
     def ws_url(self) -> str:
@@ -86,6 +90,8 @@ class SocketListener:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.debug("ComfyUI socket %s failed: %s", self.ws_url, self.last_error)
             finally:
+                if self.connected.is_set() or self.down_since is None:
+                    self.down_since = time.monotonic()
                 self.connected.clear()
                 self.first_attempt_done.set()
             await asyncio.sleep(delay * (0.8 + 0.4 * random.random()))
@@ -105,6 +111,7 @@ class SocketListener:
             await ws.send_json(FEATURE_FLAGS)
             self.connect_count += 1
             self.connected.set()
+            self.down_since = None
             self.first_attempt_done.set()
             reconcile = asyncio.create_task(self._on_connect())
             async for msg in ws:

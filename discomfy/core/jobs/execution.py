@@ -24,6 +24,7 @@ class ImageInput:
 
     filename: str
     data: bytes
+    url: str | None = None  # where Discord serves it, so a restarted bot can read it again
 
 
 @dataclass(frozen=True)

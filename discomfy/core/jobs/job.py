@@ -64,10 +64,19 @@ class Job:
     state: JobState = JobState.ACCEPTED
     error_message: str | None = None
     outputs: list[Any] = field(default_factory=list)
+    # parameter -> where Discord serves the attached image: a restart that lost the bytes
+    # (kept in memory until they reach ComfyUI) reads them again from there
+    input_urls: dict[str, str] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
     delivered: bool = False
     private: bool = False  # shown only to its owner (ephemeral, then a direct message)
+    # the delivery intent (see discomfy.core.jobs.transitions): which message carries the outcome
+    # ("edit:<message id>", "original", or "post:<nonce>"), what it carries ("result", "failed",
+    # "failed+retry", "cancelled") and when it was recorded (Discord's nonce window counts from it)
+    delivery_intent: str | None = None
+    delivery_outcome: str | None = None
+    intent_at: float | None = None
 
     def __post_init__(self) -> None:
         self.state = JobState(self.state)

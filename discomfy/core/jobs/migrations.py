@@ -75,6 +75,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE jobs ADD COLUMN private INTEGER NOT NULL DEFAULT 0",
         ),
     ),
+    Migration(
+        3,
+        "delivery intent: which message will carry a job's outcome, recorded before sending",
+        (
+            "ALTER TABLE jobs ADD COLUMN delivery_intent TEXT",
+            "ALTER TABLE jobs ADD COLUMN delivery_outcome TEXT",
+            "ALTER TABLE jobs ADD COLUMN intent_at REAL",
+        ),
+    ),
+    Migration(
+        4,
+        "where each attached input image is served, so a restart can read it again",
+        ("ALTER TABLE jobs ADD COLUMN input_urls TEXT NOT NULL DEFAULT '{}'",),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -12,26 +12,30 @@ whose user message is safe to show and whose detail names the SQLite error.
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
 from discomfy.config import resolve_path
-from discomfy.core.jobs.migrations import LATEST_VERSION, MIGRATIONS
 from discomfy.core.jobs.job import FINAL_STATES, JOB_FIELDS, UNFINISHED_STATES, Job, JobState
+from discomfy.core.jobs.migrations import LATEST_VERSION, MIGRATIONS
+from discomfy.core.jobs.rows import ANY, encode, from_row, guard, pragma_value, run_cas, select_one, to_row
+from discomfy.core.jobs.transitions import TRANSITIONS, IllegalTransition, check_transition, may_write, states
 from discomfy.exceptions import DisComfyError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 #: Fields ``update`` may change; ``id`` and ``created_at`` are fixed, ``updated_at`` automatic,
-#: and ``delivered`` belongs to ``mark_delivered`` alone (the once-only guarantee).
-UPDATABLE_FIELDS = frozenset(JOB_FIELDS) - {"id", "created_at", "updated_at", "delivered"}
-_JSON_FIELDS = ("parameters", "outputs", "parameter_sources")
+#: ``delivered`` belongs to ``finish`` and the intent fields to ``claim_intent`` (the once-only
+#: guarantee).
+UPDATABLE_FIELDS = frozenset(JOB_FIELDS) - {"id", "created_at", "updated_at", "delivered", "delivery_intent",
+                                            "delivery_outcome", "intent_at"}
+
 _FINAL = tuple(s.value for s in FINAL_STATES)
 _UNFINISHED = tuple(s.value for s in UNFINISHED_STATES)
 
@@ -102,16 +106,21 @@ class JobStore:
 
     async def add(self, job: Job) -> Job:
         """Store a new job. Call before telling the user it is queued."""
-        row = _to_row(job)
+        row = to_row(job)
         names = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         sql = f"INSERT INTO jobs ({names}) VALUES ({marks})"
         await self._call(lambda c: self._write(c, lambda: c.execute(sql, tuple(row.values()))))
         return job
 
-    async def update(self, job_id: str, **changes: Any) -> Job:
-        """Change some fields of a job (``updated_at`` is set for you); return the job as
-        stored. Raises ``KeyError`` for an unknown id, ``TypeError`` for unknown fields."""
+    async def update(self, job_id: str, *, expect: Any, expect_prompt: Any = ANY, **changes: Any) -> Job | None:
+        """Compare-and-set: change some fields of a job that is in one of the ``expect`` states
+        (and, with ``expect_prompt``, has that prompt id); ``updated_at`` is set for you.
+        Returns the job as stored, or ``None`` when it was not in the expected state (the
+        refusal is logged with both states). A state change must be allowed by
+        ``TRANSITIONS`` from every expected state. Raises ``KeyError`` for an unknown id,
+        ``TypeError`` for unknown fields."""
+        expected = states(expect)
         unknown = set(changes) - UPDATABLE_FIELDS
         if unknown:
             raise TypeError(
@@ -120,36 +129,88 @@ class JobStore:
             )
         if "state" in changes:
             changes["state"] = JobState(changes["state"])
-            if changes["state"] is JobState.DELIVERED:
-                raise ValueError("a job becomes delivered only through mark_delivered()")
-        row = {name: _encode(name, value) for name, value in changes.items()}
-        row["updated_at"] = self._clock()
-        assignments = ", ".join(f"{name} = ?" for name in row)
-
-        def work(conn: sqlite3.Connection) -> Job | None:
-            def statements() -> Job | None:
-                cursor = conn.execute(
-                    f"UPDATE jobs SET {assignments} WHERE id = ?", (*row.values(), job_id)
-                )
-                if cursor.rowcount == 0:
-                    return None
-                return _select_one(conn, job_id)
-
-            return self._write(conn, statements)
-
-        job = await self._call(work)
+            if changes["state"] in FINAL_STATES:
+                raise IllegalTransition("a job ends only through finish(), by the holder of its delivery intent")
+            check_transition(expected, changes["state"])
+        elif not all(may_write(s) for s in expected):
+            raise IllegalTransition("a finished job is never written again")
+        row = {name: encode(name, value) for name, value in changes.items()}
+        where, args = guard(expected, expect_prompt)
+        job = await self._cas(job_id, row, where, args)
         if job is None:
-            raise KeyError(f"no job {job_id!r} in the job store")
+            await self._refused(job_id, f"update {sorted(changes)}", expected, expect_prompt)
         return job
 
+    async def claim_intent(self, job_id: str, intent: str, outcome: str, *, expect_intent: str | None = None,
+                           at: float | None = None, note: str | None = None) -> Job | None:
+        """Record which message will carry the job's outcome, before anything is sent: only
+        on an unfinished job whose current intent is ``expect_intent`` (``None``: no intent
+        yet), so two paths never both deliver, and recovery finishes the one recorded.
+        Keeping the same intent keeps its ``intent_at`` (Discord's nonce window counts from
+        the first send; ``at`` is the time to record, by Discord's clock). ``note`` is kept as
+        the job's ``error_message`` (a failure's reason, so recovery can still send it).
+        Returns the job, or ``None`` when refused (logged)."""
+        now = self._clock() if at is None else at
+        where, args = guard(UNFINISHED_STATES, ANY)
+        where += " AND delivery_intent IS ?"
+        sql = ("UPDATE jobs SET delivery_intent = ?, delivery_outcome = ?, updated_at = ?, "
+               "error_message = COALESCE(?, error_message), "
+               "intent_at = COALESCE(CASE WHEN delivery_intent = ? THEN intent_at END, ?) "
+               f"WHERE id = ? AND {where}")
+        params = (intent, outcome, self._clock(), note, intent, now, job_id, *args, expect_intent)
+        job = await self._call(lambda c: self._write(c, lambda: run_cas(c, sql, params, job_id)))
+        if job is None:
+            await self._refused(job_id, f"claim delivery intent {intent} ({outcome})", UNFINISHED_STATES, ANY,
+                                expect_intent=expect_intent)
+        return job
+
+    async def finish(self, job_id: str, state: JobState | str, *, intent: str | None, **changes: Any) -> bool:
+        """End a job: delivered, failed or cancelled, by the holder of delivery intent
+        ``intent`` only, and only from a state ``TRANSITIONS`` allows (delivered: from
+        running). True for exactly one caller, ever; a refusal is logged with both states."""
+        target = JobState(state)
+        if target not in FINAL_STATES:
+            raise IllegalTransition(f"finish() ends a job; {target.value} is not a final state")
+        unknown = set(changes) - UPDATABLE_FIELDS
+        if unknown or "state" in changes:
+            raise TypeError(f"cannot set {', '.join(sorted(unknown | ({'state'} & set(changes))))} while finishing a job")
+        expected = tuple(s for s in JobState if target in TRANSITIONS[s])
+        row = {name: encode(name, value) for name, value in changes.items()}
+        row.update(state=target.value, delivered=int(target is JobState.DELIVERED))
+        where, args = guard(expected, ANY)
+        job = await self._cas(job_id, row, where + " AND delivery_intent IS ?", (*args, intent))
+        if job is None:
+            await self._refused(job_id, f"finish as {target.value}", expected, ANY, expect_intent=intent)
+        return job is not None
+
+    async def _cas(self, job_id: str, row: dict[str, Any], where: str, args: tuple[Any, ...]) -> Job | None:
+        row = {**row, "updated_at": self._clock()}
+        assignments = ", ".join(f"{name} = ?" for name in row)
+        sql = f"UPDATE jobs SET {assignments} WHERE id = ? AND {where}"
+        params = (*row.values(), job_id, *args)
+        return await self._call(lambda c: self._write(c, lambda: run_cas(c, sql, params, job_id)))
+
+    async def _refused(self, job_id: str, what: str, expected: Any, expect_prompt: Any, **more: Any) -> None:
+        """Log a refused compare-and-set with what was expected and what the job holds."""
+        current = await self.get(job_id)
+        if current is None:
+            raise KeyError(f"no job {job_id!r} in the job store")
+        wanted = "/".join(JobState(s).value for s in expected)
+        if expect_prompt is not ANY:
+            wanted += f" with prompt {expect_prompt}"
+        for name, value in more.items():
+            wanted += f", {name} {value}"
+        log.warning("job %s: refused to %s: expected %s, found %s (prompt %s, intent %s)", job_id, what, wanted,
+                    current.state.value, current.prompt_id, current.delivery_intent)
+
     async def get(self, job_id: str) -> Job | None:
-        return await self._call(lambda c: _select_one(c, job_id))
+        return await self._call(lambda c: select_one(c, job_id))
 
     async def unfinished(self) -> list[Job]:
         """Every job accepted, queued or running, oldest first: what restart recovery resumes."""
         marks = ", ".join("?" for _ in _UNFINISHED)
         sql = f"SELECT * FROM jobs WHERE state IN ({marks}) ORDER BY created_at, rowid"
-        return await self._call(lambda c: [_from_row(r) for r in c.execute(sql, _UNFINISHED)])
+        return await self._call(lambda c: [from_row(r) for r in c.execute(sql, _UNFINISHED)])
 
     async def jobs_for_user(
         self, user_id: int, active_only: bool = True, *, limit: int = 50
@@ -161,21 +222,7 @@ class JobStore:
             args.extend(_UNFINISHED)
         sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
         args.append(limit)
-        return await self._call(lambda c: [_from_row(r) for r in c.execute(sql, args)])
-
-    async def mark_delivered(self, job_id: str) -> bool:
-        """Claim delivery of a job's result: True only for the first caller, ever, so one
-        result is never sent twice (after a restart, a retry, or two racing paths). Call it
-        right before sending. False too for a job already failed or cancelled, so a result
-        that arrives after the user cancelled is not delivered."""
-        marks = ", ".join("?" for _ in _UNFINISHED)
-        sql = (
-            "UPDATE jobs SET delivered = 1, state = ?, updated_at = ? "
-            f"WHERE id = ? AND delivered = 0 AND state IN ({marks})"
-        )
-        args = (JobState.DELIVERED.value, self._clock(), job_id, *_UNFINISHED)
-        count = await self._call(lambda c: self._write(c, lambda: c.execute(sql, args).rowcount))
-        return count == 1
+        return await self._call(lambda c: [from_row(r) for r in c.execute(sql, args)])
 
     async def prune(self, older_than_days: float) -> int:
         """Delete finished jobs not updated for ``older_than_days``; 0 or less keeps all.
@@ -230,7 +277,7 @@ class JobStore:
             for name, value in self._pragmas.items():
                 if not name.replace("_", "").isalnum():
                     raise ValueError(f"not a pragma name: {name!r}")
-                conn.execute(f"PRAGMA {name} = {_pragma_value(value)}")
+                conn.execute(f"PRAGMA {name} = {pragma_value(value)}")
             self._migrate(conn)
         except BaseException:
             conn.close()
@@ -275,50 +322,4 @@ class JobStore:
         return result
 
 
-# --- rows <-> jobs -----------------------------------------------------------------------
-
-
-def _pragma_value(value: int | str) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"pragma values must be int or str, got {value!r}")
-    if isinstance(value, str) and not value.replace("_", "").isalnum():
-        raise ValueError(f"not a plain pragma value: {value!r}")
-    return str(value)
-
-
-def _encode(name: str, value: Any) -> Any:
-    if name in _JSON_FIELDS:
-        try:
-            return json.dumps(value, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"job {name} must be JSON-serialisable: {exc}") from exc
-    if name == "seed":
-        return None if value is None else str(int(value))
-    if name == "state":
-        return JobState(value).value
-    if name in ("delivered", "private"):
-        return int(bool(value))
-    return value
-
-
-def _to_row(job: Job) -> dict[str, Any]:
-    return {name: _encode(name, value) for name, value in asdict(job).items()}
-
-
-def _from_row(row: sqlite3.Row) -> Job:
-    values = {name: row[name] for name in JOB_FIELDS}
-    for name in _JSON_FIELDS:
-        values[name] = json.loads(values[name])
-    values["seed"] = None if values["seed"] is None else int(values["seed"])
-    values["state"] = JobState(values["state"])
-    values["delivered"] = bool(values["delivered"])
-    values["private"] = bool(values["private"])
-    return Job(**values)
-
-
-def _select_one(conn: sqlite3.Connection, job_id: str) -> Job | None:
-    row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    return None if row is None else _from_row(row)
-
-
-__all__ = ["JobStore", "JobStoreError", "UPDATABLE_FIELDS"]
+__all__ = ["ANY", "JobStore", "JobStoreError", "UPDATABLE_FIELDS"]

@@ -88,6 +88,8 @@ class ServerPool:
                 request_timeout=float(section.request_timeout),
                 job_deadline=float(section.job_deadline),
                 reconnect_max_delay=float(section.reconnect_max_delay),
+                server_lost_after=float(section.get("server_lost_after", 60.0)),
+                name=str(name),
             )
             servers.append(Server(str(name), str(url), client))
         return cls(servers, health_interval=float(section.get("health_interval", 15.0)),

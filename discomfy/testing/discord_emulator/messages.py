@@ -56,6 +56,7 @@ class StoredMessage:
     interaction_id: str | None = None  # set for interaction responses and followups
     webhook_id: str | None = None
     edits: int = 0
+    nonce: str | None = None  # as sent on creation (see nonces.py)
 
     @property
     def ephemeral(self) -> bool:
@@ -122,6 +123,8 @@ class StoredMessage:
         }
         if self.guild_id:
             payload["guild_id"] = self.guild_id
+        if self.nonce is not None:
+            payload["nonce"] = self.nonce
         if self.webhook_id:
             payload["webhook_id"] = self.webhook_id
             payload["application_id"] = self.webhook_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import limits, message_ops, payloads
+from . import limits, message_ops, nonces, payloads
 from .http_layer import ApiDispatcher
 from .messages import StoredMessage
 from .recording import RecordedRequest
@@ -130,15 +130,24 @@ class AppRoutes:
     async def list_messages(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
         channel_id = self._channel(rec, params)
         limit = int(rec.query.get("limit", 50))
+        after, before = int(rec.query.get("after", 0)), int(rec.query.get("before", 0)) or None
         found = [m for m in self.emu.messages.values()
-                 if m.channel_id == channel_id and not m.deleted and not m.ephemeral]
-        found.sort(key=lambda m: int(m.id), reverse=True)
-        return 200, [m.to_payload() for m in found[:limit]]
+                 if m.channel_id == channel_id and not m.deleted and not m.ephemeral
+                 and int(m.id) > after and (before is None or int(m.id) < before)]
+        found.sort(key=lambda m: int(m.id))
+        # newest first, like Discord; with ``after`` the page is the messages right after it
+        page = found[:limit] if "after" in rec.query and "before" not in rec.query else found[-limit:]
+        return 200, [m.to_payload() for m in reversed(page)]
 
     async def create_message(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
         channel_id = self._channel(rec, params)
+        body = rec.json or {}
+        earlier = nonces.earlier_message(self.emu, body, self.emu.bot_user["id"])
+        if earlier is not None:  # enforce_nonce: Discord returns the first copy, creates none
+            return 200, earlier.to_payload()
         msg = self.emu._new_message(channel_id)
-        message_ops.apply(self.emu, msg, rec.json or {}, rec, creating=True)
+        msg.nonce = nonces.nonce_of(body)
+        message_ops.apply(self.emu, msg, body, rec, creating=True)
         await self.emu._store_message(msg, created=True)
         return 200, msg.to_payload()
 

@@ -50,6 +50,7 @@ def build_app(fake: FakeComfyUI) -> web.Application:
             await asyncio.sleep(fake.http_delay)
         status = fake.take_http_failure()
         if status is not None:
+            fake.failed_requests.append((request.method, path, status))
             return web.Response(status=status, text=f"{status} injected by FakeComfyUI.fail_http")
         return await handler(request)
 

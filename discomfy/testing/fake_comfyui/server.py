@@ -72,6 +72,7 @@ class FakeComfyUI:
         self._holds: dict[str, asyncio.Event] = {}
         self.http_delay = 0.0
         self._http_failures: list[int] = []
+        self.failed_requests: list[tuple[str, str, int]] = []  # (method, path, status) answered by fail_http
         self.sockets_blocked = False
         self.completed_at: dict[str, float] = {}  # prompt_id -> time.monotonic() of `executing: null`
         self.ws_connects = 0

@@ -1,0 +1,81 @@
+"""Rows of the ``jobs`` table <-> ``Job`` objects, and the compare-and-set guard of a write.
+
+Kept apart from ``store`` (which owns the connection, its thread and the API) so each
+stays small: this module is pure functions over an open ``sqlite3`` connection.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict
+from typing import Any
+
+from discomfy.core.jobs.job import JOB_FIELDS, Job, JobState
+
+_JSON_FIELDS = ("parameters", "outputs", "parameter_sources", "input_urls")
+_FLAGS = ("delivered", "private")
+#: "do not check this" for an optional guard (``None`` is a value a guard can expect)
+ANY: Any = object()
+
+
+def pragma_value(value: int | str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"pragma values must be int or str, got {value!r}")
+    if isinstance(value, str) and not value.replace("_", "").isalnum():
+        raise ValueError(f"not a plain pragma value: {value!r}")
+    return str(value)
+
+
+def encode(name: str, value: Any) -> Any:
+    if name in _JSON_FIELDS:
+        try:
+            return json.dumps(value, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"job {name} must be JSON-serialisable: {exc}") from exc
+    if name == "seed":
+        return None if value is None else str(int(value))
+    if name == "state":
+        return JobState(value).value
+    if name in _FLAGS:
+        return int(bool(value))
+    return value
+
+
+def to_row(job: Job) -> dict[str, Any]:
+    return {name: encode(name, value) for name, value in asdict(job).items()}
+
+
+def from_row(row: sqlite3.Row) -> Job:
+    values = {name: row[name] for name in JOB_FIELDS}
+    for name in _JSON_FIELDS:
+        values[name] = json.loads(values[name])
+    values["seed"] = None if values["seed"] is None else int(values["seed"])
+    values["state"] = JobState(values["state"])
+    for name in _FLAGS:
+        values[name] = bool(values[name])
+    return Job(**values)
+
+
+def guard(expected: Any, expect_prompt: Any) -> tuple[str, tuple[Any, ...]]:
+    values = tuple(JobState(s).value for s in expected)
+    sql = f"state IN ({', '.join('?' for _ in values)})"
+    if expect_prompt is not ANY:
+        sql += " AND prompt_id IS ?"
+        values += (expect_prompt,)
+    return sql, values
+
+
+def run_cas(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], job_id: str) -> Job | None:
+    """One guarded UPDATE (inside ``_write``'s transaction): the job as stored, or None."""
+    if conn.execute(sql, params).rowcount == 0:
+        return None
+    return select_one(conn, job_id)
+
+
+def select_one(conn: sqlite3.Connection, job_id: str) -> Job | None:
+    row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return None if row is None else from_row(row)
+
+
+__all__ = ["ANY", "encode", "from_row", "guard", "pragma_value", "run_cas", "select_one", "to_row"]

@@ -1,0 +1,127 @@
+"""Stopping the bot exactly at one external effect, the way a killed process leaves things.
+
+Every external effect of the bot is numbered as it happens: a job-store write (``add``,
+``update``, ``claim_intent``, ``finish``), an HTTP request to Discord (REST, webhooks, the
+attachment CDN) or to ComfyUI. ``CrashPlan(stop_before=n)`` lets effects 1..n-1 happen and
+kills the bot at effect n, before it happens: from then on *every* effect of that bot raises
+``Killed`` (a ``BaseException``, so no ``except Exception`` handler of the bot can run
+cleanup that writes or sends anything). What was written stays written, nothing else is;
+ComfyUI keeps running what it was given; Discord keeps its messages and its clock.
+
+Which bot an effect belongs to is a ``ContextVar`` set before each bot starts: every task a
+bot creates inherits it, so the killed bot's late tasks stay dead while the restarted bot
+(the next incarnation) works normally on the same store, emulator and fake.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from discomfy.core.jobs.store import JobStore
+
+incarnation: contextvars.ContextVar[int] = contextvars.ContextVar("bot_incarnation", default=0)
+
+STORE_WRITES = ("add", "update", "claim_intent", "finish")
+#: Requests that are not a job's: the gateway and ComfyUI sockets, the health probes
+#: (GET /queue every ``health_interval``), whose count depends on timing.
+NOT_JOB_EFFECTS = ("/gateway", "/ws", "GET /queue")
+
+
+class Killed(BaseException):
+    """The bot process is gone: raised at, and after, the crash point."""
+
+
+@dataclass
+class Effect:
+    index: int
+    kind: str  # "store", "discord" or "comfyui"
+    label: str
+
+
+@dataclass
+class CrashPlan:
+    """Numbers the effects of incarnation 1 once ``counting``; kills it before ``stop_before``."""
+
+    stop_before: int | None = None
+    discord_port: int | None = None
+    effects: list[Effect] = field(default_factory=list)
+    counting: bool = False
+    killed_at: Effect | None = None
+    dead: set[int] = field(default_factory=set)
+    on_effect: Callable[[Effect], None] | None = None
+
+    def effect(self, kind: str, label: str) -> None:
+        bot = incarnation.get()
+        if bot in self.dead:
+            raise Killed(f"bot {bot} is dead")
+        if bot != 1 or not self.counting or any(skip in label for skip in NOT_JOB_EFFECTS):
+            return
+        effect = Effect(len(self.effects) + 1, kind, label)
+        if self.on_effect is not None:
+            self.on_effect(effect)
+        if effect.index == self.stop_before:
+            self.killed_at = effect
+            self.dead.add(bot)
+            raise Killed(f"stopped before effect {effect.index}: {kind} {label}")
+        self.effects.append(effect)
+
+    @property
+    def killed(self) -> bool:
+        return self.killed_at is not None
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[CrashPlan]:
+        """Route every store write and every client HTTP request through ``effect``."""
+        plan = self
+        original_request = aiohttp.ClientSession._request
+        originals = {name: getattr(JobStore, name) for name in STORE_WRITES}
+
+        async def request(session: Any, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
+            target = aiohttp.client.URL(str(url))
+            kind = "discord" if target.port == plan.discord_port else "comfyui"
+            plan.effect(kind, f"{method} {_short(target.path)}")
+            return await original_request(session, method, url, *args, **kwargs)
+
+        def store_write(name: str) -> Any:
+            method = originals[name]
+
+            async def write(store: Any, *args: Any, **kwargs: Any) -> Any:
+                detail = kwargs.get("state") or (args[1] if name in ("claim_intent", "finish") and len(args) > 1 else "")
+                detail = str(getattr(detail, "value", detail)).split(":")[0]
+                plan.effect("store", f"{name} {detail}".strip())
+                return await method(store, *args, **kwargs)
+
+            return write
+
+        aiohttp.ClientSession._request = request  # type: ignore[method-assign]
+        for name in STORE_WRITES:
+            setattr(JobStore, name, store_write(name))
+        try:
+            yield self
+        finally:
+            aiohttp.ClientSession._request = original_request  # type: ignore[method-assign]
+            for name, method in originals.items():
+                setattr(JobStore, name, method)
+
+
+def _short(path: str) -> str:
+    """``/api/v10/webhooks/1/emu.x/messages/2`` -> ``/webhooks/{id}/{token}/messages/{id}``."""
+    parts = []
+    for part in path.removeprefix("/api/v10").split("/"):
+        if part.isdigit():
+            part = "{id}"
+        elif part.startswith("emu."):
+            part = "{token}"
+        elif len(part) > 30:
+            part = "{..}"
+        parts.append(part)
+    return "/".join(parts)
+
+
+__all__ = ["CrashPlan", "Effect", "Killed", "incarnation"]
