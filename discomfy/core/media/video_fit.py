@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass
 from fractions import Fraction
 
-import av
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +38,17 @@ class VideoInfo:
         return self.frames / float(self.fps) if self.fps else 0.0
 
 
+def pyav():
+    """PyAV, imported on first use: it adds about 20 MB to the bot's memory, and most bots
+    never re-encode a video, so only the ones that do pay for it."""
+    import av
+
+    return av
+
+
 def probe(data: bytes) -> VideoInfo:
     """Decode ``data`` fully and count its frames (raises ``av.error.FFmpegError`` if it is not a video)."""
+    av = pyav()
     with av.open(io.BytesIO(data)) as container:
         stream = container.streams.video[0]
         frames = sum(1 for _ in container.decode(stream))
@@ -54,6 +62,7 @@ def _even(value: float) -> int:
 
 def encode_h264(data: bytes, *, scale: float = 1.0, bit_rate: int | None = None) -> bytes:
     """``data`` re-encoded as H.264/MP4 (yuv420p), frames and rate unchanged."""
+    av = pyav()
     out = io.BytesIO()
     with av.open(io.BytesIO(data)) as source, av.open(out, "w", format="mp4") as target:
         src = source.streams.video[0]
@@ -80,7 +89,7 @@ def shrink_video(data: bytes, limit: int) -> bytes | None:
     the smallest size and rate tried do not fit (or ``data`` is not a video FFmpeg reads)."""
     try:
         info = probe(data)
-    except (av.error.FFmpegError, IndexError) as exc:
+    except (pyav().error.FFmpegError, IndexError) as exc:
         log.warning("cannot re-encode a video that does not decode: %s", exc)
         return None
     seconds = max(info.seconds, 0.1)

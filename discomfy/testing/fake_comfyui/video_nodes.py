@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-import av
 
+from discomfy.core.media.video_fit import pyav
 from discomfy.testing.fake_comfyui.semantics import Batch, NodeContext, NodeResult, Simulated, as_batch, fake_node
 from discomfy.testing.fake_comfyui.storage import FileStore
 
@@ -38,6 +38,7 @@ def _rate(fps: float) -> Fraction:
 
 def encode_video(frames: Batch, fps: float, *, container: str, codec: str, options: dict[str, str] | None = None) -> bytes:
     """Frames as a video file, one frame per image, at ``fps``."""
+    av = pyav()
     out = io.BytesIO()
     width, height = frames[0].size
     with av.open(out, "w", format=container) as target:
