@@ -111,8 +111,11 @@ def sources_by_origin(job: Any) -> dict[str, list[str]]:
 
 async def deliver_result(bot: Any, job: Any, spec: Any, result: Any, *, resume: bool = False) -> None:
     limit = bot.generation.runs.upload_limit(job.id) or guild_upload_limit(bot, job.guild_id)
-    # re-encoding a large image or video takes seconds of CPU: off the event loop
-    fitted = await asyncio.to_thread(fit_media, [(img.filename, img.data) for img in result.images], limit)
+    files = [(img.filename, img.data) for img in result.images]
+    if all(len(data) <= limit for _, data in files):  # the usual case: nothing to re-encode
+        fitted = fit_media(files, limit)
+    else:  # re-encoding a large image or video takes seconds of CPU: off the event loop
+        fitted = await asyncio.to_thread(fit_media, files, limit)
     outputs = [{"filename": i.source.filename, "subfolder": i.source.subfolder, "type": i.source.type}
                for i in result.images if i.source is not None]
     if not fitted.files:
