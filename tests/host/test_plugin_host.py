@@ -68,17 +68,20 @@ async def test_cog_is_the_pluggy_plugin_through_load_unload_reload(project):
     write_plugin(project, "hooky", HOOK_PLUGIN)
     bot = await load(project)
     params: dict = {}
-    bot.plugin_manager.hook.discomfy_prepare_parameters(workflow=None, parameters=params, user_id=1)
+    bot.plugin_manager.hook.discomfy_prepare_parameters(workflow=None, parameters=params, user_id=1,
+                                                     explicit=frozenset(), sources={})
     assert params["seen_by"] == ["hooky"]
 
     await bot.reload_extension("discomfy_plugins.hooky")
     params = {}
-    bot.plugin_manager.hook.discomfy_prepare_parameters(workflow=None, parameters=params, user_id=1)
+    bot.plugin_manager.hook.discomfy_prepare_parameters(workflow=None, parameters=params, user_id=1,
+                                                     explicit=frozenset(), sources={})
     assert params["seen_by"] == ["hooky"]  # re-registered exactly once
 
     await bot.unload_extension("discomfy_plugins.hooky")
     params = {}
-    bot.plugin_manager.hook.discomfy_prepare_parameters(workflow=None, parameters=params, user_id=1)
+    bot.plugin_manager.hook.discomfy_prepare_parameters(workflow=None, parameters=params, user_id=1,
+                                                     explicit=frozenset(), sources={})
     assert params == {}
 
 
