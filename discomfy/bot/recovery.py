@@ -32,7 +32,9 @@ from discomfy.bot.delivery_protocol import find_own_message
 from discomfy.bot.progress import track_progress
 from discomfy.bot.responses import user_message_for
 from discomfy.core.comfyui.reconcile import terminal_from_history
+from discomfy.bot.submission import replay_options
 from discomfy.core.jobs.execution import ImageInput, follow_to_result, result_of
+from discomfy.core.scheduling.job_models import models_of
 from discomfy.exceptions import ComfyUIError, DisComfyError
 
 log = logging.getLogger(__name__)
@@ -83,9 +85,19 @@ async def recover_one(bot: Any, job: Any) -> str:
         bot.generation.runs.open(job.id).inputs = images
     # routed like a new job: only to servers that have what it needs
     servers = await bot.servers.check_choices(spec, job.parameters)
-    bot.job_queue.submit(job.id, job.user_id, servers=[server.name for server in servers])
+    bot.job_queue.submit(job.id, job.user_id, servers=[server.name for server in servers],
+                         models=models_needed(bot, job, spec))
     await bot.store.update(job.id, expect=("queued", "running"), state="queued", server=None, prompt_id=None)
     return "requeued"
+
+
+def models_needed(bot: Any, job: Any, spec: Any) -> frozenset[str]:
+    """The model files ``job`` loads, from its stored parameters: what model-aware scheduling
+    groups it by (empty if they no longer render; it then goes wherever a slot frees)."""
+    try:
+        return models_of(bot.updater().render(spec, replay_options(job, spec)))
+    except DisComfyError:
+        return frozenset()
 
 
 def had_images(job: Any, spec: Any) -> bool:
@@ -125,7 +137,7 @@ async def _reattach(bot: Any, job: Any, spec: Any, server: Any) -> str:
         if others:
             if await bot.store.update(job.id, expect="running", expect_prompt=job.prompt_id, state="queued",
                                       server=None, prompt_id=None) is not None:
-                bot.job_queue.submit(job.id, job.user_id, servers=others)
+                bot.job_queue.submit(job.id, job.user_id, servers=others, models=models_needed(bot, job, spec))
                 return "requeued"
     client = server.client
     try:

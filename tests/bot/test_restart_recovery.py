@@ -102,3 +102,32 @@ async def test_job_lost_by_a_restarted_comfyui_is_reported_with_a_retry_button_t
         result = await emu.wait_for_message(lambda m: m.id == clicked.original_message.id and m.attachments, timeout=15)
         assert result.attachments[0].data.startswith(b"\x89PNG")
     assert not emu.violations and not emu.unhandled
+
+
+async def test_a_job_waiting_in_our_queue_is_requeued_after_restart_with_the_models_it_loads(
+        discord_emulator, fake_comfyui, bot_config):
+    """Model-aware scheduling groups jobs by their models: a job taken back into the queue after a
+    restart must say which ones it needs, as it did when it was first queued."""
+    emu = discord_emulator
+    fake_comfyui.simulate(*SLOW_SAMPLER)
+    alice, bob = emu.make_user("alice"), emu.make_user("bob")
+    async with running_bot(emu, fake_comfyui, bot_config) as bot:
+        await emu.invoke("generate", {"prompt": "a slow lighthouse"}, user=alice)
+        await emu.invoke("generate", {"prompt": "a patient harbour"}, user=bob)  # waits: one slot
+        await until(lambda: _waiting_with_message(bot))
+        first_models = {j.job_id: j.models for j in bot.job_queue.snapshot().pending}
+    (waiting_id, models), = first_models.items()
+    assert "flux1-dev.safetensors" in models
+    async with running_bot(emu, fake_comfyui, bot_config) as bot:
+        snapshot = bot.job_queue.snapshot()
+        again = {j.job_id: j.models for j in (*snapshot.pending, *snapshot.running)}
+        assert again.get(waiting_id) == models
+        await until(lambda: _settled(bot), timeout=20)
+
+
+async def _waiting_with_message(bot):
+    pending = bot.job_queue.snapshot().pending
+    if not pending:
+        return False
+    job = await bot.store.get(pending[0].job_id)
+    return job is not None and job.progress_message_id is not None

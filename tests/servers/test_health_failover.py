@@ -202,3 +202,24 @@ async def test_telling_users_does_not_hold_up_health_checks(fakes, queue):
         release.set()
         await asyncio.wait_for(all_told.wait(), 5)
         assert sorted(told) == ["gpu-a", "gpu-b"]
+
+
+@pytest.mark.parametrize("releases", [False, True], ids=["run-still-counted", "run-already-released"])
+async def test_a_retried_job_keeps_the_models_it_loads(fakes, queue, releases):
+    """Model-aware scheduling groups jobs by their models: a job failed over to another server
+    must still say which models it needs, whichever way the bot stopped its run."""
+
+    async def stop_run(job_id: str) -> None:
+        if releases:  # the bot's run ended and gave its slot back before the queue move
+            queue.release(job_id)
+
+    async with started(fakes, queue) as pool:
+        Failover(queue, pool, stop_run=stop_run).attach()
+        queue.submit("job", "alice", models={"flux1-dev.safetensors", "ae.safetensors"})
+        await queue.next("gpu-a", timeout=1)
+
+        await fakes["gpu-a"].stop()
+        assert await pool.check_all() == {"gpu-a": "down"}
+        head = queue.snapshot().pending[0]
+        assert head.job_id == "job" and head.servers == frozenset({"gpu-b"})
+        assert head.models == frozenset({"flux1-dev.safetensors", "ae.safetensors"})

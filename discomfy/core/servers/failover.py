@@ -175,7 +175,7 @@ class Failover:
                 if self.queue.is_running(job.job_id):
                     self.queue.requeue(job.job_id, servers=sorted(allowed))
                 else:
-                    self.queue.submit(job.job_id, job.user_id, servers=sorted(allowed))
+                    self.queue.submit(job.job_id, job.user_id, servers=sorted(allowed), models=job.models)
             except (QueueClosedError, RateLimitError, ValueError) as exc:
                 log.warning("job %s could not be put back in the queue: %s", job.job_id, exc)
             else:
