@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest_asyncio
 
 from discomfy.testing.audit import jobs_in, seen
 from discomfy.testing.bot_harness import build_config, install_models, running_bot
 from discomfy.testing.fake_comfyui import FakeComfyUI
 from tests.bot.support import no_open_jobs
+from tests.faults.audit import until
 from tests.conftest import REPO_ROOT
 
 
@@ -143,7 +142,7 @@ async def test_a_server_dying_while_the_result_is_being_delivered_does_not_cut_t
             job = await bot.store.get(_job_of(inter))
             return job.delivery_intent is not None and job
 
-        job = await _until(delivering)
+        job = await until(delivering, what="the delivery intent")
         dead = fake_comfyui if job.server == "gpu1" else second_comfyui
         await dead.stop()  # the health check (every 0.2 s) sees it during the 1.5 s upload
         await emu.wait_for_message(lambda m: m.id == inter.original_message.id and m.attachments, timeout=10)
@@ -158,12 +157,3 @@ async def test_a_server_dying_while_the_result_is_being_delivered_does_not_cut_t
 def _job_of(inter) -> str:
     (job_id,) = jobs_in(inter.original_message)
     return job_id
-
-
-async def _until(predicate, timeout: float = 20.0):
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not (value := await predicate()):
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.01)
-    return value
