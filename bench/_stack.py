@@ -13,6 +13,9 @@ The stand-ins record requests without times, so the bench wraps them (below) ins
 editing ``discomfy/testing``.
 
 Run as a script, this file is the child: ``python bench/_stack.py '<json spec>'``.
+
+Over 300 lines on purpose: the parent's stage, the child's start-up and the timestamp wrappers
+must agree on one JSON spec and one set of hooks, so they are kept in one file.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ HTTP goes through :class:`~discomfy.core.comfyui.http.HttpTransport` (every fail
 and routed per prompt by :class:`~discomfy.core.comfyui.router.EventRouter`. A job costs
 ``POST /prompt`` + ``GET /history/{id}`` + one ``/view`` per output while the socket is
 healthy: nothing is polled.
+
+Over 300 lines on purpose: this is API.md's one client class, and each method is a few lines
+over the transport, router and socket modules beside it.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ The worker calls ``release(job_id)`` when the job has finished, whatever the out
 Everything but ``next`` is synchronous and runs on the event loop thread, so there are no
 locks: a mutation and the waking of workers happen in one step. Listeners hear about every
 position change (to keep the "position 3 in queue" line of a progress message current).
+
+Over 300 lines on purpose: waiting lines, caps, running slots and the policy hand-off are one
+state machine whose invariants hold only if every transition is in this one class.
 """
 
 from __future__ import annotations

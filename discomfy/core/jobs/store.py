@@ -7,6 +7,9 @@ The event loop never blocks on disk: the connection lives in one dedicated threa
 call is handed to it, which also serialises writes without locks of our own. Every SQLite
 failure (locked by another process, disk full, damaged file) becomes a ``JobStoreError``
 whose user message is safe to show and whose detail names the SQLite error.
+
+Over 300 lines on purpose: every statement against the job table is a guarded transition, kept
+beside the one connection and thread that run them (row encoding lives in ``rows.py``).
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ One aiohttp server on 127.0.0.1 (free port) serves ``/api/v10/...``, the gateway
 ``/gateway`` and uploaded attachment bytes at ``/attachments/...``. discord.py is redirected by
 two class attributes (see ``discomfy.bot.discord_endpoints``), so everything the bot does goes
 over real HTTP and WebSocket through discord.py's own code.
+
+Over 300 lines on purpose: this is the emulator's one public object, what tests and the
+playground call on it; each method is a few lines over the parts it assembles.
 """
 
 from __future__ import annotations
