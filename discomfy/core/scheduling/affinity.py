@@ -1,40 +1,59 @@
 """``model_affinity``: a free server starts a job whose models it already holds.
 
-The candidates (each waiting user's first job the server may run, in round-robin turn) are
-ranked:
+The candidates are every waiting job the server may run, in round-robin serving order (not
+only each user's first: a user's quick upscale need not wait behind their own video while the
+server holds the upscaler). Each is one of:
 
-0. held here — no load; among these, the one that has waited longest for its size: the
-   largest (wait + run) / sqrt(run). Dividing by the run time itself (the response ratio)
-   keeps a 120 s video waiting until its aging deadline while 3 s upscales pass it; not
-   dividing makes the upscales wait behind videos. In the bench the square root gave every
-   kind a better p95 than round-robin and the best fairness index of the three;
+0. held here — no load;
 1. held by no healthy server, if this is the free server where loading evicts the least
    recently used model (or nothing) — :meth:`ModelAffinity.eviction_target`;
 2. held only by busy servers, once it has waited as long as a job of its kind takes.
 
-Loads (1 and 2) go to the kind most waited for (response ratios) per server holding it. A job held
-by a free server, or better loaded on another free server, is left to that server.
+A job held by a free server, or better loaded on another free server, is left to that server.
+The others are ordered by :meth:`ModelAffinity.priority`: (wait + run) x (1 + (12 s / run)^2),
+divided for a load by 1 + 9 x load / (jobs of that kind waiting x run). Why this shape, from
+``bench/scheduling.py``:
+
+- the wait alone (round-robin's order) makes a 3 s upscale wait as long as a 120 s video, and
+  users with many short jobs see a slowdown a hundred times the others' (Jain's index 0.85);
+- the response ratio (wait + run) / run keeps every video until its aging deadline;
+- the factor 1 + (12 / run)^2 is about 17 for an upscale, 5 for SDXL and 1.0–1.6 for FLUX, Qwen
+  and Wan: short jobs go first, the long ones share the GPU almost in turn;
+- before, a load waited until no job needed none; short jobs whose model was evicted then
+  waited half an hour. Now a load competes, weighed by what it costs per job it serves.
 
 The preferred job starts only if the aging bound (:mod:`.aging`) still holds: every job it
-passes in turn order ends its wait before its deadline, and all waiting jobs, taken in
-deadline order by the servers as they free up, still could. Otherwise the candidate with the
-earliest deadline starts. When no candidate suits and none is due, the server waits.
+passes in serving order starts before its deadline, and all waiting jobs, taken in deadline
+order by the servers as they free up (running loads and the loads they will need included),
+still could. Otherwise the job with the earliest deadline starts. When no candidate suits and
+none is due, the server waits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from discomfy.core.jobs.queued import QueuedJob
-from discomfy.core.scheduling.aging import AgingBound
+from discomfy.core.scheduling.aging import AgingBound, MARGIN
 from discomfy.core.scheduling.policy import RECHECK, SchedulingPolicy
 
 
 log = logging.getLogger(__name__)
 
+#: Seconds of run time around which a job counts as short: the priority of a job that runs
+#: ``r`` seconds grows with its wait times ``1 + (SHORT_JOB / r) ** 2``.
+SHORT_JOB = 12.0
+#: How much a load weighs against a job that needs none: a load's priority is divided by
+#: ``1 + LOAD_WEIGHT * load / (jobs of its kind waiting * run)``.
+LOAD_WEIGHT = 9.0
+
+#: The rank of a job whose models only busy servers hold and that has not waited long enough
+#: to be loaded elsewhere: not chosen now, but served if it falls due.
+WAIT = 3
 #: Shortest pause before a server that left every candidate looks again, in seconds.
 MIN_RECHECK = 0.05
 
@@ -90,38 +109,52 @@ class ModelAffinity(SchedulingPolicy):
     def pick(self, server: str, candidates: Sequence[QueuedJob]) -> QueuedJob | None:
         if not candidates:
             return None
+        if self.queue is not None:  # every waiting job, not only each user's first
+            candidates = self.queue.waiting_for(server)
         now = self.now()
-        ranked = []
-        for index, job in enumerate(candidates):
-            rank = self._rank(server, job, now)
-            if rank is not None:
-                ranked.append((rank, index, job))
-        demand = self._demand(server)
+        ranks = [self._rank(server, job, now) for job in candidates]
+        ranked = [(rank, index, job) for index, (rank, job) in enumerate(zip(ranks, candidates))
+                  if rank is not None and rank != WAIT]
+        kind_waiting = Counter(job.models for job in candidates)
+        ranked.sort(key=lambda entry: (-self.priority(entry[2], now, load=bool(entry[0]),
+                                                      sharing=kind_waiting[entry[2].models]), entry[1]))
         estimate = self.aging.durations.estimate
-
-        def preference(entry: tuple[int, int, QueuedJob]) -> tuple[Any, ...]:
-            rank, index, job = entry
-            if rank == 0:  # a hit: the longest wait for its size (square root: see the docstring)
-                return (0, -(now - job.submitted_at + estimate(job.models)) / max(1.0, estimate(job.models)) ** 0.5, index)
-            return (1, -demand.get(job.models, 0.0), index)  # a load: for the kind most waited for
-
-        ranked.sort(key=preference)
         waiting = self.queue.snapshot().pending if self.queue is not None else ()
         for rank, index, job in ranked[:1]:
-            load = self.aging.durations.load if rank else 0.0
+            load = self.aging.durations.load_time(job.models) if rank else 0.0
             if (self.aging.may_pass(candidates[:index], job, now, load)
                     and self.aging.feasible([j for j in waiting if j.job_id != job.job_id],
-                                            self._free_times(server, now + estimate(job.models) + load), now)):
+                                            self._free_times(server, now + estimate(job.models) + load), now,
+                                            cost=self._cost)):
                 self._wake_at = None
                 return job
-        due = [j for j in candidates if now + estimate(j.models) >= self.aging.deadline(j.job_id)]
+        # due: a job another free server will not take now, whose deadline one more job here would pass
+        due = [j for j, rank in zip(candidates, ranks)
+               if rank is not None and now + estimate(j.models) >= self.aging.deadline(j.job_id) - MARGIN]
         if ranked or due:  # nothing may go first: serve the most urgent
             self._wake_at = None
             return min(due or candidates, key=lambda j: self.aging.deadline(j.job_id))
         # none suits and none is due yet: look again when one falls due (all are in the future)
-        soonest = min(self.aging.deadline(j.job_id) - estimate(j.models) for j in candidates)
+        soonest = min(self.aging.deadline(j.job_id) - MARGIN - estimate(j.models) for j in candidates)
         self._wake_at = min(now + RECHECK, soonest)
         return None
+
+    def priority(self, job: QueuedJob, now: float, *, load: bool = False, sharing: int = 1) -> float:
+        """How much ``job`` should start now: (wait + run) x (1 + (SHORT_JOB / run)^2), and for a
+        ``load`` shared by ``sharing`` waiting jobs of its kind, divided by
+        1 + LOAD_WEIGHT x load / (sharing x run). See the module docstring for why."""
+        run = max(1.0, self.aging.durations.estimate(job.models))
+        score = (now - job.submitted_at + run) * (1 + (SHORT_JOB / run) ** 2)
+        if load:
+            score /= 1 + LOAD_WEIGHT * self.aging.durations.load_time(job.models) / (max(1, sharing) * run)
+        return score
+
+    def _cost(self, job: QueuedJob) -> float:
+        """Seconds ``job`` will probably hold a server: its run, plus a load when no healthy
+        server holds its models."""
+        healthy = [s for s in self.servers() if self.healthy(s)]
+        needs_load = bool(job.models) and not self.holdings.holders(job.models, healthy)
+        return self.aging.durations.estimate(job.models) + (self.aging.durations.load_time(job.models) if needs_load else 0.0)
 
     def _free_times(self, server: str, busy_until: float) -> list[float]:
         """When each healthy server will probably take its next job, ``server`` being busy
@@ -131,7 +164,8 @@ class ModelAffinity(SchedulingPolicy):
         ends: dict[str, list[float]] = {}
         for job in self.queue.snapshot().running:
             if job.server is not None:
-                ends.setdefault(job.server, []).append(now + self.aging.durations.remaining(job.models, now - (job.started_at or now)))
+                ends.setdefault(job.server, []).append(now + self.aging.durations.remaining(
+                    job.models, now - (job.started_at or now), loading=self._loaded.get(job.job_id, False)))
         times = []
         for name in self.servers():
             if name == server:
@@ -140,23 +174,10 @@ class ModelAffinity(SchedulingPolicy):
                 times.append(now if self.queue.has_free_slot(name) else max(now, min(ends.get(name, [now]))))
         return times or [busy_until]
 
-    def _demand(self, server: str) -> dict[frozenset[str], float]:
-        """How badly each kind ``server`` may run is waited for: the waiting jobs' response
-        ratios ((wait + run) / run) added up, shared by the healthy servers holding that
-        kind (plus the one that would load it). Many short jobs waiting long weigh most."""
-        assert self.queue is not None
-        now = self.now()
-        work: dict[frozenset[str], float] = {}
-        for job in self.queue.snapshot().pending:
-            if job.servers is None or server in job.servers:
-                run = max(1.0, self.aging.durations.estimate(job.models))
-                work[job.models] = work.get(job.models, 0.0) + (now - job.submitted_at + run) / run
-        healthy = [s for s in self.servers() if self.healthy(s)]
-        return {models: seconds / (1 + len(self.holdings.holders(models, healthy))) for models, seconds in work.items()}
-
     def _rank(self, server: str, job: QueuedJob, now: float) -> int | None:
         """0 held here, 1 held nowhere and this is where to load it, 2 held only by busy
-        servers long enough; None: leave it for another server."""
+        servers long enough, ``WAIT`` held only by busy servers; None: another free server
+        should take it now."""
         if not job.models or self.holdings.holds(server, job.models):
             return 0
         assert self.queue is not None
@@ -166,7 +187,7 @@ class ModelAffinity(SchedulingPolicy):
             return 1 if self.eviction_target(job, [s for s in allowed if self.queue.has_free_slot(s)] + [server]) == server else None
         if any(self.queue.has_free_slot(h) for h in holders):
             return None
-        return 2 if now - job.submitted_at >= self.aging.durations.estimate(job.models) else None
+        return 2 if now - job.submitted_at >= self.aging.durations.estimate(job.models) else WAIT
 
     def eviction_target(self, job: QueuedJob, servers: Sequence[str]) -> str:
         """Of ``servers``, where loading ``job``'s models evicts the least recently used model

@@ -8,18 +8,24 @@ still running, shared by the servers that may run it), and a deadline of ``facto
 before that deadline; after that it is served in strict turn.
 
 Durations are learnt per model set (an average of what jobs of that kind took, from start
-to release), so the estimate follows the real servers, loads included.
+to release), and so is the time loading that kind's models adds, so the estimates follow the
+real servers. Deadlines are kept on estimates, with ``MARGIN`` seconds of slack.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-#: What a job of a kind never seen yet is assumed to take, in seconds.
-FIRST_GUESS = 30.0
+#: What a job of a kind never seen yet is assumed to take at least, in seconds. Pessimistic
+#: on purpose: a new kind may be a video, and guessing it short lets other jobs pass jobs
+#: whose deadline it then breaks (the bench's first minutes showed this with 30 s).
+FIRST_GUESS = 120.0
+#: Seconds of slack kept before every deadline: estimates are averages, and a job that ends
+#: a little later than its estimate must not push another past its bound.
+MARGIN = 10.0
 #: Weight of the newest duration in the running average.
 SMOOTHING = 0.2
 
@@ -38,17 +44,24 @@ class Durations:
     by_kind: dict[frozenset[str], float] = field(default_factory=dict)
     overall: float | None = None
     load: float = FIRST_GUESS  # extra seconds when the server had to load the models first
+    loads: dict[frozenset[str], float] = field(default_factory=dict)  # the same, per kind
+
+    def load_time(self, models: frozenset[str]) -> float:
+        """Seconds loading this kind's models takes (learnt; else what any load took)."""
+        return self.loads.get(models, self.load)
 
     def estimate(self, models: frozenset[str]) -> float:
-        """A kind never seen is guessed as long as the longest kind seen (or FIRST_GUESS)."""
+        """A kind never seen is guessed as long as the longest kind seen, and at least
+        FIRST_GUESS."""
         if models in self.by_kind:
             return self.by_kind[models]
-        return max(self.by_kind.values(), default=FIRST_GUESS)
+        return max(FIRST_GUESS, max(self.by_kind.values(), default=0.0))
 
-    def remaining(self, models: frozenset[str], elapsed: float) -> float:
-        """Seconds a job running for ``elapsed`` probably still needs; one running past its
-        estimate is assumed to need half as long again."""
-        left = self.estimate(models) - elapsed
+    def remaining(self, models: frozenset[str], elapsed: float, *, loading: bool = False) -> float:
+        """Seconds a job running for ``elapsed`` probably still needs (``loading``: its server
+        had to load its models first); one running past its estimate is assumed to need half
+        as long again."""
+        left = self.estimate(models) + (self.load_time(models) if loading else 0.0) - elapsed
         return left if left > 0 else 0.5 * elapsed
 
     def record(self, models: frozenset[str], seconds: float, *, loaded: bool = False) -> None:
@@ -57,7 +70,10 @@ class Durations:
         seconds = max(0.0, seconds)
         if loaded:
             if models in self.by_kind:
-                self.load += SMOOTHING * (max(0.0, seconds - self.by_kind[models]) - self.load)
+                extra = max(0.0, seconds - self.by_kind[models])
+                self.load += SMOOTHING * (extra - self.load)
+                old_load = self.loads.get(models)
+                self.loads[models] = extra if old_load is None else old_load + SMOOTHING * (extra - old_load)
                 return  # a first run with its load overestimates the kind until a run without
         old = self.by_kind.get(models)
         self.by_kind[models] = seconds if old is None else old + SMOOTHING * (seconds - old)
@@ -98,14 +114,17 @@ class AgingBound:
         return self.deadlines.get(job_id, float("inf"))
 
     def may_pass(self, skipped: Iterable[_Job], runner: _Job, now: float, extra: float = 0.0) -> bool:
-        """True when every job in ``skipped`` still meets its deadline if ``runner`` runs
-        first (it would end by ``now`` + its estimated duration + ``extra``, a load)."""
+        """True when every job in ``skipped`` still starts ``MARGIN`` before its deadline if
+        ``runner`` runs first (it would end by ``now`` + its estimated duration + ``extra``,
+        a load)."""
         ends = now + self.durations.estimate(runner.models) + extra
-        return all(ends < self.deadline(j.job_id) for j in skipped)
+        return all(ends < self.deadline(j.job_id) - MARGIN for j in skipped)
 
-    def feasible(self, waiting: Iterable[_Job], free_at: Sequence[float], now: float) -> bool:
-        """True when every job in ``waiting`` could still start by its deadline if the servers,
-        free at ``free_at``, took them in deadline order (each for its estimated duration)."""
+    def feasible(self, waiting: Iterable[_Job], free_at: Sequence[float], now: float,
+                 cost: Callable[[_Job], float] | None = None) -> bool:
+        """True when every job in ``waiting`` could still start ``MARGIN`` before its deadline
+        if the servers, free at ``free_at``, took them in deadline order, each for ``cost(job)``
+        seconds (default: its estimated duration; the policy adds the loads it foresees)."""
         servers = list(free_at)
         heapq.heapify(servers)
         for job in sorted(waiting, key=lambda j: self.deadline(j.job_id)):
@@ -113,9 +132,9 @@ class AgingBound:
             if deadline == float("inf"):
                 break
             start = heapq.heappop(servers)
-            if start > deadline:
+            if start > deadline - MARGIN:
                 return False
-            heapq.heappush(servers, start + self.durations.estimate(job.models))
+            heapq.heappush(servers, start + (cost(job) if cost else self.durations.estimate(job.models)))
         return True
 
     def done(self, job_id: Hashable) -> None:
@@ -123,4 +142,4 @@ class AgingBound:
         self.round_robin_estimate.pop(str(job_id), None)
 
 
-__all__ = ["AgingBound", "Durations", "FIRST_GUESS"]
+__all__ = ["AgingBound", "Durations", "FIRST_GUESS", "MARGIN"]

@@ -2,17 +2,10 @@
 
 The queue offers a free server its *candidates*: each waiting user's first job that server
 may run, in round-robin turn. ``LeastBusy`` takes the first — strict round-robin, the jobs
-spread over whichever servers free first. ``ModelAffinity`` prefers, in this order:
-
-0. a job whose models the server already holds (no load);
-1. a job whose models no healthy server holds, if this server is the free one where loading
-   them evicts the least recently used model (or nothing);
-2. a job whose models only busy servers hold, once it has waited as long as a job of its
-   kind takes (they are backed up: load it here too);
-
-and passes over earlier candidates only while the aging bound allows (:mod:`.aging`). A job
-it does not want (its models are held by a free server, or a better free server could take
-it) is left for that server; when no candidate suits and none is due, the server waits.
+spread over whichever servers free first. ``ModelAffinity`` (:mod:`.affinity`) looks at every
+waiting job (``FairQueue.waiting_for``), prefers jobs whose models the server already holds,
+weighs a load against them, and passes over earlier jobs only while the aging bound allows
+(:mod:`.aging`); when no job suits and none is due, the server waits.
 
 Both keep the record of held models (:mod:`.holdings`) that /status shows, forget a server's
 record when it goes down, and, with ``comfyui.pipelining``, let a healthy, connected server
