@@ -6,12 +6,13 @@ with the policy ``comfyui.scheduling`` names, the job flow ``core.execution.exec
 simulated clock: hours of GPU time take about a minute. Each server's dispatcher is the
 bot's (``next`` -> run -> ``release``). The workload is in ``_scheduling_workload``.
 
-    .venv/bin/python bench/scheduling.py [--jobs 600] [--users 50] [--seed 15] [--aging-factor 2]
+    .venv/bin/python bench/scheduling.py [--jobs 600] [--users 50] [--seed 15 [16 ...]] [--aging-factor 2]
 
 Printed side by side per policy: model loads and GPU seconds spent loading, throughput,
 idle gaps (a server between two prompts while jobs waited), wait p50/p95/max per job kind,
-Jain's fairness index over users' mean slowdown, and the aging bound's figures. Nothing is
-asserted: the figures are for the reader (and the README's table).
+Jain's fairness index over users' mean slowdown, and the aging bound's figures; then issue
+15's goals for ``model_affinity``, each marked met or MISSED. Nothing is asserted: the
+figures are for the reader (and the README's table).
 """
 
 from __future__ import annotations
@@ -204,30 +205,53 @@ def figures(run: Run) -> dict[str, str]:
     return rows
 
 
+def goals(base: Run, best: Run) -> list[tuple[str, bool]]:
+    """Issue 15's goals for ``model_affinity`` (``best``) against ``least_busy`` (``base``)."""
+    fb, fa = figures(base), figures(best)
+    p95 = {k.name: (int(fb[f"wait {k.name} p50/p95/max (s)"].split(" / ")[1]), int(fa[f"wait {k.name} p50/p95/max (s)"].split(" / ")[1]))
+           for k in KINDS}
+    jain_key = "Jain index (users' mean slowdown)"
+    worse = [f"{kind} {a} > {b}" for kind, (b, a) in p95.items() if a > b]
+    return [
+        (f"model loads {base.loads / max(1, best.loads):.1f}x fewer (goal >= 3x)", base.loads >= 3 * best.loads),
+        (f"throughput {base.makespan / best.makespan:.2f}x (goal >= 1.3x)", base.makespan >= 1.3 * best.makespan),
+        ("p95 wait no worse for any job type" + (f" (worse: {', '.join(worse)})" if worse else ""), not worse),
+        (f"Jain's index {fa[jain_key]} (goal >= 0.9; round-robin {fb[jain_key]})", float(fa[jain_key]) >= 0.9),
+        (f"jobs past their aging bound: {fa['jobs past their aging bound']} (goal 0)", fa["jobs past their aging bound"] == "0"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=600)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--aging-factor", type=float, default=2.0)
-    parser.add_argument("--seed", type=int, default=15, help="another seed draws another workload of the same shape")
+    parser.add_argument("--seed", type=int, nargs="+", default=[15],
+                        help="one or more seeds; each draws another workload of the same shape")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    jobs = plan(args.jobs, args.users, seed=args.seed)
     policies = [
         ("least_busy", lambda: LeastBusy()),
         ("model_affinity", lambda: ModelAffinity(aging_factor=args.aging_factor)),
         ("model_affinity+pipelining", lambda: ModelAffinity(aging_factor=args.aging_factor, pipelining=True)),
     ]
-    runs = [run_simulated(lambda label=label, make=make: simulate(label, make(), jobs)) for label, make in policies]
-    table = [figures(r) for r in runs]
-    width = max(len(k) for k in table[0])
-    print(f"seed {args.seed}: {len(jobs)} jobs, {args.users} users, {SERVERS} servers x {SERVER_MEMORY_GB:.0f} GB (--cache-lru {CACHE_LRU})")
-    print(" | ".join([" " * width] + [f"{r.label:>26}" for r in runs]))
-    for key in table[0]:
-        print(" | ".join([f"{key:<{width}}"] + [f"{t[key]:>26}" for t in table]))
-    base, best = runs[0], runs[1]
-    print(f"\nmodel_affinity vs least_busy: {base.loads / max(1, best.loads):.1f}x fewer loads, "
-          f"{base.makespan / best.makespan:.2f}x throughput")
+    met_everywhere = True
+    for seed in args.seed:
+        jobs = plan(args.jobs, args.users, seed=seed)
+        runs = [run_simulated(lambda label=label, make=make: simulate(label, make(), jobs)) for label, make in policies]
+        table = [figures(r) for r in runs]
+        width = max(len(k) for k in table[0])
+        print(f"seed {seed}: {len(jobs)} jobs, {args.users} users, {SERVERS} servers x {SERVER_MEMORY_GB:.0f} GB (--cache-lru {CACHE_LRU})")
+        print(" | ".join([" " * width] + [f"{r.label:>26}" for r in runs]))
+        for key in table[0]:
+            print(" | ".join([f"{key:<{width}}"] + [f"{t[key]:>26}" for t in table]))
+        print("\nmodel_affinity against least_busy:")
+        for text, met in goals(runs[0], runs[1]):
+            met_everywhere &= met
+            print(f"  [{'met' if met else 'MISSED'}] {text}")
+        print()
+    if len(args.seed) > 1:
+        print(f"all goals met on every seed: {'yes' if met_everywhere else 'no'}")
 
 
 if __name__ == "__main__":

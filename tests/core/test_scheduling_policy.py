@@ -206,3 +206,82 @@ def test_vram_reports_confirm_what_a_server_holds_and_teach_model_sizes():
     held.ran("cpu1", QWEN, 2.0)  # no VRAM figures: only the last job's models are assumed kept
     held.confirm("cpu1", cpu)
     assert held.held("cpu1") == ["qwen.safetensors"]
+
+
+UPSCALER = frozenset({"4x_upscaler.pth"})
+
+
+def test_a_users_job_whose_model_is_held_need_not_wait_behind_their_own_earlier_job():
+    async def main():
+        queue, _ = affinity_queue()
+        queue.submit("warm", "u0", models=FLUX)
+        await queue.next("gpu1")  # gpu1 now holds FLUX
+        queue.submit("a-qwen", "alice", models=QWEN)
+        queue.submit("a-flux", "alice", models=FLUX)
+        queue.release("warm")
+        assert (await queue.next("gpu1")).job_id == "a-flux"  # no load, and qwen's bound allows it
+        assert queue.position("a-qwen") == 1
+
+        strict = FairQueue(max_per_user=3, clock=loop_clock(), policy=LeastBusy(servers=["gpu1"]))
+        strict.submit("a-qwen", "alice", models=QWEN)
+        strict.submit("a-flux", "alice", models=FLUX)
+        assert (await strict.next("gpu1")).job_id == "a-qwen"  # round-robin keeps a user's order
+
+    run_simulated(main)
+
+
+def test_short_jobs_whose_model_was_evicted_get_a_load_before_their_deadline_forces_one():
+    """One server holds FLUX and six users keep it busy with 20 s FLUX jobs; four users wait
+    with 3 s upscales whose model (a 15 s load) it does not hold. Before, a load waited until
+    no job needed none, so the upscales started only when their aging deadline forced them.
+    Now the load is weighed against the hits: the upscales start together after one load,
+    about when round-robin would have reached them, well before their deadline."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        queue, policy = affinity_queue()
+        durations = policy.aging.durations
+        durations.by_kind.update({FLUX: 20.0, UPSCALER: 3.0})
+        durations.load = durations.loads[UPSCALER] = durations.loads[FLUX] = 15.0  # as if learnt
+        policy.holdings.ran("gpu1", FLUX, loop.time())
+        flux_users = [f"f{n}" for n in range(6)]
+        for user in flux_users:
+            queue.submit(f"{user}-0", user, models=FLUX)
+        for n in range(4):
+            queue.submit(f"up{n}", f"u{n}", models=UPSCALER)
+        deadlines = {f"up{n}": policy.aging.deadline(f"up{n}") for n in range(4)}
+        started: dict[str, float] = {}
+        rounds = {user: 0 for user in flux_users}
+        loaded = FLUX
+        while len([j for j in started if j.startswith("up")]) < 4:
+            job = await queue.next("gpu1")
+            started[job.job_id] = loop.time()
+            if job.models != loaded:  # the server loads the job's model first (15 s either way)
+                await asyncio.sleep(15.0)
+                loaded = job.models
+            await asyncio.sleep(3.0 if job.models == UPSCALER else 20.0)
+            queue.release(job.job_id)
+            if job.models == FLUX:  # the FLUX users queue again: a hit is always waiting
+                user = job.user_id
+                rounds[user] += 1
+                queue.submit(f"{user}-{rounds[user]}", user, models=FLUX)
+
+        upscales = sorted(started[f"up{n}"] for n in range(4))
+        assert upscales[-1] - upscales[0] < 40  # one load serves all four, back to back
+        for n in range(4):
+            assert started[f"up{n}"] < deadlines[f"up{n}"] - 60, (started, deadlines)
+        assert upscales[0] <= 6 * 20 + 1  # no later than round-robin's turn (six FLUX jobs ahead)
+
+    run_simulated(main)
+
+
+def test_running_loads_and_unseen_kinds_are_counted_when_keeping_the_bound():
+    from discomfy.core.scheduling.aging import FIRST_GUESS, Durations
+
+    durations = Durations()
+    durations.record(FLUX, 20.0)
+    durations.record(FLUX, 50.0, loaded=True)  # the run with a load teaches FLUX's load: 30 s
+    assert durations.estimate(FLUX) == 20.0 and durations.load_time(FLUX) == 30.0
+    assert durations.remaining(FLUX, 10.0) == 10.0
+    assert durations.remaining(FLUX, 10.0, loading=True) == 40.0  # its server is still loading
+    assert durations.estimate(QWEN) == FIRST_GUESS  # never seen: assumed long, not short
