@@ -109,8 +109,15 @@ class ModelAffinity(SchedulingPolicy):
     def pick(self, server: str, candidates: Sequence[QueuedJob]) -> QueuedJob | None:
         if not candidates:
             return None
+        turn_order = candidates
         if self.queue is not None:  # every waiting job, not only each user's first
             candidates = self.queue.waiting_for(server)
+        kinds = {job.models for job in candidates}
+        if len(kinds) == 1 and self._rank(server, turn_order[0], self.now()) == 0:
+            # one kind, held here: nothing to gain from passing anyone, so strict round-robin
+            # (and no per-job work on a busy single-model bot)
+            self._wake_at = None
+            return turn_order[0]
         now = self.now()
         ranks = [self._rank(server, job, now) for job in candidates]
         ranked = [(rank, index, job) for index, (rank, job) in enumerate(zip(ranks, candidates))
