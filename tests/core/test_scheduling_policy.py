@@ -285,3 +285,23 @@ def test_running_loads_and_unseen_kinds_are_counted_when_keeping_the_bound():
     assert durations.remaining(FLUX, 10.0) == 10.0
     assert durations.remaining(FLUX, 10.0, loading=True) == 40.0  # its server is still loading
     assert durations.estimate(QWEN) == FIRST_GUESS  # never seen: assumed long, not short
+
+
+def test_with_one_kind_of_job_held_everywhere_affinity_keeps_strict_turns():
+    async def main():
+        queue, _ = affinity_queue()
+        queue.submit("warm", "u0", models=FLUX)
+        await queue.next("gpu1")
+        for n in range(3):
+            queue.submit(f"alice{n}", "alice", models=FLUX)
+        queue.submit("bob0", "bob", models=FLUX)  # bob comes last but waits for one alice job only
+        order = []
+        queue.release("warm")
+        for _ in range(4):
+            job = await queue.next("gpu1")
+            order.append(job.job_id)
+            await asyncio.sleep(20)
+            queue.release(job.job_id)
+        assert order == ["alice0", "bob0", "alice1", "alice2"]
+
+    run_simulated(main)
