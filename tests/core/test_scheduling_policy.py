@@ -294,7 +294,8 @@ def test_with_one_kind_of_job_held_everywhere_affinity_keeps_strict_turns():
         await queue.next("gpu1")
         for n in range(3):
             queue.submit(f"alice{n}", "alice", models=FLUX)
-        queue.submit("bob0", "bob", models=FLUX)  # bob comes last but waits for one alice job only
+        await asyncio.sleep(5)
+        queue.submit("bob0", "bob", models=FLUX)  # bob comes later but waits for one alice job only
         order = []
         queue.release("warm")
         for _ in range(4):
