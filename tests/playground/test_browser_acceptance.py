@@ -193,10 +193,10 @@ def test_the_per_user_cap_and_the_fair_queue_as_two_users_see_them(open_page):
     before = message_ids(bob)
     send_command(bob, "/generate prompt:queue test bob")
     bobs = new_message(bob, before, "queue test bob")
-    # round-robin: bob waits for at most one of alice's waiting jobs, not her whole queue, and
-    # is next once her running one ends (7 s; a loaded machine may need longer than 5 s)
+    # bob's turn comes after at most one of alice's waiting jobs (the serving order he is shown);
+    # model_affinity may still run her jobs first while her model is loaded, within its aging
+    # bound (tests/core/test_scheduling_policy.py), so the order of results is not asserted here
     expect(bobs).to_contain_text(re.compile(r"Position in queue: [12]\b"))
-    expect(bobs).to_contain_text("Position in queue: 1", timeout=30_000)
     for job in [*jobs, bobs]:
         wait_result(job)
     assert not alice.js_errors and not bob.js_errors
