@@ -273,11 +273,6 @@ class FairQueue:
     def __len__(self) -> int:
         return len(self._pending_ids)
 
-    def waiting_for(self, server: str) -> list[QueuedJob]:
-        """Every waiting job ``server`` may run, in serving order (what a scheduling policy
-        may choose from; ``next`` takes the chosen one out of its user's line)."""
-        return [job for job in self._serving_order() if job.servers is None or server in job.servers]
-
     def waiting_longer_than(self, seconds: float) -> list[QueuedJob]:
         """Jobs still waiting ``seconds`` after they were submitted (for a queue deadline)."""
         now = self._clock()

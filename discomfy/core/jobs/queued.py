@@ -48,6 +48,11 @@ class QueueSnapshot:
                 return index
         return None
 
+    def waiting_for(self, server: str) -> list[QueuedJob]:
+        """Every waiting job ``server`` may run, in serving order (what a scheduling policy may
+        choose from; the queue's ``next`` takes the chosen one out of its user's line)."""
+        return [job for job in self.pending if job.servers is None or server in job.servers]
+
     def for_user(self, user_id: Hashable) -> tuple[QueuedJob, ...]:
         """This user's running jobs, then their waiting ones in serving order."""
         return tuple(j for j in self.running + self.pending if j.user_id == user_id)

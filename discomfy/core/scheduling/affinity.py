@@ -110,29 +110,29 @@ class ModelAffinity(SchedulingPolicy):
         if not candidates:
             return None
         turn_order = candidates
-        if self.queue is not None:  # every waiting job, not only each user's first
-            candidates = self.queue.waiting_for(server)
-        kinds = {job.models for job in candidates}
-        if len(kinds) == 1 and self._rank(server, turn_order[0], self.now()) == 0:
+        now = self.now()
+        assert self.queue is not None, "bind() the policy to its queue first"
+        snapshot = self.queue.snapshot()
+        candidates = snapshot.waiting_for(server)  # every waiting job, not only each user's first
+        kind_waiting = Counter(job.models for job in candidates)
+        if len(kind_waiting) == 1 and self._rank(server, turn_order[0], now) == 0:
             # one kind, held here: nothing to gain from passing anyone, so strict round-robin
             # (and no per-job work on a busy single-model bot)
             self._wake_at = None
             return turn_order[0]
-        now = self.now()
         ranks = [self._rank(server, job, now) for job in candidates]
         ranked = [(rank, index, job) for index, (rank, job) in enumerate(zip(ranks, candidates))
                   if rank is not None and rank != WAIT]
-        kind_waiting = Counter(job.models for job in candidates)
         ranked.sort(key=lambda entry: (-self.priority(entry[2], now, load=bool(entry[0]),
                                                       sharing=kind_waiting[entry[2].models]), entry[1]))
         estimate = self.aging.durations.estimate
-        waiting = self.queue.snapshot().pending if self.queue is not None else ()
         for rank, index, job in ranked[:1]:
             load = self.aging.durations.load_time(job.models) if rank else 0.0
+            healthy = [s for s in self.servers() if self.healthy(s)]
             if (self.aging.may_pass(candidates[:index], job, now, load)
-                    and self.aging.feasible([j for j in waiting if j.job_id != job.job_id],
-                                            self._free_times(server, now + estimate(job.models) + load), now,
-                                            cost=self._cost)):
+                    and self.aging.feasible([j for j in snapshot.pending if j.job_id != job.job_id],
+                                            self._free_times(server, now + estimate(job.models) + load, snapshot.running),
+                                            now, cost=lambda waiting: self._cost(waiting, healthy))):
                 self._wake_at = None
                 return job
         # due: a job another free server will not take now, whose deadline one more job here would pass
@@ -156,20 +156,19 @@ class ModelAffinity(SchedulingPolicy):
             score /= 1 + LOAD_WEIGHT * self.aging.durations.load_time(job.models) / (max(1, sharing) * run)
         return score
 
-    def _cost(self, job: QueuedJob) -> float:
-        """Seconds ``job`` will probably hold a server: its run, plus a load when no healthy
-        server holds its models."""
-        healthy = [s for s in self.servers() if self.healthy(s)]
+    def _cost(self, job: QueuedJob, healthy: Sequence[str]) -> float:
+        """Seconds ``job`` will probably hold a server: its run, plus a load when none of the
+        ``healthy`` servers holds its models."""
         needs_load = bool(job.models) and not self.holdings.holders(job.models, healthy)
         return self.aging.durations.estimate(job.models) + (self.aging.durations.load_time(job.models) if needs_load else 0.0)
 
-    def _free_times(self, server: str, busy_until: float) -> list[float]:
+    def _free_times(self, server: str, busy_until: float, running: Sequence[QueuedJob]) -> list[float]:
         """When each healthy server will probably take its next job, ``server`` being busy
-        until ``busy_until``."""
+        until ``busy_until`` and the others with their ``running`` jobs."""
         assert self.queue is not None
         now = self.now()
         ends: dict[str, list[float]] = {}
-        for job in self.queue.snapshot().running:
+        for job in running:
             if job.server is not None:
                 ends.setdefault(job.server, []).append(now + self.aging.durations.remaining(
                     job.models, now - (job.started_at or now), loading=self._loaded.get(job.job_id, False)))

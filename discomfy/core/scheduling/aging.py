@@ -37,6 +37,11 @@ class _Job(Protocol):
     started_at: float | None
 
 
+def _smoothed(average: float | None, newest: float) -> float:
+    """The running average after ``newest`` (the first figure, when there is none yet)."""
+    return newest if average is None else average + SMOOTHING * (newest - average)
+
+
 @dataclass
 class Durations:
     """Average seconds a job takes, per model set (the kind of job)."""
@@ -71,13 +76,11 @@ class Durations:
         if loaded:
             if models in self.by_kind:
                 extra = max(0.0, seconds - self.by_kind[models])
-                self.load += SMOOTHING * (extra - self.load)
-                old_load = self.loads.get(models)
-                self.loads[models] = extra if old_load is None else old_load + SMOOTHING * (extra - old_load)
+                self.load = _smoothed(self.load, extra)
+                self.loads[models] = _smoothed(self.loads.get(models), extra)
                 return  # a first run with its load overestimates the kind until a run without
-        old = self.by_kind.get(models)
-        self.by_kind[models] = seconds if old is None else old + SMOOTHING * (seconds - old)
-        self.overall = seconds if self.overall is None else self.overall + SMOOTHING * (seconds - self.overall)
+        self.by_kind[models] = _smoothed(self.by_kind.get(models), seconds)
+        self.overall = _smoothed(self.overall, seconds)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 The queue offers a free server its *candidates*: each waiting user's first job that server
 may run, in round-robin turn. ``LeastBusy`` takes the first — strict round-robin, the jobs
 spread over whichever servers free first. ``ModelAffinity`` (:mod:`.affinity`) looks at every
-waiting job (``FairQueue.waiting_for``), prefers jobs whose models the server already holds,
+waiting job (``QueueSnapshot.waiting_for``), prefers jobs whose models the server already holds,
 weighs a load against them, and passes over earlier jobs only while the aging bound allows
 (:mod:`.aging`); when no job suits and none is due, the server waits.
 
