@@ -88,3 +88,32 @@ def discomfy_register_result_actions() -> list[Any]:
     number) and awaits the owning action's ``handler(ActionContext)`` on a click. Names are
     unique across plugins. Called each time a result is delivered or a button is clicked.
     """
+
+
+@hookspec
+def discomfy_review_submission(review: Any) -> Any:
+    """Decide on a submission before it becomes a job: ``review`` is a ``SubmissionReview``
+    (who asks: user, roles, guild, channel and its age-restricted flag, permissions; what: the
+    command, its workflow and the validated parameters).
+
+    Allow by doing nothing; refuse with ``review.refuse(message)`` (the user reads it, nothing
+    is stored); rewrite a value with ``review.rewrite(name, value, by=...)`` (validated again,
+    named under the result). Anything reserved for the job (a quota unit) is given back through
+    ``review.on_dropped(callback)`` when the submission is not accepted after all. Runs inside
+    Discord's 3-second window: decide from memory. A hook that must do I/O returns an async
+    callable ``fn(review)``, awaited in plugin order until one refuses. A hook that raises
+    refuses the submission (moderation fails closed) and is logged.
+    """
+
+
+@hookspec
+def discomfy_review_result(review: Any) -> Any:
+    """Decide on a finished result before it is delivered: ``review`` is a ``ResultReview``
+    (the job, its files as ``(filename, bytes)``, whether the channel is age-restricted).
+
+    Deliver by doing nothing; ``review.spoiler(reason)`` delivers behind Discord's spoiler
+    blur; ``review.withhold(message, reason)`` never posts it: the job ends *withheld* and its
+    owner reads ``message``, exactly once like every other ending. The strictest decision
+    wins. Checking files costs CPU: return an async callable ``fn(review)`` and do the work off
+    the event loop (``asyncio.to_thread``). A hook that raises withholds the result.
+    """

@@ -25,13 +25,16 @@ from discomfy.bot.delivery_protocol import (
     persist,
     token_gone,
 )
+from discomfy.bot.review import review_result
 from discomfy.bot.views import result_view, retry_view
 from discomfy.core.jobs.job import JobState
 from discomfy.core.media.fit import fit_media
+from discomfy.core.review import SPOILER, WITHHOLD
 
 log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+WITHHELD_MESSAGE = "Your result was not posted: it breaks this server's rules."
 
 
 class JobMessenger:
@@ -112,6 +115,11 @@ def sources_by_origin(job: Any) -> dict[str, list[str]]:
 async def deliver_result(bot: Any, job: Any, spec: Any, result: Any, *, resume: bool = False) -> None:
     limit = bot.generation.runs.upload_limit(job.id) or guild_upload_limit(bot, job.guild_id)
     files = [(img.filename, img.data) for img in result.images]
+    review = await review_result(bot, job, files)
+    if review.decision == WITHHOLD:
+        log.info("job %s: result withheld (%s)", job.id, "; ".join(review.reasons))
+        await deliver_failure(bot, job, review.message or WITHHELD_MESSAGE, state="withheld", resume=resume)
+        return
     if all(len(data) <= limit for _, data in files):  # the usual case: nothing to re-encode
         fitted = fit_media(files, limit)
     else:  # re-encoding a large image or video takes seconds of CPU: off the event loop
@@ -121,7 +129,10 @@ async def deliver_result(bot: Any, job: Any, spec: Any, result: Any, *, resume: 
     if not fitted.files:
         await deliver_failure(bot, job, fitted.note or "The result is too large to upload here.", resume=resume)
         return
-    outcome = Outcome("result", JobState.DELIVERED, result_embed(job, spec, fitted.note), list(fitted.files),
+    shown = list(fitted.files)
+    if review.decision == SPOILER:  # Discord blurs attachments whose name starts with SPOILER_
+        shown = [(f"SPOILER_{name}", data) for name, data in shown]
+    outcome = Outcome("result", JobState.DELIVERED, result_embed(job, spec, fitted.note), shown,
                       result_view(bot.result_actions.for_result(job, spec), job, len(fitted.files)),
                       record={"outputs": outputs, "prompt_id": result.prompt_id, "parameters": job.parameters})
     if await deliver(bot, job, outcome, resume=resume):
@@ -129,17 +140,18 @@ async def deliver_result(bot: Any, job: Any, spec: Any, result: Any, *, resume: 
 
 
 def failure_outcome(job: Any, message: str, *, retry: bool = False, state: str = "failed") -> Outcome:
-    title = f"/{job.command} cancelled" if state == "cancelled" else f"/{job.command} failed"
-    embed = discord.Embed(title=title, description=message[:4000], colour=discord.Colour.red())
+    ending = state if state in ("cancelled", "withheld") else "failed"
+    embed = discord.Embed(title=f"/{job.command} {ending}", description=message[:4000], colour=discord.Colour.red())
     embed.set_footer(text=f"Job {job.id}")
-    kind = "cancelled" if state == "cancelled" else ("failed+retry" if retry else "failed")
+    kind = "failed+retry" if ending == "failed" and retry else ending
     return Outcome(kind, JobState(state), embed, view=retry_view(job) if retry else None, note=message,
                    record={"error_message": message})
 
 
 async def deliver_failure(bot: Any, job: Any, message: str, *, retry: bool = False, state: str = "failed",
                           resume: bool = False) -> None:
-    """End a job with a clear failure message (in its own message, or the channel), once."""
+    """End a job with a clear failure message (in its own message, or the channel), once.
+    ``state`` is "failed", "cancelled" or "withheld" (a result a review plugin kept back)."""
     if await deliver(bot, job, failure_outcome(job, message, retry=retry, state=state), resume=resume):
         notify_finished(bot, job)
 

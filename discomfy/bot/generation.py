@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 import discord
 
 from discomfy.bot.delivery import deliver_failure, deliver_result, persist
 from discomfy.bot.job_run import JobRun, JobRuns
+from discomfy.bot.review import drop, requester_of, review_submission
 from discomfy.bot.progress import ProgressState, job_editor, progress_embed, track_progress
 from discomfy.bot.responses import report_error, user_message_for
 from discomfy.bot.submission import Submission, read_images, replay_options, submission_from_command, time_left
 from discomfy.bot.views import job_view
 from discomfy.core.jobs.execution import ImageInput, execute
-from discomfy.core.jobs.job import Job, JobState
+from discomfy.core.jobs.job import Job, JobState, new_job_id
+from discomfy.core.review import SubmissionReview
 from discomfy.core.scheduling.job_models import models_of
 from discomfy.exceptions import ComfyUIError, DisComfyError, ValidationError
 
@@ -31,6 +34,12 @@ log = logging.getLogger(__name__)
 CANCELLED = "Cancelled by its owner."
 NOT_ANSWERED = "The bot could not answer your command in time. Press Retry to run it again."
 STALE = "Your job was changed by another part of the bot while it started. Press Retry to run it again."
+
+
+def dropped(review: SubmissionReview | None) -> None:
+    """A reviewed submission did not become a job: plugins give back what they reserved."""
+    if review is not None and not review.refused:  # a refusal was dropped where it was made
+        drop(review)
 
 
 class GenerationFlow:
@@ -82,8 +91,14 @@ class GenerationFlow:
     async def accept(self, interaction: discord.Interaction, submission: Submission) -> Job | None:
         """Validate what is left, store the job, queue it, answer with its progress message."""
         user_id = interaction.user.id
+        job_id = new_job_id()
+        review: SubmissionReview | None = None
         try:
             rendered = self.bot.render(submission.spec, submission.options, user_id, explicit=submission.explicit)
+            review = SubmissionReview(requester_of(interaction), job_id, submission.spec.command, submission.spec,
+                                      dict(rendered.parameters))
+            await asyncio.wait_for(review_submission(self.bot, review), timeout=time_left(self.bot, interaction))
+            rendered = self._rewritten(submission, rendered, review)
             private = bool(self.bot.plugin_manager.hook.discomfy_private_results(
                 user_id=user_id, command=submission.spec.command))
             # input images are uploaded only once the job runs, so they are not server choices yet
@@ -92,12 +107,15 @@ class GenerationFlow:
             servers = await asyncio.wait_for(self._eligible_servers(submission, choices), timeout=time_left(self.bot, interaction))
             self.bot.rate_limiter.acquire(user_id)
         except asyncio.TimeoutError:
+            dropped(review)
             await report_error(interaction, ComfyUIError("The image server did not answer in time; please try again in a minute."))
             return None
         except Exception as exc:
+            dropped(review)
             await report_error(interaction, exc)
             return None
         job = Job(
+            id=job_id,
             user_id=user_id,
             plugin=submission.spec.plugin,
             guild_id=interaction.guild_id,
@@ -126,6 +144,7 @@ class GenerationFlow:
                 raise
         except Exception as exc:
             self.runs.forget(job.id)
+            dropped(review)
             await report_error(interaction, exc)
             return None
         title = f"/{job.command} · {submission.spec.model}"
@@ -154,6 +173,17 @@ class GenerationFlow:
                       f"record the progress message of job {job.id}")
         announced.set()
         return job
+
+    def _rewritten(self, submission: Submission, rendered: Any, review: SubmissionReview) -> Any:
+        """The job as review plugins rewrote it (validated again), or ``rendered`` unchanged."""
+        if not review.rewrites:
+            return rendered
+        given = submission.explicit
+        if given is None:
+            given = frozenset(k for k, v in submission.options.items() if v is not None)
+        again = self.bot.render(submission.spec, {**submission.options, **review.rewrites}, review.requester.user_id,
+                                explicit=given | set(review.rewrites))
+        return replace(again, sources={**again.sources, **review.rewritten_by})
 
     # --- running a job ----------------------------------------------------------------------
 

@@ -63,7 +63,7 @@ async def recover_jobs(bot: Any) -> dict[str, int]:
 async def recover_one(bot: Any, job: Any) -> str:
     resume = job.delivery_intent is not None
     if resume and job.delivery_outcome != "result":  # a failure was being delivered: finish it
-        state = "cancelled" if job.delivery_outcome == "cancelled" else "failed"
+        state = job.delivery_outcome if job.delivery_outcome in ("cancelled", "withheld") else "failed"
         await deliver_failure(bot, job, job.error_message or LOST, retry=job.delivery_outcome == "failed+retry",
                               state=state, resume=True)
         return "failed"

@@ -43,10 +43,10 @@ def jobs_in(message: Any) -> set[str]:
 
 
 def failure_of(message: Any) -> tuple[str, bool] | None:
-    """(reason, offers Retry) when ``message`` shows a failure (failed or cancelled)."""
+    """(reason, offers Retry) when ``message`` shows a failure (failed, cancelled or withheld)."""
     for embed in message.embeds:
         title = embed.get("title") or ""
-        if footer_job(embed) and (title.endswith("failed") or title.endswith("cancelled")):
+        if footer_job(embed) and title.endswith(("failed", "cancelled", "withheld")):
             retry = any(c.startswith("discomfy:retry:") for c in message.custom_ids)
             return embed.get("description") or "", retry
     return None

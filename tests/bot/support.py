@@ -50,7 +50,7 @@ def is_result(message: Any) -> bool:
 
 
 def is_failure(message: Any) -> bool:
-    return bool(message.embeds) and message.embeds[0].get("title", "").endswith(("failed", "cancelled"))
+    return bool(message.embeds) and message.embeds[0].get("title", "").endswith(("failed", "cancelled", "withheld"))
 
 
 async def wait_outcome(emu: Any, inter: Any, timeout: float = 10.0) -> Any:

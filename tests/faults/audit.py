@@ -33,7 +33,7 @@ class JobVerdict:
     @property
     def lost(self) -> bool:
         """Not final, or final but the user was shown neither a result nor a clear reason."""
-        if self.state not in ("delivered", "failed", "cancelled"):
+        if self.state not in ("delivered", "failed", "cancelled", "withheld"):
             return True
         if self.state == "delivered":
             return self.visible != "result" or self.uploads == 0

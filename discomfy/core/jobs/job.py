@@ -16,7 +16,8 @@ from typing import Any
 
 class JobState(StrEnum):
     """Where a job is. ``accepted``: validated and stored; ``queued``: waiting in the fair
-    queue; ``running``: sent to ComfyUI; the other three are final."""
+    queue; ``running``: sent to ComfyUI; the other four are final. ``withheld``: ComfyUI made a
+    result that a review plugin (``discomfy_review_result``) kept from being posted."""
 
     ACCEPTED = "accepted"
     QUEUED = "queued"
@@ -24,13 +25,14 @@ class JobState(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    WITHHELD = "withheld"
 
     @property
     def is_final(self) -> bool:
         return self in FINAL_STATES
 
 
-FINAL_STATES = frozenset({JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED})
+FINAL_STATES = frozenset({JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED, JobState.WITHHELD})
 UNFINISHED_STATES = frozenset(JobState) - FINAL_STATES
 
 

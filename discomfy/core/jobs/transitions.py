@@ -4,8 +4,9 @@ A job's life is ``accepted → queued → running → delivered | failed | cance
 back exist: ``running → queued`` when its server dies and the job is put back for another one
 (failover), and ``queued → queued`` when restart recovery submits a waiting job again. A job
 may fail or be cancelled from any unfinished state (a refusal, the owner's Cancel, a lost
-server); it is delivered only from ``running`` (a result exists only once ComfyUI ran it).
-The three final states lead nowhere: nothing overwrites a delivered, failed or cancelled job.
+server); it is delivered -- or withheld by a review plugin -- only from ``running`` (a result
+exists only once ComfyUI ran it). The four final states lead nowhere: nothing overwrites a
+delivered, failed, cancelled or withheld job.
 
 Delivery itself is a small protocol on top (see ``discomfy.bot.delivery``): the *intent* --
 which message will carry the outcome -- is recorded on an unfinished job before anything is
@@ -19,15 +20,16 @@ from collections.abc import Iterable
 from discomfy.core.jobs.job import JobState
 
 A, Q, R = JobState.ACCEPTED, JobState.QUEUED, JobState.RUNNING
-D, F, C = JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED
+D, F, C, W = JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED, JobState.WITHHELD
 
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     A: frozenset({Q, F, C}),
     Q: frozenset({Q, R, F, C}),
-    R: frozenset({Q, D, F, C}),
+    R: frozenset({Q, D, F, C, W}),
     D: frozenset(),
     F: frozenset(),
     C: frozenset(),
+    W: frozenset(),
 }
 
 
