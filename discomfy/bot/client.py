@@ -148,6 +148,10 @@ class ComfyUIBot(commands.Bot):
     def preferences(self) -> Any:
         return self.jobs.preferences
 
+    @property
+    def guild_preferences(self) -> Any:
+        return self.jobs.guild_preferences
+
     def check_access_to_generate(self, user_id: int) -> None:
         """Raise ``RateLimitError`` if the user may not start a job right now (no side effect)."""
         if not self._check_rate_limit(user_id):

@@ -39,6 +39,7 @@ class JobRunner:
         # a locked store must fail fast: a job is stored inside Discord's 3-second window
         self.store = JobStore.from_config(config, busy_timeout=STORE_BUSY_TIMEOUT)
         self.preferences = PreferenceStore(self.store)  # plugins' per-user values, in the store's file
+        self.guild_preferences = PreferenceStore(self.store, table="guild_preferences")  # and per-server ones
         self.generation = GenerationFlow(bot)
         self.job_queue.add_listener(self.generation.positions_changed)
         self._background: list[asyncio.Task[Any]] = []
@@ -50,6 +51,7 @@ class JobRunner:
         config = self.bot.config
         await self.store.open()
         await self.preferences.load()
+        await self.guild_preferences.load()
         pruned = await self.store.prune(float(config.jobs.prune_after_days))
         if pruned:
             log.info("pruned %d finished jobs older than %s days", pruned, config.jobs.prune_after_days)

@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 import discomfy.core.jobs.store as job_store_module
+from discomfy.core.preferences import PreferenceStore
 from discomfy.core.jobs.store import JobStore, JobStoreError
 from discomfy.core.jobs.migrations import LATEST_VERSION, Migration
 from discomfy.core.jobs.job import Job, JobState, new_job_id
@@ -312,8 +313,9 @@ async def test_forward_migration_applies_on_open_and_keeps_rows(tmp_path, monkey
 
 
 async def test_a_store_written_before_delivery_intents_upgrades_and_finishes_its_open_jobs(tmp_path, monkeypatch):
-    """A store at schema 2 (preferences, private jobs; no delivery intents, no input URLs)
-    upgrades in place: its open job reads back with no intent, and ends through finish()."""
+    """A store at schema 2 (preferences, private jobs; no delivery intents, no input URLs, no
+    per-server values) upgrades in place: its open job reads back with no intent, and ends
+    through finish(); per-server values can be kept from then on."""
     path = tmp_path / "v2.sqlite3"
     monkeypatch.setattr(job_store_module, "MIGRATIONS", job_store_module.MIGRATIONS[:2])
     monkeypatch.setattr(job_store_module, "LATEST_VERSION", 2)
@@ -322,13 +324,17 @@ async def test_a_store_written_before_delivery_intents_upgrades_and_finishes_its
                           "VALUES ('run1', 5, 'generate', 'running', 'p-1', 1, 1, 1)", write=True)
     monkeypatch.undo()
     async with JobStore(path) as store:
-        assert await store.schema_version() == LATEST_VERSION == 4
+        assert await store.schema_version() == LATEST_VERSION == 5
         job = await store.get("run1")
         assert (job.state, job.prompt_id, job.private) == (JobState.RUNNING, "p-1", True)
         assert (job.delivery_intent, job.input_urls) == (None, {})
         assert await store.claim_intent("run1", "post:discomfy-run1", "result")
         assert await store.finish("run1", "delivered", intent="post:discomfy-run1")
         assert (await store.get("run1")).delivered
+        servers = PreferenceStore(store, table="guild_preferences")
+        await servers.set(77, "community", "refuse", ["nsfw"])
+        await servers.load()
+        assert servers.get(77, "community") == {"refuse": ["nsfw"]} and servers.get(78, "community") == {}
 
 
 async def test_failed_migration_leaves_the_previous_version(tmp_path, monkeypatch):

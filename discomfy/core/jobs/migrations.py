@@ -89,6 +89,25 @@ MIGRATIONS: tuple[Migration, ...] = (
         "where each attached input image is served, so a restart can read it again",
         ("ALTER TABLE jobs ADD COLUMN input_urls TEXT NOT NULL DEFAULT '{}'",),
     ),
+    Migration(
+        5,
+        "per-server values plugins keep (a server's own rules, set by its admins)",
+        (
+            # like preferences, keyed by guild (discomfy.core.preferences, bot.guild_preferences)
+            """
+            CREATE TABLE guild_preferences (
+                guild_id   INTEGER NOT NULL,
+                namespace  TEXT NOT NULL,
+                name       TEXT NOT NULL,
+                value      TEXT NOT NULL,  -- JSON
+                updated_at REAL NOT NULL,
+                PRIMARY KEY (guild_id, namespace, name)
+            )
+            """,
+            # finished jobs are counted per server and user (quotas): the index keeps that cheap
+            "CREATE INDEX jobs_by_guild_user ON jobs (guild_id, user_id, created_at)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
