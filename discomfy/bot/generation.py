@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -230,8 +231,10 @@ class GenerationFlow:
                 # reroll, retry and recovery reuse them
                 job.parameters.update(uploaded)
                 job.server, job.prompt_id = server.name, prompt_id
+                job.started_at = time.time()
                 if await self.bot.store.update(job.id, expect="queued", state="running", server=server.name,
-                                               prompt_id=prompt_id, parameters=job.parameters) is None:
+                                               prompt_id=prompt_id, parameters=job.parameters,
+                                               started_at=job.started_at) is None:
                     await server.client.cancel(prompt_id)  # the job ended or moved meanwhile (logged)
                     raise DisComfyError(STALE, detail=f"job {job.id} changed while its prompt was queued")
                 if run.cancelled:  # cancelled while its inputs were uploading

@@ -79,6 +79,9 @@ class Job:
     delivery_intent: str | None = None
     delivery_outcome: str | None = None
     intent_at: float | None = None
+    # when ComfyUI was last handed the job: with ``updated_at`` at its end, how long the image
+    # server worked on it (what GPU-second quotas count)
+    started_at: float | None = None
 
     def __post_init__(self) -> None:
         self.state = JobState(self.state)

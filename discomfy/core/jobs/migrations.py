@@ -91,7 +91,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         5,
-        "per-server values plugins keep (a server's own rules, set by its admins)",
+        "per-server values plugins keep (a server's own rules, set by its admins); when a job started",
         (
             # like preferences, keyed by guild (discomfy.core.preferences, bot.guild_preferences)
             """
@@ -106,6 +106,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
             # finished jobs are counted per server and user (quotas): the index keeps that cheap
             "CREATE INDEX jobs_by_guild_user ON jobs (guild_id, user_id, created_at)",
+            # when ComfyUI was handed the job, so the time it spent there can be counted
+            "ALTER TABLE jobs ADD COLUMN started_at REAL",
         ),
     ),
 )
