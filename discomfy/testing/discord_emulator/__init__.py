@@ -8,10 +8,11 @@ from .interactions import EmulatedInteraction
 from .limits import DiscordAPIError
 from .messages import StoredAttachment, StoredMessage
 from .recording import RecordedRequest, RequestPart, Violation
+from .roles import CommandNotAvailable
 from .server import DiscordEmulator, EmulatedUser
 
 __all__ = [
-    "DiscordAPIError", "DiscordEmulator", "EmulatedInteraction", "EmulatedUser", "EmulatorClock",
+    "CommandNotAvailable", "DiscordAPIError", "DiscordEmulator", "EmulatedInteraction", "EmulatedUser", "EmulatorClock",
     "RecordedRequest", "RequestPart", "SnowflakeFactory", "StoredAttachment", "StoredMessage",
     "Violation", "snowflake_time",
 ]

@@ -29,15 +29,19 @@ class InteractionActions:
         ``attachments`` maps an attachment option to ``(filename, bytes, content_type)``; the bytes
         are served by the emulator's CDN so ``Attachment.read()`` works. ``strict=False`` sends
         the values as given, as a hostile or broken client could (out of range, wrong type,
-        unknown option), to test that the bot's own validation refuses them.
+        unknown option), to test that the bot's own validation refuses them. With
+        ``enforce_command_permissions``, a command the client would not offer this member raises
+        ``CommandNotAvailable`` and nothing is sent.
         """
         channel = channel_id or self.channel_id
+        self._refuse_unavailable(injection.find_command(self, command)[0], user, channel)
         data = injection.command_data(self, command, options or {}, attachments, None, channel, strict=strict)
         return await self._send_interaction(COMMAND, data, user, channel, wait=wait, timeout=timeout)
 
     async def autocomplete(self: "DiscordEmulator", command: str, options: dict[str, Any], *, focused: str,
                            user: "EmulatedUser | None" = None, timeout: float = 5.0) -> list[dict[str, Any]]:
         """The choices the bot offers while ``focused`` holds the partial text in ``options``."""
+        self._refuse_unavailable(injection.find_command(self, command)[0], user, self.channel_id)
         data = injection.command_data(self, command, options, None, focused, self.channel_id)
         inter = await self._send_interaction(AUTOCOMPLETE, data, user, self.channel_id, wait=True, timeout=timeout)
         return inter.choices or []
@@ -57,6 +61,7 @@ class InteractionActions:
         bot sent or one a user posted (``post_message``)."""
         stored = self._stored_message(message)
         data = injection.message_command_data(self, name, stored)
+        self._refuse_unavailable(next(c for c in self.commands if c["id"] == data["id"]), user, stored.channel_id)
         return await self._send_interaction(COMMAND, data, user, stored.channel_id, wait=wait, timeout=timeout)
 
     async def submit_modal(self: "DiscordEmulator", modal: EmulatedInteraction | dict[str, Any],
@@ -89,13 +94,14 @@ class InteractionActions:
                                 channel_id: str, *, message: StoredMessage | None = None,
                                 wait: bool, timeout: float) -> EmulatedInteraction:
         member = self._user_for(user)
+        member_payload = self._member_in_interaction(member)
         interaction_id = self.snowflakes.next()
         token = f"emu.{interaction_id}.{secrets.token_urlsafe(24)}"
         payload: dict[str, Any] = {
             "id": interaction_id, "application_id": self.application_id, "type": kind, "token": token,
             "version": 1, "data": data, "guild_id": self.guild_id, "channel_id": channel_id,
-            "channel": {**self.channels[channel_id], "permissions": member.member.get("permissions")},
-            "member": member.member, "locale": "en-US", "guild_locale": "en-US",
+            "channel": {**self.channels[channel_id], "permissions": member_payload["permissions"]},
+            "member": member_payload, "locale": "en-US", "guild_locale": "en-US",
             "app_permissions": "2248473465835073", "entitlements": [],
             "authorizing_integration_owners": {"0": self.guild_id}, "context": 0,
             "attachment_size_limit": self.attachment_size_limit,

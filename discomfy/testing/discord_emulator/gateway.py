@@ -8,6 +8,7 @@ RESUME after a reconnect replays what the bot missed, as Discord does.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 from typing import Any
@@ -42,6 +43,9 @@ class Gateway:
         self.resumes = 0
         self._resumed = asyncio.Condition()
         self._sockets: set[web.WebSocketResponse] = set()
+        self._outbox: collections.deque[dict[str, Any]] = collections.deque()  # numbered, not yet sent
+        self._send_lock = asyncio.Lock()  # one sender at a time, so frames leave in sequence order
+        self._drains: set[asyncio.Task[None]] = set()
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
@@ -90,6 +94,7 @@ class Gateway:
         self.session_id = self._emu.snowflakes.next()
         self.sequence = 0
         self.sent.clear()
+        self._outbox.clear()  # a new session: nothing of the old one is owed to the bot
         self.ws = ws
         emu = self._emu
         await self.dispatch("READY", {
@@ -106,8 +111,10 @@ class Gateway:
             return
         self.ws = ws
         last = int(data.get("seq") or 0)
-        for event in [e for e in self.sent if e["s"] > last]:
-            await ws.send_json(event)
+        async with self._send_lock:
+            self._outbox.clear()  # every numbered frame is in ``sent``: the replay carries them
+            for event in [e for e in self.sent if e["s"] > last]:
+                await ws.send_json(event)
         await self.dispatch("RESUMED", {})
         async with self._resumed:
             self.resumes += 1
@@ -115,11 +122,33 @@ class Gateway:
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send a dispatch now, or keep it for the RESUME replay if the bot is reconnecting."""
+        self._number(event, data)
+        await self._drain()
+
+    def dispatch_soon(self, event: str, data: dict[str, Any]) -> None:
+        """A dispatch from synchronous code (``emu.add_role`` once the bot is connected).
+
+        It is numbered at once, so it reaches the bot before any later dispatch (an interaction
+        naming the new role must not overtake GUILD_ROLE_CREATE), and sent on the loop's next
+        turn if no other dispatch carries it out first. Needs a running event loop.
+        """
+        self._number(event, data)
+        task = asyncio.get_running_loop().create_task(self._drain())
+        self._drains.add(task)
+        task.add_done_callback(self._drains.discard)
+
+    def _number(self, event: str, data: dict[str, Any]) -> None:
         self.sequence += 1
         frame = {"op": DISPATCH, "t": event, "s": self.sequence, "d": data}
         self.sent.append(frame)
-        if self.ws is not None and not self.ws.closed:
-            await self.ws.send_json(frame)
+        self._outbox.append(frame)
+
+    async def _drain(self) -> None:
+        async with self._send_lock:
+            while self._outbox:
+                frame = self._outbox.popleft()
+                if self.ws is not None and not self.ws.closed:
+                    await self.ws.send_json(frame)
 
     async def request_reconnect(self, timeout: float) -> None:
         """Send op 7 RECONNECT and wait until the bot has resumed its session."""

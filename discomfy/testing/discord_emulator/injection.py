@@ -126,7 +126,8 @@ def _typed_value(emu: "DiscordEmulator", label: str, opt: dict[str, Any], value:
     elif kind in (USER, MENTIONABLE):
         user = emu._user_for(value)
         resolved.setdefault("users", {})[user.id] = user.user
-        resolved.setdefault("members", {})[user.id] = {k: v for k, v in user.member.items() if k != "user"}
+        resolved.setdefault("members", {})[user.id] = {k: v for k, v in emu._member_in_interaction(user).items()
+                                                       if k != "user"}
         return user.id
     elif kind == CHANNEL:
         channel_id = str(getattr(value, "id", value))

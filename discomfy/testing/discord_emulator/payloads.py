@@ -52,7 +52,8 @@ def dm_channel(channel_id: str, recipient: dict[str, Any]) -> dict[str, Any]:
     return {"id": channel_id, "type": 1, "last_message_id": None, "flags": 0, "recipients": [recipient]}
 
 
-def text_channel(channel_id: str, guild_id: str, name: str = "general") -> dict[str, Any]:
+def text_channel(channel_id: str, guild_id: str, name: str = "general", *, nsfw: bool = False) -> dict[str, Any]:
+    """``nsfw`` is the age-restricted flag (discord.py's ``TextChannel.is_nsfw()``)."""
     return {
         "id": channel_id,
         "type": 0,
@@ -60,7 +61,7 @@ def text_channel(channel_id: str, guild_id: str, name: str = "general") -> dict[
         "name": name,
         "position": 0,
         "permission_overwrites": [],
-        "nsfw": False,
+        "nsfw": nsfw,
         "parent_id": None,
         "topic": None,
         "last_message_id": None,
@@ -68,8 +69,18 @@ def text_channel(channel_id: str, guild_id: str, name: str = "general") -> dict[
     }
 
 
+def role(role_id: str, name: str, permissions: int | str, position: int) -> dict[str, Any]:
+    """A guild role; ``permissions`` goes on the wire as a decimal string, as Discord sends it.
+    The @everyone role's id is the guild's id."""
+    return {"id": role_id, "name": name, "permissions": str(int(permissions)), "position": position,
+            "color": 0, "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+            "hoist": False, "icon": None, "unicode_emoji": None, "managed": False, "mentionable": False,
+            "flags": 0}
+
+
 def guild(guild_id: str, owner_id: str, channels: list[dict[str, Any]], members: list[dict[str, Any]],
-          *, name: str = "Emulated Guild") -> dict[str, Any]:
+          *, name: str = "Emulated Guild", roles: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``roles`` defaults to @everyone alone, with ``EVERYONE_PERMISSIONS``."""
     return {
         "id": guild_id,
         "name": name,
@@ -79,9 +90,7 @@ def guild(guild_id: str, owner_id: str, channels: list[dict[str, Any]], members:
         "large": False,
         "member_count": len(members),
         "features": [],
-        "roles": [{"id": guild_id, "name": "@everyone", "permissions": EVERYONE_PERMISSIONS,
-                   "position": 0, "color": 0, "hoist": False, "managed": False,
-                   "mentionable": False, "flags": 0}],
+        "roles": roles if roles is not None else [role(guild_id, "@everyone", EVERYONE_PERMISSIONS, 0)],
         "channels": [{k: v for k, v in c.items() if k != "guild_id"} for c in channels],
         "members": members,
         "threads": [],

@@ -90,6 +90,8 @@ class AppRoutes:
                      "default_member_permissions": None, "dm_permission": True, "nsfw": False, **cmd,
                      "id": old["id"] if old else self.emu.snowflakes.next(),
                      "application_id": self.emu.application_id}
+            if entry["default_member_permissions"] is not None:  # Discord stores the bitfield as a string
+                entry["default_member_permissions"] = str(int(entry["default_member_permissions"]))
             if params.get("guild_id"):
                 entry["guild_id"] = params["guild_id"]
             synced[key] = entry

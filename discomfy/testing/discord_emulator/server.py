@@ -29,6 +29,7 @@ from .injection import find_command
 from .message_ops import make_attachment
 from .messages import StoredAttachment, StoredMessage
 from .recording import Observers, RecordedRequest, Violation, Waiters
+from .roles import GuildRoles
 
 DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024
 GUILD_MESSAGES_INTENT, MESSAGE_CONTENT_INTENT = 1 << 9, 1 << 15
@@ -47,14 +48,26 @@ class EmulatedUser:
     def mention(self) -> str:
         return f"<@{self.id}>"
 
+    @property
+    def roles(self) -> list[str]:
+        """The member's role ids (@everyone not listed, as in Discord's member object)."""
+        return list(self.member["roles"])
 
-class DiscordEmulator(InteractionActions):
-    """A guild with one text channel, an application and its bot user, served on loopback."""
+
+class DiscordEmulator(InteractionActions, GuildRoles):
+    """A guild with one text channel, an application and its bot user, served on loopback.
+
+    ``enforce_command_permissions``: refuse (``CommandNotAvailable``) to invoke a command whose
+    ``default_member_permissions`` the member lacks, as the Discord client never offers it. Off by
+    default, so tests that invoke such a command as a plain member (to test the bot's own check)
+    keep working; the playground turns it on.
+    """
 
     def __init__(self, token: str = "test-token", *, guild_id: int | str | None = None,
                  channel_id: int | str | None = None, owner_id: int | str | None = None,
                  attachment_size_limit: int = DEFAULT_ATTACHMENT_LIMIT,
-                 enabled_privileged_intents: int = sum(PRIVILEGED_INTENTS)) -> None:
+                 enabled_privileged_intents: int = sum(PRIVILEGED_INTENTS),
+                 enforce_command_permissions: bool = False) -> None:
         self.token = token
         self.clock = EmulatorClock()
         self.snowflakes = SnowflakeFactory(self.clock)
@@ -63,7 +76,11 @@ class DiscordEmulator(InteractionActions):
         self.guild_id = str(guild_id or self.snowflakes.next())
         self.channel_id = str(channel_id or self.snowflakes.next())
         self.bot_user = payloads.user(self.application_id, "DisComfy Test Bot", bot=True)
+        self.enforce_command_permissions = enforce_command_permissions
+        self.roles: dict[str, dict[str, Any]] = {  # by id; @everyone's id is the guild's
+            self.guild_id: payloads.role(self.guild_id, "@everyone", payloads.EVERYONE_PERMISSIONS, 0)}
         self.users: dict[str, EmulatedUser] = {}
+        self.gateway = Gateway(self, enabled_privileged_intents)
         self.owner = self.make_user("owner", user_id=owner_id)
         self.application = payloads.application(self.application_id, self.owner.user)
         self.channels = {self.channel_id: payloads.text_channel(self.channel_id, self.guild_id)}
@@ -82,7 +99,6 @@ class DiscordEmulator(InteractionActions):
         self._message_observers = Observers()
         self._request_observers = Observers()
         self._finished: list[RecordedRequest] = []
-        self.gateway = Gateway(self, enabled_privileged_intents)
         self._api = ApiDispatcher(self)
         routes_app.register(self._api, self)
         routes_interactions.register(self._api, self)
@@ -164,22 +180,31 @@ class DiscordEmulator(InteractionActions):
                 await asyncio.wait_for(task, 5)
 
     # ---- guild state -----------------------------------------------------------------------
-    def make_user(self, name: str, *, user_id: int | str | None = None, admin: bool = False) -> EmulatedUser:
-        """A new guild member (distinct id) to act as in multi-user tests."""
+    def make_user(self, name: str, *, user_id: int | str | None = None, admin: bool = False,
+                  roles: list[str] | None = None) -> EmulatedUser:
+        """A new guild member (distinct id) to act as in multi-user tests, holding ``roles`` (ids
+        from ``add_role``); ``admin`` adds a role with ADMINISTRATOR."""
         uid = str(user_id or self.snowflakes.next())
         user = payloads.user(uid, name)
-        member = payloads.member(user, self.clock.now(), permissions=payloads.ADMIN_PERMISSIONS if admin
-                                 else payloads.EVERYONE_PERMISSIONS)
-        emulated = EmulatedUser(uid, name, user, member)
+        held = self._known_roles([*(roles or []), *([self._administrator_role()] if admin else [])])
+        emulated = EmulatedUser(uid, name, user, payloads.member(user, self.clock.now(), roles=held))
         self.users[uid] = emulated
         return emulated
 
-    def add_channel(self, name: str) -> str:
-        """Another text channel in the guild; add it before the bot connects (GUILD_CREATE lists it)."""
+    def add_channel(self, name: str, *, nsfw: bool = False) -> str:
+        """Another text channel in the guild (``nsfw``: age-restricted); GUILD_CREATE lists it, or
+        a connected bot is sent CHANNEL_CREATE so discord.py's cache (``channel.is_nsfw()``) knows it."""
         channel_id = self.snowflakes.next()
-        self.channels[channel_id] = {**payloads.text_channel(channel_id, self.guild_id, name),
+        self.channels[channel_id] = {**payloads.text_channel(channel_id, self.guild_id, name, nsfw=nsfw),
                                      "position": len(self.channels)}
+        self._tell_bot_soon("CHANNEL_CREATE", self.channels[channel_id])
         return channel_id
+
+    def _tell_bot_soon(self, event: str, data: dict[str, Any]) -> None:
+        """A guild change made by synchronous code: once the bot has its guild, Discord would tell
+        it at once; before that, GUILD_CREATE carries the change."""
+        if self.gateway.session_id is not None:
+            self.gateway.dispatch_soon(event, data)
 
     def _user_for(self, user: EmulatedUser | str | int | None) -> EmulatedUser:
         if user is None:
@@ -194,7 +219,8 @@ class DiscordEmulator(InteractionActions):
     def _guild_payload(self) -> dict[str, Any]:
         bot_member = payloads.member(self.bot_user, self.clock.now())
         members = [bot_member, *(u.member for u in self.users.values())]
-        return payloads.guild(self.guild_id, self.owner.id, list(self.channels.values()), members)
+        return payloads.guild(self.guild_id, self.owner.id, list(self.channels.values()), members,
+                              roles=list(self.roles.values()))
 
     @property
     def commands(self) -> list[dict[str, Any]]:
