@@ -170,16 +170,14 @@ def amount_words(amount: float, unit: str) -> str:
 
 
 def duration_words(seconds: float) -> str:
-    """A duration as people say it: ``45 s``, ``10 min``, ``2 h 30 min``, ``7 days``."""
+    """A duration as people say it: ``45 s``, ``2 min 31 s``, ``2 h 30 min``, ``7 days``."""
     seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds % DAY == 0:
+    if seconds and seconds % DAY == 0:
         days = int(seconds // DAY)
         return "1 day" if days == 1 else f"{days} days"
-    hours, minutes = divmod(seconds // 60, 60)
-    parts = [f"{hours} h"] if hours else []
-    return " ".join(parts + ([f"{minutes} min"] if minutes or not hours else []))
+    big, small = divmod(seconds // 60, 60) if seconds >= 3600 else divmod(seconds, 60)
+    names = ("h", "min") if seconds >= 3600 else ("min", "s")
+    return " ".join(f"{n} {name}" for n, name in zip((big, small), names) if n) or "0 s"
 
 
 def period_words(rules: QuotaRules) -> str:
