@@ -2,7 +2,8 @@
 
 Routes: ``/`` and ``/static/*`` (HTML, CSS, plain JavaScript: no build step), ``/ws`` (the live
 feed), ``/api/commands`` (the commands the bot synced, read when ``/`` is typed so a hot reload
-shows up), ``/api/invoke`` (multipart: the command, its options as text, and one file per
+shows up; with ``?user=ID`` only those the Discord client offers that user, by the commands'
+``default_member_permissions``), ``/api/invoke`` (multipart: the command, its options as text, and one file per
 attachment option), ``/api/autocomplete``, ``/api/click``, ``/api/modal``, ``/api/say``, and
 ``/cdn/{id}/{name}`` (attachment bytes from the emulator).
 """
@@ -65,8 +66,9 @@ class PageApp:
         return {
             "guild": {"id": emu.guild_id, "name": "DisComfy playground"},
             "bot": {"id": emu.bot_user["id"], "name": emu.bot_user.get("global_name") or emu.bot_user["username"]},
-            "channels": [{"id": c["id"], "name": c["name"]} for c in channels],
-            "users": [{"id": u.id, "name": u.name, "owner": u.id == emu.owner.id}
+            "channels": [{"id": c["id"], "name": c["name"], "nsfw": bool(c.get("nsfw"))} for c in channels],
+            "users": [{"id": u.id, "name": u.name, "owner": u.id == emu.owner.id,
+                       "roles": [emu.roles[r]["name"] for r in u.roles]}
                       for u in (emu.users[uid] for uid in self.user_ids)],
             "banner": self.banner,
             "comfyui": self.comfyui,
@@ -74,11 +76,16 @@ class PageApp:
             "messages": [message_json(emu, m) for m in messages],
         }
 
-    def command_list(self) -> list[dict[str, Any]]:
-        """Every slash command as the composer offers it: subcommands flattened to ``group sub``."""
+    def command_list(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Every slash command as the composer offers it: subcommands flattened to ``group sub``.
+
+        Given a user, only what the Discord client would offer them: a command whose
+        ``default_member_permissions`` they lack is hidden, subcommands and all.
+        """
+        user = self.emu.users.get(user_id) if user_id else None
         found: list[dict[str, Any]] = []
         for cmd in sorted(self.emu.commands, key=lambda c: c["name"]):
-            if cmd.get("type", 1) != 1:
+            if cmd.get("type", 1) != 1 or (user is not None and not self.emu.can_use_command(cmd, user)):
                 continue
             subs = [o for o in cmd.get("options") or [] if o["type"] in (1, 2)]
             if not subs:
@@ -93,7 +100,11 @@ class PageApp:
         return found
 
     async def commands(self, request: web.Request) -> web.Response:
-        return web.json_response(self.command_list())
+        user_id = request.query.get("user")
+        if user_id and user_id not in self.emu.users:
+            return web.json_response({"error": f"Unknown user {user_id!r}; pick one in the user switcher."},
+                                     status=400)
+        return web.json_response(self.command_list(user_id))
 
     async def cdn(self, request: web.Request) -> web.Response:
         att = self.emu.cdn.get(request.match_info["attachment_id"])

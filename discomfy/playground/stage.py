@@ -1,6 +1,8 @@
 """``discomfy play``: the emulator, the bot (started by ``discomfy run``'s own path) and the page.
 
-Order: the loopback Discord starts (two channels, three users), the ComfyUI is chosen
+Order: the loopback Discord starts (three channels, one of them age-restricted; four users: the
+server's owner, alice and bob as plain members, admin with Manage Server through the "Admin"
+role), the ComfyUI is chosen
 (:mod:`.comfyui_choice`), the settings are pointed at both, the bot starts through
 :func:`discomfy.bot.runner.run_bot`, and once the emulator has sent the bot its guild (commands
 are synced before that) the page is served and its URL printed. The bot's jobs go to a
@@ -26,13 +28,16 @@ from aiohttp import web
 from discomfy.bot.runner import run_bot
 from discomfy.config import override
 from discomfy.testing.discord_emulator import DiscordEmulator
+from discomfy.testing.discord_emulator.permissions import MANAGE_GUILD
 
 from .app import PageApp
 from .comfyui_choice import ComfyUIChoice, choose_comfyui
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765
 BOT_READY_TIMEOUT = 60.0
-USERS = ("alice", "bob")  # besides the owner (who may use the owner-only commands)
+USERS = ("alice", "bob")  # plain members, besides the owner (who may use the owner-only commands)
+ADMIN_USER, ADMIN_ROLE = "admin", "Admin"  # a server admin: moderation commands, not the owner's
+AGE_RESTRICTED_CHANNEL = "nsfw-art"
 
 
 def is_loopback(host: str) -> bool:
@@ -47,7 +52,9 @@ class Playground:
     def __init__(self, config: Any, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, dev: bool = False,
                  out: TextIO = sys.stdout) -> None:
         self.config, self.host, self.port, self.dev, self.out = config, host, port, dev, out
-        self.emu = DiscordEmulator()
+        # like the Discord client, the page does not offer (and refuses) a command whose
+        # default_member_permissions the user lacks
+        self.emu = DiscordEmulator(enforce_command_permissions=True)
         self.comfyui: ComfyUIChoice | None = None
         self.page: PageApp | None = None
         self.bot_task: asyncio.Task[int] | None = None
@@ -63,7 +70,9 @@ class Playground:
         emu = self.emu
         emu.bot_user.update(username="DisComfy", global_name="DisComfy")
         emu.add_channel("sandbox")
-        users = [emu.owner.id, *(emu.make_user(name).id for name in USERS)]
+        emu.add_channel(AGE_RESTRICTED_CHANNEL, nsfw=True)
+        admin = emu.make_user(ADMIN_USER, roles=[emu.add_role(ADMIN_ROLE, permissions=MANAGE_GUILD)])
+        users = [emu.owner.id, *(emu.make_user(name).id for name in USERS), admin.id]
         await emu.start()
         self.comfyui = await choose_comfyui(self.config)
         self._point_settings()

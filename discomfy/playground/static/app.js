@@ -1,6 +1,7 @@
 // The page: one WebSocket brings the whole state, then every message change as the emulator
 // records it (no polling). Buttons, selects and modals are sent as the chosen user; ephemeral
-// messages are shown only to the user they answer, as on Discord.
+// messages are shown only to the user they answer, as on Discord. Age-restricted channels carry
+// Discord's 🔞 mark.
 
 import { Composer } from "./composer.js";
 import { el, renderMessage } from "./render.js";
@@ -89,13 +90,15 @@ class Playground {
     if (!state.users.some((u) => u.id === this.user)) this.user = state.users[0].id;
     const switcher = document.getElementById("user-switcher");
     switcher.replaceChildren(...state.users.map((u) =>
-      el("option", { value: u.id, selected: u.id === this.user }, u.owner ? `${u.name} (bot owner)` : u.name)));
+      el("option", { value: u.id, selected: u.id === this.user, title: u.roles?.length ? `roles: ${u.roles.join(", ")}` : null },
+        u.owner ? `${u.name} (bot owner)` : u.name)));
     this.channels = state.channels;
     if (!this.channel || !state.channels.some((c) => c.id === this.channel)) this.channel = state.channels[0].id;
     const banner = document.getElementById("banner");
     banner.textContent = state.banner || "";
     banner.hidden = !state.banner;
     this.composer.commands = state.commands;
+    this.composer.loadCommands(); // only those offered to this user
     this.messages = new Map(state.messages.map((m) => [m.id, m]));
     this.drawChannels();
     this.drawAll();
@@ -104,14 +107,22 @@ class Playground {
 
   drawChannels() {
     const list = document.getElementById("channels");
-    list.replaceChildren(...this.channels.map((c) => el("li", { class: c.id === this.channel ? "active" : "",
-      dataset: { channelId: c.id, name: c.name }, onclick: () => { this.channel = c.id; this.drawChannels(); this.drawAll(); } }, c.name)));
-    document.getElementById("channel-name").textContent = this.channels.find((c) => c.id === this.channel)?.name || "";
+    list.replaceChildren(...this.channels.map((c) => el("li", {
+      class: [c.id === this.channel ? "active" : "", c.nsfw ? "nsfw" : ""].join(" ").trim(),
+      title: c.nsfw ? "Age-restricted channel" : null,
+      dataset: c.nsfw ? { channelId: c.id, name: c.name, nsfw: "1" } : { channelId: c.id, name: c.name },
+      onclick: () => { this.channel = c.id; this.drawChannels(); this.drawAll(); } },
+    c.name))); // the 🔞 mark is drawn by the stylesheet, like the # before every name
+    const current = this.channels.find((c) => c.id === this.channel);
+    document.getElementById("channel-name").textContent = current?.name || "";
+    document.getElementById("channel-flag").hidden = !current?.nsfw;
   }
 
   switchUser(id) {
     this.user = id;
     sessionStorage.setItem("discomfy-user", id);
+    this.composer.loadCommands(); // Discord offers each member the commands their permissions allow
+    if (this.composer.input.value.startsWith("/")) this.composer.refresh();
     this.drawAll();
   }
 

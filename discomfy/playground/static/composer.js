@@ -1,6 +1,8 @@
 // The message box: plain text is a message; "/" opens the bot's commands, then each command's
 // options (name, type, description, required), then the choices of the option being typed
-// (its fixed choices, or the bot's autocomplete answers). Attachment options get a file button
+// (its fixed choices, or the bot's autocomplete answers). Like Discord's client, it offers only
+// the commands the current user may use (their default_member_permissions), so the list is
+// fetched again for each user. Attachment options get a file button
 // each. Sending turns the text into an interaction through /api/invoke.
 
 import { el } from "./render.js";
@@ -46,6 +48,8 @@ export class Composer {
     this.items = [];
     this.active = -1;
     this.commands = [];
+    this.loading = Promise.resolve();
+    this.loadSeq = 0;
     this.fileCommand = null;
     this.autocompleteSeq = 0;
     this.input.addEventListener("input", () => this.refresh());
@@ -55,9 +59,20 @@ export class Composer {
     this.form.addEventListener("submit", (e) => { e.preventDefault(); this.send(); });
   }
 
-  async loadCommands() {
-    const response = await fetch("/api/commands");
-    this.commands = await response.json();
+  // The commands offered to the current user; only the latest load applies (a user switch may
+  // overtake a load started for the previous user).
+  loadCommands() {
+    const seq = ++this.loadSeq;
+    const query = this.app.user ? `?user=${encodeURIComponent(this.app.user)}` : "";
+    this.loading = fetch(`/api/commands${query}`).then((r) => r.json()).then((commands) => {
+      if (seq === this.loadSeq && Array.isArray(commands)) this.commands = commands;
+    }).catch(() => {}); // the playground stopped: keep the list, the status line says so
+    return this.loading;
+  }
+
+  async commandsReady() {
+    let pending;
+    do { pending = this.loading; await pending; } while (pending !== this.loading);
   }
 
   showError(text) {
@@ -68,10 +83,9 @@ export class Composer {
   async refresh() {
     const text = this.input.value;
     if (!text.startsWith("/")) { this.hide(); this.setFileCommand(null); return; }
-    if (text === "/") {
-      await this.loadCommands(); // a hot reload may have changed them
-      if (this.input.value !== text) return; // typed on meanwhile: that keystroke's refresh decides
-    }
+    if (text === "/") this.loadCommands(); // a hot reload may have changed them
+    await this.commandsReady();
+    if (this.input.value !== text) return; // typed on meanwhile: that keystroke's refresh decides
     const parsed = parseCommand(text, this.commands);
     this.setFileCommand(parsed.command);
     if (!parsed.command) {
