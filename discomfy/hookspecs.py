@@ -67,10 +67,11 @@ def discomfy_default_model(command: str, user_id: int) -> str | None:
 
 
 @hookspec(firstresult=True)
-def discomfy_private_results(user_id: int, command: str) -> bool | None:
+def discomfy_private_results(user_id: int, command: str, guild_id: int | None) -> bool | None:
     """True to show this user's ``/command`` jobs only to them: the progress message and the
     result are ephemeral, and an outcome arriving after Discord's 15-minute interaction window
-    comes as a direct message instead of a channel post. ``None``: no opinion (public)."""
+    comes as a direct message instead of a channel post. ``None``: no opinion (public).
+    ``guild_id`` is the server the job is run in (``None`` in direct messages)."""
 
 
 @hookspec
@@ -117,3 +118,11 @@ def discomfy_review_result(review: Any) -> Any:
     wins. Checking files costs CPU: return an async callable ``fn(review)`` and do the work off
     the event loop (``asyncio.to_thread``). A hook that raises withholds the result.
     """
+
+
+@hookspec
+def discomfy_describe_access(requester: Any) -> list[str]:
+    """Lines telling a member what this server lets them use, shown by ``/help`` and
+    ``/status`` under "On this server" (e.g. "/animate: only in #video", "Quota: 3 of 10 jobs
+    left, resets in 5 hours"). ``requester`` is the ``Requester`` of the member asking.
+    Answer from memory; return an empty list to say nothing."""

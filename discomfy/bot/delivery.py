@@ -65,11 +65,17 @@ class JobMessenger:
             raise
 
 
-def notify_finished(bot: Any, job: Any) -> None:
-    """Tell plugins a job ended. A plugin's crash is logged, never turned into the job's
-    failure: the user already has their outcome."""
+async def notify_finished(bot: Any, job: Any) -> None:
+    """Tell plugins a job ended, showing them the job as stored at its end (final state, end
+    time), not this process's working copy. A plugin's crash is logged, never turned into the
+    job's failure: the user already has their outcome."""
     try:
-        bot.plugin_manager.hook.discomfy_job_finished(job=job)
+        ended = await bot.store.get(job.id)
+    except Exception as exc:  # the store refused a read right now
+        log.warning("job %s: could not read its end back (%s); telling plugins from memory", job.id, exc)
+        ended = None
+    try:
+        bot.plugin_manager.hook.discomfy_job_finished(job=ended or job)
     except Exception:
         log.exception("a discomfy_job_finished hook failed for job %s", job.id)
 
@@ -136,7 +142,7 @@ async def deliver_result(bot: Any, job: Any, spec: Any, result: Any, *, resume: 
                       result_view(bot.result_actions.for_result(job, spec), job, len(fitted.files)),
                       record={"outputs": outputs, "prompt_id": result.prompt_id, "parameters": job.parameters})
     if await deliver(bot, job, outcome, resume=resume):
-        notify_finished(bot, job)
+        await notify_finished(bot, job)
 
 
 def failure_outcome(job: Any, message: str, *, retry: bool = False, state: str = "failed") -> Outcome:
@@ -153,7 +159,7 @@ async def deliver_failure(bot: Any, job: Any, message: str, *, retry: bool = Fal
     """End a job with a clear failure message (in its own message, or the channel), once.
     ``state`` is "failed", "cancelled" or "withheld" (a result a review plugin kept back)."""
     if await deliver(bot, job, failure_outcome(job, message, retry=retry, state=state), resume=resume):
-        notify_finished(bot, job)
+        await notify_finished(bot, job)
 
 
 __all__ = ["JobMessenger", "deliver_failure", "deliver_result", "failure_outcome", "guild_upload_limit",

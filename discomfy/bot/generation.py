@@ -101,7 +101,7 @@ class GenerationFlow:
             await asyncio.wait_for(review_submission(self.bot, review), timeout=time_left(self.bot, interaction))
             rendered = self._rewritten(submission, rendered, review)
             private = bool(self.bot.plugin_manager.hook.discomfy_private_results(
-                user_id=user_id, command=submission.spec.command))
+                user_id=user_id, command=submission.spec.command, guild_id=interaction.guild_id))
             # input images are uploaded only once the job runs, so they are not server choices yet
             inputs = set(submission.spec.image_parameters)
             choices = {k: v for k, v in rendered.parameters.items() if k not in inputs}

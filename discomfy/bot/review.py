@@ -88,8 +88,21 @@ async def review_result(bot: Any, job: Any, files: list[tuple[str, bytes]]) -> R
     return review
 
 
+def access_notes(bot: Any, interaction: discord.Interaction) -> list[str]:
+    """What plugins say this member may use here (``discomfy_describe_access``), for /help and
+    /status; a failing plugin is logged and left out, so the command still answers."""
+    requester = requester_of(interaction)
+    lines: list[str] = []
+    for impl in bot.plugin_manager.hook.discomfy_describe_access.get_hookimpls():
+        try:
+            lines += impl.function(requester=requester) or []
+        except Exception:
+            log.exception("discomfy_describe_access of %s failed", impl.plugin_name)
+    return lines
+
+
 def job_channel(bot: Any, job: Any) -> Any:
     return bot.get_channel(job.channel_id) if job.channel_id else None
 
 
-__all__ = ["channel_is_nsfw", "drop", "requester_of", "review_result", "review_submission"]
+__all__ = ["access_notes", "channel_is_nsfw", "drop", "requester_of", "review_result", "review_submission"]

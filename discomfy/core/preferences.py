@@ -47,6 +47,11 @@ class PreferenceStore:
         """A copy of this user's (or guild's) values in ``namespace`` (empty when none)."""
         return dict(self._values.get((int(owner_id), namespace), {}))
 
+    def owners(self, namespace: str) -> dict[int, dict[str, Any]]:
+        """``{owner id: values}`` of everyone with values in ``namespace`` (copies), for a
+        plugin that rebuilds its own state at start."""
+        return {owner: dict(values) for (owner, space), values in self._values.items() if space == namespace and values}
+
     async def set(self, owner_id: int, namespace: str, name: str, value: Any) -> None:
         """Store one value (JSON-serialisable); raises ``JobStoreError`` if the file refuses it."""
         encoded = json.dumps(value, separators=(",", ":"), allow_nan=False)

@@ -23,6 +23,9 @@ TEST_SETTINGS: dict[str, Any] = {
     "comfyui.request_timeout": 5.0,
     "comfyui.job_deadline": 60.0,
     "comfyui.reconnect_max_delay": 0.5,
+    # the community plugin's NSFW classifier costs CPU on every result; tests about moderation
+    # turn it back on ("nsfw_channels", the shipped default)
+    "community.nsfw_policy": "everywhere",
 }
 
 

@@ -5,8 +5,9 @@ attached image, a Reroll click on a delivered result, a ``/generate`` that outli
 15-minute interaction token (Discord's clock is moved past it when the prompt is queued), and
 the same restarted only after Discord's nonce window (so recovery must look for its own earlier
 post instead of relying on the nonce), a ``/generate`` whose server dies mid-job so failover
-runs it on a second server, and a private job (``/settings results: me``) that outlives the token,
-so its outcome goes to its owner's direct messages and never to the channel. ``run_point``
+runs it on a second server, a private job (``/settings results: me``) that outlives the token,
+so its outcome goes to its owner's direct messages and never to the channel, and a job whose
+result a review plugin withholds (the image must never be shown). ``run_point``
 plays one scenario with the bot killed before effect ``n`` (or not at all), starts a new bot
 on the same store, emulator and fake ComfyUI, and judges what the user ended up seeing.
 """
@@ -33,6 +34,7 @@ from tests.conftest import REPO_ROOT
 from tests.crashpoints.harness import CrashPlan, Effect, incarnation
 
 TOKEN_LIFETIME = 15 * 60
+WITHHOLDING_PLUGINS = Path(__file__).parent / "plugins"
 SETTLE_TIMEOUT = 30.0
 
 
@@ -59,6 +61,7 @@ class Scenario:
     settings: dict[str, Any] = field(default_factory=dict)
     on_effect: Callable[[Stage, Effect], None] | None = None
     restart_after: float = 0.0  # Discord-clock seconds between the kill and the restart
+    expect: str = "result"  # what the user gets without a crash
 
 
 def png_bytes() -> bytes:
@@ -135,6 +138,9 @@ SCENARIOS = {
                          settings={"comfyui.health_interval": 0.2}),
     "private + late restart": Scenario("private + late restart", generate, prepare=ask_for_private_results,
                                        on_effect=expire_token_when_queued, restart_after=NONCE_WINDOW + 60),
+    # a review plugin withholds the result: the image must never reach the user, at any point
+    "withheld": Scenario("withheld", generate, expect="failure",
+                         settings={"plugins.dirs": [str(REPO_ROOT / "plugins"), str(WITHHOLDING_PLUGINS)]}),
 }
 
 

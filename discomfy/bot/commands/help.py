@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from discomfy.bot.review import access_notes
 from discomfy.core.comfyui.workflows.commands import group_commands
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,10 @@ def describe_command(command: app_commands.Command | app_commands.Group) -> str:
             extra = ", one of " + ", ".join(str(c.value) for c in param.choices[:10])
         lines.append(f"• `{param.display_name}` ({flags}{extra}): {param.description}")
     text = "\n".join(lines)
+    return text if len(text) <= FIELD_VALUE_LIMIT else text[: FIELD_VALUE_LIMIT - 1] + "…"
+
+
+def clip(text: str) -> str:
     return text if len(text) <= FIELD_VALUE_LIMIT else text[: FIELD_VALUE_LIMIT - 1] + "…"
 
 
@@ -96,6 +101,11 @@ class HelpCog(commands.Cog, name="help"):
             text = "\n".join(defaults)
             embed.add_field(name="Filled in for you when you leave options out",
                             value=text if len(text) <= FIELD_VALUE_LIMIT else text[: FIELD_VALUE_LIMIT - 1] + "…", inline=False)
+        notes = access_notes(self.bot, interaction)
+        if notes:  # the server's own rules go first: they decide what the list above means here
+            embed.insert_field_at(0, name="On this server", value=clip("\n".join(notes)), inline=False)
+            while len(embed.fields) > EMBED_FIELD_LIMIT:
+                embed.remove_field(-1)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 

@@ -13,6 +13,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from discomfy.bot.review import access_notes
+
 PROBE_TIMEOUT = 2.0
 
 
@@ -66,6 +68,10 @@ class StatusCog(commands.Cog, name="status"):
             embed.add_field(name="Your jobs", value="\n".join(rows)[:1024], inline=False)
         else:
             embed.add_field(name="Your jobs", value="none waiting or running", inline=False)
+
+        notes = access_notes(bot, interaction)
+        if notes:
+            embed.add_field(name="On this server", value="\n".join(notes)[:1024], inline=False)
 
         loaded = bot.load_report.names("loaded") + bot.load_report.names("stale")
         failed = bot.load_report.names("failed")

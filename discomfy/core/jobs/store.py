@@ -77,6 +77,11 @@ class JobStore:
 
     # --- lifecycle ----------------------------------------------------------------------
 
+    @property
+    def is_open(self) -> bool:
+        """Open for reads and writes (``discomfy check`` loads plugins without opening it)."""
+        return self._conn is not None and self._executor is not None
+
     async def open(self) -> None:
         """Open (creating the file and folders if needed), enable WAL, apply migrations."""
         if self._executor is not None:
