@@ -107,7 +107,8 @@ async def setup(bot: Any) -> None:
         await quotas.load(bot.store, time.time())
     section = bot.config.get("community", {}) or {}
     audit = AuditLog(channel_sender(bot), lambda guild: rulebook.for_guild(guild).audit_channel,
-                     batch_seconds=float(section.get("audit_batch_seconds", 5.0)))
+                     # at most a few messages per batch: Discord allows about 5 per 5 s in a channel
+                     batch_seconds=float(section.get("audit_batch_seconds", 5.0)), max_pending=100)
     classifier = OutputClassifier()
     if CLASSIFIER_OFF is not None:  # the model itself loads on first need, off the event loop
         log.warning("community: the NSFW classifier is off (%s). Results are posted unchecked; word lists, strikes, "

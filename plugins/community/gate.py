@@ -16,6 +16,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from discord.utils import escape_markdown
+
 from .audit import AuditEntry
 from .rules import GuildRules, RuleBook
 from .strikes import Block, Moderation
@@ -79,9 +81,11 @@ class Gate:
         if not rules.command_allowed_in(command, asker.channel_id):
             review.refuse(f"/{command} can't be used in this channel on this server; "
                           f"use it in {mentions(rules.channels[command], 'channel')}.")
+            self.note(guild, "refused", f"<@{asker.user_id}> /{command} in <#{asker.channel_id}>: not allowed there")
             return
         if not rules.command_allowed_for(command, asker.role_ids):
             review.refuse(f"/{command} is only for members with {mentions(rules.roles[command], 'role')} on this server.")
+            self.note(guild, "refused", f"<@{asker.user_id}> /{command}: lacks the role it needs")
             return
         if self._refused_words(review, rules, now) or self._stripped_to_nothing(review, rules):
             return
@@ -102,8 +106,9 @@ class Gate:
             if match is None:
                 continue
             message = f"Your {name.replace('_', ' ')} was refused: \u201c{match.rule}\u201d is on {WORD_LIST}."
+            typed = escape_markdown(review.value(name)[match.start:match.end])  # a user's text, quoted: no formatting
             self.note(asker.guild_id, "refused", f"<@{asker.user_id}> /{review.command}: rule \u201c{match.rule}\u201d "
-                                                  f"matched \u201c{review.value(name)[match.start:match.end]}\u201d")
+                                                  f"matched \u201c{typed}\u201d")
             if asker.guild_id is not None:
                 block = self.moderation.strike(asker.guild_id, asker.user_id, f"\u201c{match.rule}\u201d",
                                                rules.strikes, now)

@@ -7,6 +7,7 @@ every rule, block and count survives a restart."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -105,9 +106,10 @@ async def test_roles_channels_and_quotas_are_enforced_and_named(discord_emulator
     emu = discord_emulator
     admins, patrons = emu.add_role("Admin", permissions=MANAGE_GUILD), emu.add_role("Patron")
     admin, alice, bob = emu.make_user("admin", roles=[admins]), emu.make_user("alice"), emu.make_user("bob", roles=[patrons])
-    art = emu.add_channel("art")
+    art, audit = emu.add_channel("art"), emu.add_channel("bot-audit")
     async with running_bot(emu, fake_comfyui, config) as bot:
-        for command, options in (("server role", {"command": "animate", "role": patrons}),
+        for command, options in (("server audit", {"channel": audit}),
+                                 ("server role", {"command": "animate", "role": patrons}),
                                  ("server channel", {"command": "generate", "channel": art}),
                                  ("server quota", {"limit": 1.0}),
                                  ("server quota-for", {"role": patrons, "limit": 2.0})):
@@ -136,6 +138,9 @@ async def test_roles_channels_and_quotas_are_enforced_and_named(discord_emulator
 
         shown = await answer_text(emu, await emu.invoke("help", {}, user=alice))
         assert f"/generate: only in <#{art}>" in shown and "/animate: only for" in shown
+        await audit_text(emu, bot, audit, f"<@{alice.id}> /animate: lacks the role it needs",
+                         f"<@{alice.id}> /generate in <#{emu.channel_id}>: not allowed there",
+                         f"<@{alice.id}> /generate: over quota", "set the quota of @Patron to 2")
     async with running_bot(emu, fake_comfyui, config) as bot:  # counts come from the job store
         assert "1 job" in await refusal(emu, alice, "a fox again", channel_id=art)
         await assert_settled(emu, bot)
@@ -166,4 +171,48 @@ async def test_a_flagged_result_is_withheld_in_a_normal_channel_and_delivered_in
         await emu.invoke("server nsfw", {"policy": "nsfw_channels", "action": "spoiler"}, user=admin)
         spoiled = await wait_result(emu, await emu.invoke("generate", {"prompt": "a portrait"}, user=alice), timeout=15)
         assert spoiled.attachments and all(a.filename.startswith("SPOILER_") for a in spoiled.attachments)
+        await assert_settled(emu, bot)
+
+
+async def test_twenty_submissions_at_once_with_one_unit_left_make_exactly_one_job(discord_emulator, fake_comfyui,
+                                                                                 tmp_path):
+    emu = discord_emulator
+    admins = emu.add_role("Admin", permissions=MANAGE_GUILD)
+    admin, alice = emu.make_user("admin", roles=[admins]), emu.make_user("alice")
+    roomy = {**SETTINGS, "limits.per_user": 100, "limits.global_limit": 100, "limits.max_queued_per_user": 50}
+    config = build_config(tmp_path, emulator=emu, comfyui_url=fake_comfyui.url, plugin_dirs=[REPO_ROOT / "plugins"],
+                          workflow_dirs=[REPO_ROOT / "workflows"], settings=roomy)
+    async with running_bot(emu, fake_comfyui, config) as bot:
+        await emu.invoke("server quota", {"limit": 2.0}, user=admin)
+        await wait_result(emu, await emu.invoke("generate", {"prompt": "the first fox"}, user=alice), timeout=15)
+        burst = await asyncio.gather(*(emu.invoke("generate", {"prompt": f"fox {n}"}, user=alice) for n in range(20)))
+        accepted = [i for i in burst if i.original_message is not None and not i.original_message.ephemeral]
+        refused = [await answer_text(emu, i) for i in burst if i not in accepted]
+        assert len(accepted) == 1 and len(refused) == 19, refused
+        assert all(text.startswith("You have used your 2 jobs") for text in refused), refused
+        await wait_result(emu, accepted[0], timeout=15)
+        assert len(await bot.store.jobs_for_user(int(alice.id), active_only=False)) == 2
+        await assert_settled(emu, bot)
+
+
+async def test_an_admin_menu_cannot_be_replayed_by_a_member_or_aimed_at_another_server(discord_emulator, fake_comfyui,
+                                                                                     config):
+    emu = discord_emulator
+    admins = emu.add_role("Admin", permissions=MANAGE_GUILD)
+    admin, alice = emu.make_user("admin", roles=[admins]), emu.make_user("alice")
+    async with running_bot(emu, fake_comfyui, config) as bot:
+        shown = await emu.invoke("server show", {}, user=admin)
+        menu = f"community:nsfw:{emu.guild_id}"
+        replayed = await emu.click(shown.original_message, menu, user=alice, values=["everywhere"])
+        assert await answer_text(emu, replayed) == "Only members with the Manage Server permission can change this server's bot rules."
+        other_guild = "1" + emu.guild_id[1:] if emu.guild_id[0] != "1" else "2" + emu.guild_id[1:]
+        shown.original_message.component(menu)["custom_id"] = f"community:nsfw:{other_guild}"  # a forged id
+        forged = await emu.click(shown.original_message, f"community:nsfw:{other_guild}", user=admin,
+                                 values=["everywhere"])
+        assert await answer_text(emu, forged) == "This menu belongs to another server's rules."
+        assert bot.guild_preferences.owners("community") == {}  # nothing changed, for either server
+        shown.original_message.component(f"community:nsfw:{other_guild}")["custom_id"] = menu
+        done = await emu.click(shown.original_message, menu, user=admin, values=["off"])
+        assert await answer_text(emu, done) == "Done: set the NSFW policy to off."
+        assert bot.guild_preferences.owners("community") == {int(emu.guild_id): {"nsfw_policy": "off"}}
         await assert_settled(emu, bot)
