@@ -1,4 +1,5 @@
-"""Every promise of the README's "Jobs survive restarts" section is named by a test.
+"""Every promise of the README's "Jobs survive restarts" and "Running it in a community"
+sections is named by a test.
 
 Each sentence (or bullet) of the section must contain one of the phrases below, and each
 phrase names the tests that back it; the tests must exist. Rewording the README without
@@ -10,9 +11,12 @@ from __future__ import annotations
 import importlib
 import re
 
+import pytest
+
 from tests.conftest import REPO_ROOT
 
 SECTION = "## Jobs survive restarts"
+E2E = "tests/community/test_community_e2e.py::"
 
 PROMISES: dict[str, list[str]] = {
     "written to an SQLite file": [
@@ -68,9 +72,65 @@ PROMISES: dict[str, list[str]] = {
 }
 
 
-def section_text() -> str:
+COMMUNITY: dict[str, list[str]] = {
+    "The `community` plugin": [E2E + "test_words_strikes_blocks_and_the_audit_channel_survive_a_restart"],
+    "`/server` is only for members with Manage Server": [
+        E2E + "test_words_strikes_blocks_and_the_audit_channel_survive_a_restart",
+        E2E + "test_an_admin_menu_cannot_be_replayed_by_a_member_or_aimed_at_another_server",
+    ],
+    "limited to channels": [E2E + "test_roles_channels_and_quotas_are_enforced_and_named"],
+    "Word lists:": [E2E + "test_words_strikes_blocks_and_the_audit_channel_survive_a_restart"],
+    "Matching sees through": [
+        "tests/community/test_words.py::test_a_written_around_word_in_a_prompt_is_still_refused",
+        "tests/community/test_words.py::test_ordinary_prompts_are_not_refused",
+        "tests/community/test_words.py::test_a_longer_word_containing_a_banned_word_is_not_refused",
+    ],
+    "The operator's own lists": [
+        E2E + "test_the_operators_words_apply_everywhere_and_a_forced_negative_prompt_reaches_the_graph"],
+    "Strikes:": [E2E + "test_words_strikes_blocks_and_the_audit_channel_survive_a_restart"],
+    "A forced negative prompt": [
+        E2E + "test_the_operators_words_apply_everywhere_and_a_forced_negative_prompt_reaches_the_graph"],
+    "NSFW:": [
+        E2E + "test_a_flagged_result_is_withheld_in_a_normal_channel_and_delivered_in_an_age_restricted_one",
+        "tests/community/test_nsfw_classifier.py::test_frames_are_sampled_evenly_from_a_three_second_video",
+        "tests/community/test_nsfw_classifier.py::test_check_runs_off_the_event_loop",
+        "tests/community/test_classifier_off.py::test_check_warns_and_names_the_install_command",
+        "tests/community/test_classifier_off.py::test_status_and_server_show_say_results_are_not_checked_and_results_still_arrive",
+    ],
+    "Quotas per day or per rolling window": [
+        E2E + "test_roles_channels_and_quotas_are_enforced_and_named",
+        E2E + "test_twenty_submissions_at_once_with_one_unit_left_make_exactly_one_job",
+        "tests/community/test_quotas.py::test_the_most_generous_role_wins",
+        "tests/community/test_quotas.py::test_a_rolling_window_gives_each_unit_back_one_period_after_it_was_used",
+        "tests/community/test_quotas.py::test_gpu_seconds_are_charged_what_the_job_really_took",
+        "tests/community/test_quotas.py::test_a_job_that_gave_nothing_gives_its_unit_back",
+    ],
+    "An audit channel": [
+        E2E + "test_words_strikes_blocks_and_the_audit_channel_survive_a_restart",
+        "tests/community/test_audit.py::test_a_flood_in_one_window_becomes_a_handful_of_messages",
+        "tests/community/test_audit.py::test_end_to_end_no_429_no_violation_no_ping",
+    ],
+    "`/help` and `/status` tell each member": [
+        E2E + "test_roles_channels_and_quotas_are_enforced_and_named",
+        "tests/community/test_classifier_off.py::test_status_and_server_show_say_results_are_not_checked_and_results_still_arrive",
+    ],
+    "survives a restart": [
+        E2E + "test_words_strikes_blocks_and_the_audit_channel_survive_a_restart",
+        E2E + "test_roles_channels_and_quotas_are_enforced_and_named",
+    ],
+    "are the defaults for servers whose admins set nothing": [
+        E2E + "test_the_operators_words_apply_everywhere_and_a_forced_negative_prompt_reaches_the_graph"],
+    "two generic hooks": ["tests/host/test_docs_review.py::test_the_review_example_refuses_rewrites_and_spoilers"],
+    "a withheld result ends exactly once": [
+        "tests/crashpoints/test_crash_points.py::test_every_crash_point_ends_with_one_result_or_one_clear_failure"],
+}
+
+SECTIONS = {SECTION: PROMISES, "## Running it in a community": COMMUNITY}
+
+
+def section_text(section: str = SECTION) -> str:
     text = (REPO_ROOT / "README.md").read_text()
-    start = text.index(SECTION) + len(SECTION)
+    start = text.index(section) + len(section)
     end = text.index("\n## ", start)
     return text[start:end]
 
@@ -91,17 +151,19 @@ def promises_in(text: str) -> list[str]:
     return pieces
 
 
-def test_every_sentence_of_the_section_names_a_promise_with_tests():
-    sentences = promises_in(section_text())
+@pytest.mark.parametrize("section", list(SECTIONS))
+def test_every_sentence_of_the_section_names_a_promise_with_tests(section):
+    promises = SECTIONS[section]
+    sentences = promises_in(section_text(section))
     assert len(sentences) >= 8, sentences
-    unbacked = [s for s in sentences if not any(phrase in s for phrase in PROMISES)]
+    unbacked = [s for s in sentences if not any(phrase in s for phrase in promises)]
     assert not unbacked, f"README promises no test is named for: {unbacked}"
-    unused = [phrase for phrase in PROMISES if phrase not in section_text().replace("\n", " ")]
+    unused = [phrase for phrase in promises if phrase not in section_text(section).replace("\n", " ")]
     assert not unused, f"phrases no longer in the README: {unused}"
 
 
 def test_every_named_test_exists():
-    named = {node for nodes in PROMISES.values() for node in nodes}
+    named = {node for promises in SECTIONS.values() for nodes in promises.values() for node in nodes}
     assert named
     for node in sorted(named):
         path, name = node.split("::")

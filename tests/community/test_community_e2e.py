@@ -216,3 +216,33 @@ async def test_an_admin_menu_cannot_be_replayed_by_a_member_or_aimed_at_another_
         assert await answer_text(emu, done) == "Done: set the NSFW policy to off."
         assert bot.guild_preferences.owners("community") == {int(emu.guild_id): {"nsfw_policy": "off"}}
         await assert_settled(emu, bot)
+
+
+async def test_the_operators_words_apply_everywhere_and_a_forced_negative_prompt_reaches_the_graph(
+        discord_emulator, fake_comfyui, tmp_path):
+    emu, fake = discord_emulator, fake_comfyui
+    fake.checkpoints = [*fake.checkpoints, "sd_xl_base_1.0.safetensors"]  # /generate model:sdxl takes a negative prompt
+    admin = emu.make_user("admin", roles=[emu.add_role("Admin", permissions=MANAGE_GUILD)])
+    operator = {**SETTINGS, "community.refuse": ["dragon"], "community.negative_prompt": "watermark"}
+    config = build_config(tmp_path, emulator=emu, comfyui_url=fake.url, plugin_dirs=[REPO_ROOT / "plugins"],
+                          workflow_dirs=[REPO_ROOT / "workflows"], settings=operator)
+    async with running_bot(emu, fake, config) as bot:
+        assert "\u201cdragon\u201d is on this server's word list" in await refusal(emu, admin, "a red dragon")
+        kept = await answer_text(emu, await emu.invoke("server words", {"kind": "refuse", "word": "dragon", "remove": True},
+                                                       user=admin))
+        assert "the operator's own words cannot be removed here" in kept
+
+        await wait_result(emu, await emu.invoke("generate", {"prompt": "a castle", "model": "sdxl",
+                                                             "negative_prompt": "people"}), timeout=15)
+        assert negative_prompt(fake) == "people, watermark"  # the server follows the operator's default
+        await emu.invoke("server negative", {"text": "text, logo"}, user=admin)
+        result = await wait_result(emu, await emu.invoke("generate", {"prompt": "a castle", "model": "sdxl"}), timeout=15)
+        assert negative_prompt(fake).endswith(", text, logo")  # after the model's own default negative prompt
+        assert "From this server's rules: negative_prompt" in embed_text(result)
+        await assert_settled(emu, bot)
+
+
+def negative_prompt(fake: Any) -> str:
+    graph = list(fake.worker.history.values())[-1]["prompt"][2]
+    (node,) = [n for n in graph.values() if n.get("_meta", {}).get("title") == "Negative Prompt"]
+    return node["inputs"]["text"]
