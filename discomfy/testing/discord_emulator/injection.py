@@ -135,8 +135,10 @@ def _typed_value(emu: "DiscordEmulator", label: str, opt: dict[str, Any], value:
             raise AssertionError(f"{where}: unknown channel {channel_id}; known: {list(emu.channels)}")
         resolved.setdefault("channels", {})[channel_id] = {**emu.channels[channel_id], "permissions": "8"}
         return channel_id
-    elif kind == ROLE:
-        return str(getattr(value, "id", value))
+    elif kind == ROLE:  # Discord resolves the role, as it does users and channels
+        role = emu.role(str(getattr(value, "id", value)))
+        resolved.setdefault("roles", {})[role["id"]] = role
+        return role["id"]
     if kind in (INTEGER, NUMBER):
         low, high = opt.get("min_value"), opt.get("max_value")
         if (low is not None and value < low) or (high is not None and value > high):
