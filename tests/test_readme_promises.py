@@ -94,8 +94,8 @@ COMMUNITY: dict[str, list[str]] = {
         E2E + "test_a_flagged_result_is_withheld_in_a_normal_channel_and_delivered_in_an_age_restricted_one",
         "tests/community/test_nsfw_classifier.py::test_frames_are_sampled_evenly_from_a_three_second_video",
         "tests/community/test_nsfw_classifier.py::test_check_runs_off_the_event_loop",
-        "tests/community/test_classifier_off.py::test_check_warns_and_names_the_install_command",
-        "tests/community/test_classifier_off.py::test_status_and_server_show_say_results_are_not_checked_and_results_still_arrive",
+        "tests/community/test_operator_view.py::test_check_warns_and_names_the_install_command",
+        "tests/community/test_operator_view.py::test_status_and_server_show_say_results_are_not_checked_and_results_still_arrive",
     ],
     "Quotas per day or per rolling window": [
         E2E + "test_roles_channels_and_quotas_are_enforced_and_named",
@@ -112,7 +112,7 @@ COMMUNITY: dict[str, list[str]] = {
     ],
     "`/help` and `/status` tell each member": [
         E2E + "test_roles_channels_and_quotas_are_enforced_and_named",
-        "tests/community/test_classifier_off.py::test_status_and_server_show_say_results_are_not_checked_and_results_still_arrive",
+        "tests/community/test_operator_view.py::test_status_and_server_show_say_results_are_not_checked_and_results_still_arrive",
     ],
     "survives a restart": [
         E2E + "test_words_strikes_blocks_and_the_audit_channel_survive_a_restart",

@@ -29,9 +29,10 @@ from .audit import AuditLog, channel_sender
 from .gate import Gate, blocked_message, mentions
 from .nsfw import OutputClassifier
 from .quotas import QuotaLedger
-from .rules import RuleBook
+from .rules import NSFW_ACTIONS, NSFW_POLICIES, QUOTA_UNITS, RuleBook
 from .strikes import NAMESPACE as MODERATION, Moderation
 from .usage import UsageCog
+from .words import check_rule
 
 log = logging.getLogger(__name__)
 #: why the NSFW classifier cannot run here (None: its package is installed)
@@ -96,8 +97,21 @@ class CommunityCog(commands.Cog, name="community"):
         return lines
 
 
+def operator_problems(defaults: dict[str, Any]) -> list[str]:
+    """What is wrong with the operator's ``[community]`` settings, each naming the key and the fix."""
+    problems = [f"[community] {kind}: {rule!r} cannot be used: {reason}"
+                for kind in ("refuse", "strip") for rule in defaults[kind] if (reason := check_rule(str(rule)))]
+    for key, allowed in (("nsfw_policy", NSFW_POLICIES), ("nsfw_action", NSFW_ACTIONS), ("quota_unit", QUOTA_UNITS)):
+        if defaults[key] not in allowed:
+            problems.append(f"[community] {key} = {defaults[key]!r}: use one of {', '.join(allowed)}")
+    return problems
+
+
 async def setup(bot: Any) -> None:
     rulebook = RuleBook(bot)
+    problems = operator_problems(rulebook.defaults)
+    if problems:  # moderation that silently misreads its rules is worse than none: refuse to load
+        raise ValueError("; ".join(problems))
     moderation = Moderation(lambda guild, name, value: (
         bot.guild_preferences.delete(guild, MODERATION, name) if value is None
         else bot.guild_preferences.set(guild, MODERATION, name, value)))

@@ -1,7 +1,8 @@
-"""Without the optional NSFW classifier (``discomfy[nsfw]`` not installed), the community
-plugin still loads: `discomfy check` warns that the classifier is off and what still applies,
-/status tells members results here are not checked, /server show tells admins, and results are
-posted rather than lost."""
+"""What an operator sees of the community plugin. Without the optional NSFW classifier
+(``discomfy[nsfw]`` not installed) it still loads: `discomfy check` warns that the classifier is
+off and what still applies, /status tells members results here are not checked, /server show
+tells admins, and results are posted rather than lost. A bad ``[community]`` setting stops the
+plugin with the key and the fix instead of moderating by rules it misread."""
 
 from __future__ import annotations
 
@@ -52,3 +53,15 @@ async def test_status_and_server_show_say_results_are_not_checked_and_results_st
         assert "the NSFW classifier is off (NudeNet is not installed: pip install 'discomfy[nsfw]')" in shown
         await wait_result(emu, await emu.invoke("generate", {"prompt": "a lighthouse"}), timeout=15)
         await assert_settled(emu, bot)
+
+
+async def test_a_bad_operator_setting_stops_the_plugin_with_the_key_and_the_fix(config):
+    from discomfy.config import override
+
+    override(config, "community.refuse", ["nsfw", "***"])
+    override(config, "community.nsfw_policy", "sometimes")
+    bot = await load_offline(config)
+    await bot.close()
+    (failed,) = [e for e in bot.load_report.failed if e.name == "community"]
+    assert "[community] refuse: '***' cannot be used" in failed.reason
+    assert "[community] nsfw_policy = 'sometimes': use one of off, nsfw_channels, everywhere" in failed.reason
