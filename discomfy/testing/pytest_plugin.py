@@ -15,6 +15,7 @@ installed, so it must never stop pytest from starting:
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any
 
 import pytest
@@ -48,9 +49,14 @@ def _unavailable(name: str) -> Any:
 
 
 if MISSING is None:
-    from discomfy.testing.bot_fixtures import discomfy_bot, discomfy_root, discomfy_settings  # noqa: F401
-    from discomfy.testing.comfyui_fixtures import comfyui_client, fake_comfyui  # noqa: F401
-    from discomfy.testing.discord_fixtures import discord_emulator  # noqa: F401
+    # These import discord.py, which imports the deprecated audioop (for voice, which DisComfy
+    # never uses). pytest loads this module before any project's filterwarnings apply, so the
+    # warning would show in every pytest run of an environment with DisComfy installed.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="'audioop' is deprecated", category=DeprecationWarning)
+        from discomfy.testing.bot_fixtures import discomfy_bot, discomfy_root, discomfy_settings  # noqa: F401
+        from discomfy.testing.comfyui_fixtures import comfyui_client, fake_comfyui  # noqa: F401
+        from discomfy.testing.discord_fixtures import discord_emulator  # noqa: F401
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pycollect_makeitem(collector: Any, name: str, obj: Any) -> None:
