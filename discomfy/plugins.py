@@ -2,7 +2,8 @@
 
 Plugins come from three places, all ending up in one pluggy manager:
 
-* **built-in folders** (``plugins.dirs``): each ``<dir>/<name>/__init__.py`` is a discord.py
+* **built-in folders** (``plugins.dirs``; an installed wheel's own copy stands in for a missing
+  ``plugins``, see :mod:`discomfy.shipped`): each ``<dir>/<name>/__init__.py`` is a discord.py
   extension imported as ``discomfy_plugins.<name>``. Nothing named ``plugins`` is ever
   installed into site-packages: the folders are mounted under a private namespace package.
 * **data packs** (``plugins.workflow_dirs``): each ``<dir>/<name>/manifest.toml`` is a workflow
@@ -27,8 +28,8 @@ from typing import Any
 import pluggy
 
 from discomfy import hookspecs
-from discomfy.config import resolve_path
 from discomfy.hookspecs import hookimpl
+from discomfy.shipped import folders
 
 PLUGIN_NAMESPACE = "discomfy_plugins"
 ENTRY_POINT_GROUP = "discomfy.plugins"
@@ -168,9 +169,8 @@ def discover(config: Any) -> tuple[list[PluginSource], list[tuple[PluginSource, 
     The first source of a name wins; a later one with the same name is refused naming both,
     because loading either silently would leave the owner guessing which one runs.
     """
-    # a folder named twice (say, relative and absolute) is one folder, not two owners
-    plugin_dirs = list(dict.fromkeys(resolve_path(config, d).resolve() for d in config.plugins.dirs))
-    pack_dirs = list(dict.fromkeys(resolve_path(config, d).resolve() for d in config.plugins.workflow_dirs))
+    plugin_dirs = folders(config, "dirs")
+    pack_dirs = folders(config, "workflow_dirs")
     mount_plugin_folders(plugin_dirs)
     chosen: dict[str, PluginSource] = {}
     duplicates: list[tuple[PluginSource, str]] = []

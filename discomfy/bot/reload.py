@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from discomfy.config import resolve_path
 from discomfy.plugins import MANIFEST_NAME, PLUGIN_NAMESPACE, WorkflowPack, is_enabled
+from discomfy.shipped import folders
 from discomfy.bot.plugin_loading import KEPT, describe_failure, drop_broken_workflows, sync_workflow_cogs
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,8 @@ class ReloadResult:
 class PluginReloader:
     def __init__(self, bot: Any) -> None:
         self.bot = bot
-        self.plugin_dirs = [resolve_path(bot.config, d).resolve() for d in bot.config.plugins.dirs]
-        self.pack_dirs = [resolve_path(bot.config, d).resolve() for d in bot.config.plugins.workflow_dirs]
+        self.plugin_dirs = folders(bot.config, "dirs")
+        self.pack_dirs = folders(bot.config, "workflow_dirs")
         self.lock = asyncio.Lock()
         # every outcome, for whoever wants to report it (the log, a test waiting for a reload)
         self.results: asyncio.Queue[ReloadResult] = asyncio.Queue(maxsize=100)

@@ -15,10 +15,10 @@ from typing import Any
 import aiohttp
 
 from discomfy.bot.offline import load_offline
-from discomfy.config import resolve_path
 from discomfy.core.comfyui.workflows.loading import load_manifest
 from discomfy.core.comfyui.workflows.manifest import MANIFEST_NAME
 from discomfy.exceptions import DisComfyError
+from discomfy.shipped import folders
 from discomfy.testing.bot_harness import install_model_files, install_models
 from discomfy.testing.fake_comfyui import FakeComfyUI
 
@@ -49,8 +49,8 @@ class ComfyUIChoice:
         if self.fake is None:
             return
 
-        for folder in [*config.plugins.dirs, *config.plugins.workflow_dirs]:
-            for manifest in sorted(resolve_path(config, folder).glob(f"*/{MANIFEST_NAME}")):
+        for folder in [*folders(config, "dirs"), *folders(config, "workflow_dirs")]:
+            for manifest in sorted(folder.glob(f"*/{MANIFEST_NAME}")):
                 try:
                     spec = load_manifest(manifest, check=False)
                 except (DisComfyError, OSError, ValueError):
