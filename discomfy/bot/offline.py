@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from discomfy.bot.client import ComfyUIBot
+from discomfy.bot.promised_commands import missing_commands
 from discomfy.config import resolve_path, url_problem
 from discomfy.core.comfyui.client import ComfyUIClient
 from discomfy.core.comfyui.http import operator_hint
@@ -94,6 +95,12 @@ async def check_setup(config: Any, *, server: str | None = None) -> int:
                   f"{sum(len(v) for v in missing.values())} thing(s) missing on the server; fix the reasons above.",
                   file=sys.stderr)
             return 1
+        missing_promised = missing_commands(bot)
+        if missing_promised:
+            print(f"\n{len(missing_promised)} command(s) the README promises are missing:")
+            print("\n".join(f"  {line}" for line in missing_promised))
+            print("\nEverything found loaded, but the commands above are not served.")
+            return 0
         print("\nEverything loaded.")
         return 0
     finally:
