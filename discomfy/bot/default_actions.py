@@ -19,7 +19,7 @@ from discomfy.bot.action_context import ActionContext
 from discomfy.bot.button_actions import replay_submission
 from discomfy.bot.submission import Submission, replay_options
 from discomfy.bot.responses import report_error
-from discomfy.bot.result_actions import ResultAction
+from discomfy.bot.result_actions import ResultAction, image_result
 from discomfy.core.comfyui.workflows.commands import is_hidden_parameter
 from discomfy.exceptions import DisComfyError, ValidationError
 from discomfy.hookspecs import hookimpl
@@ -30,6 +30,8 @@ PROMPT_LIMIT = 1500
 EDIT_MODAL = re.compile(r"discomfy:editmodal:(?P<job>[A-Za-z0-9_-]+):(?P<workflow>[A-Za-z0-9_.-]+)")
 PROMPT_INPUT = "prompt"
 EDIT_BUTTONS = 2  # "Edit with X" buttons under a result, at most
+#: parameters that mean nothing without another one (a LoRA strength with no LoRA)
+QUALIFIES = {"lora_strength": "lora"}
 
 
 class EditModal(discord.ui.Modal):
@@ -70,6 +72,23 @@ def edit_targets(specs: Any) -> list[tuple[str, str]]:
             if edit_image_parameter(spec) in spec.required_parameters and "prompt" in spec.parameters]
 
 
+def can_reroll(job: Any, spec: Any) -> bool:
+    """A reroll asks for a new seed: only a workflow that takes one (not /upscale, not a pack
+    whose graph has no seed) would make anything but the same result again."""
+    return spec is not None and "seed" in spec.parameters
+
+
+def info_parameters(job: Any, spec: Any) -> list[tuple[str, Any]]:
+    """The job's options worth showing under ℹ️ Info: not the prompt and seed (shown apart),
+    not hidden ones a user never chose (a Vary button's image and denoise, /upscale's source
+    size), and not one whose partner was left out (``lora_strength`` when no LoRA was used)."""
+    params = job.parameters
+    hidden = {name for name, prop in (spec.parameters if spec is not None else {}).items() if is_hidden_parameter(prop)}
+    return [(key, value) for key, value in sorted(params.items())
+            if key not in ("prompt", "seed") and key not in hidden
+            and (key not in QUALIFIES or params.get(QUALIFIES[key]) not in (None, ""))]
+
+
 class DefaultResultActions:
     def __init__(self, bot: Any) -> None:
         self.bot = bot
@@ -77,8 +96,11 @@ class DefaultResultActions:
 
     @hookimpl
     def discomfy_register_result_actions(self) -> list[ResultAction]:
-        actions = [ResultAction("reroll", "Reroll", self.reroll, emoji="🎲", style="primary", order=10)]
-        actions += [ResultAction("edit", f"Edit with {label}", self.edit, emoji="✏️", order=20, arg=name)
+        actions = [ResultAction("reroll", "Reroll", self.reroll, emoji="🎲", style="primary", order=10,
+                                applies_to=can_reroll)]
+        # an edit redraws a still image: a video result has none to attach
+        actions += [ResultAction("edit", f"Edit with {label}", self.edit, emoji="✏️", order=20, arg=name,
+                                 applies_to=image_result)
                     for name, label in edit_targets(self.bot.workflows.all().values())[:EDIT_BUTTONS]]
         actions += [ResultAction("info", "Info", self.info, emoji="ℹ️", order=90),
                     ResultAction("delete", "Delete", self.delete, emoji="🗑️", style="danger", order=95, owner_only=True)]
@@ -95,13 +117,13 @@ class DefaultResultActions:
         job = ctx.job
         embed = discord.Embed(title=f"Job {job.id}", colour=discord.Colour.blurple())
         embed.add_field(name="Workflow", value=f"{job.workflow} (/{job.command})", inline=False)
-        embed.add_field(name="Seed", value=f"`{job.seed}`")
+        if job.seed is not None:
+            embed.add_field(name="Seed", value=f"`{job.seed}`")
         embed.add_field(name="By", value=f"<@{job.user_id}>")
         sources = job.parameter_sources or {}
-        for key, value in sorted(job.parameters.items()):
-            if key not in ("prompt", "seed") and len(embed.fields) < 24:
-                origin = f" ({sources[key]})" if key in sources else ""  # e.g. "(your defaults)"
-                embed.add_field(name=f"{key}{origin}"[:256], value=f"`{value}`"[:1024])
+        for key, value in info_parameters(job, ctx.spec)[:21]:  # Discord allows 25 fields
+            origin = f" ({sources[key]})" if key in sources else ""  # e.g. "(your defaults)"
+            embed.add_field(name=f"{key}{origin}"[:256], value=f"`{value}`"[:1024])
         if job.parameters.get("prompt"):
             embed.description = str(job.parameters["prompt"])[:4000]
         await ctx.interaction.response.send_message(embed=embed, ephemeral=True)

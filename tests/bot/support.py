@@ -46,7 +46,7 @@ def embed_text(message: Any) -> str:
 
 
 def is_result(message: Any) -> bool:
-    return bool(message.attachments) and any(c.startswith("discomfy:reroll:") for c in message.custom_ids)
+    return bool(message.attachments) and any(c.startswith("discomfy:info:") for c in message.custom_ids)
 
 
 def is_failure(message: Any) -> bool:

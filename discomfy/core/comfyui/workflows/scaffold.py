@@ -119,7 +119,7 @@ def recognise(graph: Graph) -> tuple[dict[str, Any], dict[str, list[str]], list[
     """(schema properties, bindings, strategies, strategy options) recognised in ``graph``."""
     props: dict[str, Any] = {}
     bindings: dict[str, list[str]] = {}
-    strategies = ["images", "seed", "size", "bindings"]
+    strategies = ["images", "size", "bindings"]
     options: dict[str, dict] = {}
     lora_after, lora_clip = lora_anchor(graph)
     images = find_by_class(graph, "LoadImage")
@@ -139,7 +139,8 @@ def recognise(graph: Graph) -> tuple[dict[str, Any], dict[str, list[str]], list[
             else:
                 props[param]["default"] = graph[targets[0][0]]["inputs"][targets[0][1]]
     seeds = _literal_targets(graph, "seed", lambda c: True) + _literal_targets(graph, "noise_seed", lambda c: True)
-    if seeds:
+    if seeds:  # no seed in the graph: no seed strategy, so results show no Seed nor a 🎲 Reroll
+        strategies.insert(1, "seed")
         bindings["seed"] = seeds
         props["seed"] = {"type": "integer", "minimum": -1, "maximum": SEED_MAX, "default": -1,
                          "description": "Seed to reproduce an image; -1 picks a random one"}
@@ -159,7 +160,7 @@ def recognise(graph: Graph) -> tuple[dict[str, Any], dict[str, list[str]], list[
     if not _latent_size(graph, props, bindings, options):
         _image_size(graph, props, bindings, options)
     if lora_after is not None:
-        strategies.insert(3, "lora")
+        strategies.insert(strategies.index("bindings"), "lora")
         options["lora"] = {"after": lora_after, **({"clip": lora_clip} if lora_clip else {})}
         props["lora"] = {"type": "string", "minLength": 1, "description": "LoRA file to apply",
                          "x-discord": {"autocomplete": True}}
