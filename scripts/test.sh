@@ -6,15 +6,18 @@ cd "$(dirname "$0")/.."
 
 # The playground's browser tests drive Debian's Chromium (Playwright with the system browser,
 # never a browser download); the emoji font makes the README screenshot show the buttons' emoji.
-if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then
-  packages="chromium chromium-driver fonts-noto-color-emoji"
+# The container test builds and runs the image with podman (runc; debootstrap makes the base image
+# where no registry answers).
+if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] ||
+   [ ! -x /usr/bin/podman ] || [ ! -x /usr/sbin/runc ] || [ ! -x /usr/sbin/debootstrap ]; then
+  packages="chromium chromium-driver fonts-noto-color-emoji podman runc debootstrap"
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null
   elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null
   else
-    echo "scripts/test.sh: Chromium is missing and this user cannot install it; the browser tests will" \
-         "fail until someone runs: sudo apt-get install -y $packages" >&2
+    echo "scripts/test.sh: Chromium or podman is missing and this user cannot install it; the browser and" \
+         "container tests will fail until someone runs: sudo apt-get install -y $packages" >&2
   fi
 fi
 
