@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up .venv (if needed) with the package and its test extra, then runs the whole test suite.
+# Sets up .venv (if needed) with the package and its test extra, then runs the whole test suite,
+# in parallel worker processes (pyproject's addopts), the exhaustive matrices included.
 # Exit status is pytest's; "no tests collected" (5) counts as a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +25,5 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test,dev]'
-.venv/bin/python -m pytest "$@"
+# -m "" lifts pyproject's `-m 'not exhaustive'`: this runs everything, the crash-point matrix too.
+.venv/bin/python -m pytest -m "" "$@"

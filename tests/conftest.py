@@ -1,4 +1,9 @@
-"""Shared test helpers: a project folder per test, with its own settings and plugin folders."""
+"""Shared test helpers: a project folder per test, with its own settings and plugin folders.
+
+Also the suite's own plumbing: the end-of-run figures counted across pytest-xdist workers
+(tests/figures.py), the ``exhaustive`` marker on the matrices a plain ``pytest`` leaves out, and
+``--screenshot``, where the browser test saves the README's picture (scripts/screenshot.sh).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,69 @@ import pytest
 from discomfy.plugins import PLUGIN_NAMESPACE
 from discomfy.testing.fake_comfyui.catalog import recorded_nodes
 from discomfy.testing.fake_comfyui.nodes import BUILTIN
+from tests import figures
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Folders whose tests are matrices exhaustive by design: marked ``exhaustive``, so a plain
+# ``pytest`` deselects them (pyproject's addopts) and scripts/test.sh (``-m ""``) runs them. Each
+# plays a whole scenario once per crash point, so each gets more than the usual time limit.
+EXHAUSTIVE = [REPO_ROOT / "tests" / "crashpoints"]
+EXHAUSTIVE_TIMEOUT = 600
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--screenshot", metavar="PATH", default=None,
+                     help="save the README's playground screenshot there (scripts/screenshot.sh passes "
+                          "docs/playground.png); by default it goes to the browser test's tmp_path")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pyproject's addopts deselect the exhaustive matrices from a plain `pytest`; a run that names
+    # its tests (`pytest tests/crashpoints`) and no -m of its own runs what it named.
+    named = config.args_source == pytest.Config.ArgsSource.ARGS
+    own_m = any(arg == "-m" or arg.startswith("-m") for arg in config.invocation_params.args)
+    if named and not own_m and config.option.markexpr == "not exhaustive":
+        config.option.markexpr = ""
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_FiguresFromWorkers(), "discomfy-figures-from-workers")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.path.is_relative_to(folder) for folder in EXHAUSTIVE):
+            item.add_marker(pytest.mark.exhaustive)
+            item.add_marker(pytest.mark.timeout(EXHAUSTIVE_TIMEOUT))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)  # set in a pytest-xdist worker only
+    if workeroutput is not None:
+        workeroutput["discomfy_figures"] = figures.worker_output(session.config)
+
+
+class _FiguresFromWorkers:
+    """In the pytest-xdist controller: add up each worker's figures as it finishes."""
+
+    @staticmethod
+    def pytest_testnodedown(node, error) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        if "discomfy_figures" in output:
+            figures.merge(node.config, output["discomfy_figures"])
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    figures.write_summaries(terminalreporter, config)
+
+
+@pytest.fixture
+def readme_screenshot(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Where the browser test saves the playground's screenshot: ``--screenshot`` when given
+    (scripts/screenshot.sh, to regenerate the README's picture), else under ``tmp_path``: a test
+    run never rewrites a tracked file."""
+    chosen = request.config.getoption("--screenshot")
+    return Path(chosen).resolve() if chosen else tmp_path / "playground.png"
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,8 @@
 """Fault-injection fixtures: the real bot between the emulator and the fake ComfyUI, plus a
 session-wide tally of jobs run, faults injected, jobs lost and results delivered twice.
 
-The tally is printed at the end of the run (``pytest tests/faults``) so the figures quoted in
-the issue's closing note come from an actual run, not from memory.
+The tally is printed at the end of the run (``pytest tests/faults``; see tests/figures.py) so the
+figures quoted in the issue's closing note come from an actual run, not from memory.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import pytest
 
 from discomfy.testing.bot_harness import build_config
 from tests.conftest import REPO_ROOT
-
-FIGURES = pytest.StashKey["FaultFigures"]()
+from tests.figures import fault_rows
 
 
 @dataclass
@@ -35,30 +34,13 @@ class FaultFigures:
         """One scenario's outcome: call it before asserting, so a failing run still reports."""
         self.rows.append((test, audit.jobs, faults, audit.delivered, audit.failed, len(audit.lost), audit.duplicates))
 
-    def totals(self) -> tuple[int, ...]:
-        return tuple(sum(row[i] for row in self.rows) for i in range(1, 7))
-
 
 @pytest.fixture(scope="session")
 def fault_figures(pytestconfig) -> FaultFigures:
-    return pytestconfig.stash.setdefault(FIGURES, FaultFigures())
+    return FaultFigures(rows=fault_rows(pytestconfig))
 
 
 @pytest.fixture
 def bot_config(tmp_path, discord_emulator, fake_comfyui):
     return build_config(tmp_path, emulator=discord_emulator, comfyui_url=fake_comfyui.url,
                         plugin_dirs=[REPO_ROOT / "plugins"], workflow_dirs=[REPO_ROOT / "workflows"])
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    figures = config.stash.get(FIGURES, None)
-    if figures is None or not figures.rows:
-        return
-    write = terminalreporter.write_line
-    terminalreporter.section("fault-injection figures")
-    write(f"{'scenario':<58} {'jobs':>5} {'faults':>6} {'deliv':>5} {'failed':>6} {'lost':>4} {'dups':>4}")
-    for row in figures.rows:
-        write(f"{row[0][:58]:<58} {row[1]:>5} {row[2]:>6} {row[3]:>5} {row[4]:>6} {row[5]:>4} {row[6]:>4}")
-    jobs, faults, delivered, failed, lost, dups = figures.totals()
-    write(f"TOTAL: jobs run {jobs}, faults injected {faults}, delivered {delivered}, "
-          f"failed with a clear message {failed}, lost {lost}, duplicates {dups}")

@@ -1,6 +1,6 @@
 """Hostile-input fixtures: one running bot shared by all examples of a hypothesis test, and a
 session tally (inputs tried, refused, accepted, crashes, inputs that reached ComfyUI
-unvalidated) printed at the end of the run for the issue's closing note."""
+unvalidated) printed at the end of the run (tests/figures.py) for the issue's closing note."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import pytest_asyncio
 
 from discomfy.testing.bot_harness import build_config, running_bot
 from tests.conftest import REPO_ROOT
-
-TALLY = pytest.StashKey[Counter]()
+from tests.figures import hostile_tally as session_hostile_tally
 
 # Every example uses a fresh user, but the global window counts them all: lift the limits so a
 # refusal always comes from validation, which is what this suite is about.
@@ -21,7 +20,7 @@ HOSTILE_SETTINGS = {"limits.per_user": 1000, "limits.global_limit": 100000}
 
 @pytest.fixture(scope="session")
 def hostile_tally(pytestconfig) -> Counter:
-    return pytestconfig.stash.setdefault(TALLY, Counter())
+    return session_hostile_tally(pytestconfig)
 
 
 @pytest_asyncio.fixture
@@ -31,14 +30,3 @@ async def hostile_bot(tmp_path, discord_emulator, fake_comfyui):
                           settings=HOSTILE_SETTINGS)
     async with running_bot(discord_emulator, fake_comfyui, config) as bot:
         yield bot
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    tally = config.stash.get(TALLY, None)
-    if not tally:
-        return
-    terminalreporter.section("hostile-input figures")
-    terminalreporter.write_line(
-        f"inputs tried {tally['tried']} (commands {tally['commands']}, attachments {tally['attachments']}), "
-        f"refused with a clear message {tally['refused']}, accepted and delivered {tally['accepted']}, "
-        f"crashes {tally['crashes']}, reached ComfyUI unvalidated {tally['unvalidated']}")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO_ROOT
 from tests.kit.outside import child_env, explain, pip_install_editable, run
 
@@ -24,6 +26,7 @@ def example_package() -> dict[str, str]:
     return files
 
 
+@pytest.mark.timeout(900)  # a venv, a pip install and a pytest run, each allowed outside.TIMEOUT
 def test_the_guides_example_package_installs_and_its_test_passes(tmp_path: Path) -> None:
     package = tmp_path / "discomfy-upscale"
     for relative, text in example_package().items():

@@ -18,6 +18,7 @@ from tests.kit.outside import child_env, explain, pip_install_editable, run
 DISCOMFY = str(Path(sys.executable).with_name("discomfy"))
 
 
+@pytest.mark.timeout(900)  # a venv, a pip install and a pytest run, each allowed outside.TIMEOUT
 @pytest.mark.parametrize("kind, tests", [("code", "2 passed"), ("data", "1 passed")])
 def test_a_new_plugin_installs_and_its_test_passes_as_generated(tmp_path: Path, kind: str, tests: str) -> None:
     made = run([DISCOMFY, "new-plugin", "demo", *(["--data"] if kind == "data" else [])], tmp_path)
