@@ -1,7 +1,8 @@
 """The playground in a real browser: what a new user does first, clicked and typed in Chromium.
 
 Every assertion reads the page (what a person sees), never the emulator's state. The README's
-screenshot is taken here, in the middle of a reroll, so it always shows the page as it is.
+screenshot is taken here, in the middle of a reroll, so it always shows the page as it is: into
+the test's tmp_path, or over docs/playground.png by scripts/screenshot.sh (``--screenshot``).
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.conftest import REPO_ROOT
 from tests.playground.conftest import png_file
 
-SCREENSHOT = REPO_ROOT / "docs" / "playground.png"
 TRACK_MESSAGES = """() => {
   window.seen = {};
   new MutationObserver((mutations) => {
@@ -58,7 +57,7 @@ def wait_result(message) -> None:
     message.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
 
 
-def test_generate_with_a_model_from_the_list_shows_progress_then_the_image_and_rerolls(open_page):
+def test_generate_with_a_model_from_the_list_shows_progress_then_the_image_and_rerolls(open_page, readme_screenshot):
     page = open_page()
     page.evaluate(TRACK_MESSAGES)
     composer = page.locator("#composer-input")
@@ -91,7 +90,7 @@ def test_generate_with_a_model_from_the_list_shows_progress_then_the_image_and_r
     before = message_ids(page)
     button(job, "reroll").click()
     second = new_message(page, before, "Step")  # the reroll's progress, under the first result
-    page.screenshot(path=str(SCREENSHOT))
+    page.screenshot(path=str(readme_screenshot))
     wait_result(second)
     assert second.get_attribute("data-message-id") != job.get_attribute("data-message-id")
     expect(button(job, "reroll")).to_be_visible()  # the first result is still there
