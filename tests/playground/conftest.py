@@ -31,6 +31,9 @@ def write_settings(root: Path, **sections: dict) -> None:
         "limits": {"per_user": 100, "global_limit": 500},
         # several progress edits per job on the fake's few-second jobs
         "progress": {"edit_interval": 1.0},
+        # no /healthz endpoint: its fixed port (8700) is shared by every playground the parallel
+        # test workers start, and by a developer's own running bot
+        "ops": {"port": 0},
     }
     for name, values in sections.items():
         settings.setdefault(name, {}).update(values)
