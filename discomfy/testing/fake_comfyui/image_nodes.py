@@ -211,3 +211,8 @@ def image_flip(ctx: NodeContext, image: Any, flip_method: str) -> NodeResult:
 def image_rotate(ctx: NodeContext, image: Any, rotation: str) -> NodeResult:
     degrees = 0 if rotation == "none" else int(rotation.split()[0])
     return NodeResult(([im.rotate(-degrees, expand=True) for im in as_batch(image)],))
+
+
+# The simulated model nodes draw placeholders that show what the job was (prompt colours, seed
+# layout, img2img denoise, edits); imported here so every registry built from BUILTIN has them.
+from discomfy.testing.fake_comfyui import placeholders  # noqa: E402,F401
