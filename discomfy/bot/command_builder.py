@@ -68,6 +68,45 @@ def widened(command: CommandSpec, option: OptionSpec) -> OptionSpec:
     return replace(option, **changes)
 
 
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def model_limits(command: CommandSpec, option: OptionSpec) -> str | None:
+    """What the models of a shared command accept differently, in the words a user reads
+    beside the option: ``10–60; flux up to 50`` or ``sdxl only``. Discord enforces only the
+    widened range, so without this a value one model refuses would look allowed."""
+    if len(command.workflows) < 2:
+        return None
+    if len(option.models) < len(command.workflows):
+        return f"{', '.join(option.models)} only"
+    narrower = []
+    for model in option.models:
+        prop = command.workflows[model].parameters[option.name]
+        low, high = prop.get("minimum"), prop.get("maximum")
+        raised = low is not None and option.min_value is not None and low > option.min_value
+        lowered = high is not None and option.max_value is not None and high < option.max_value
+        if raised and lowered:
+            narrower.append(f"{model} {_number(low)}–{_number(high)}")
+        elif raised:
+            narrower.append(f"{model} from {_number(low)}")
+        elif lowered:
+            narrower.append(f"{model} up to {_number(high)}")
+    if not narrower:
+        return None
+    return "; ".join([f"{_number(option.min_value)}–{_number(option.max_value)}", *narrower])
+
+
+def described(command: CommandSpec, option: OptionSpec) -> OptionSpec:
+    """``option`` with its models' limits at the end of its description, the description
+    itself shortened if both do not fit Discord's 100 characters."""
+    note = model_limits(command, option)
+    if note is None:
+        return option
+    suffix = f" — {note}"
+    return replace(option, description=shorten(option.description or option.name, DESCRIPTION_LIMIT - len(suffix)) + suffix)
+
+
 def model_option(command: CommandSpec) -> OptionSpec | None:
     if len(command.workflows) < 2:
         return None
@@ -82,7 +121,7 @@ Autocompleter = Callable[[discord.Interaction, str], Awaitable[list[app_commands
 def build_command(command: CommandSpec, handler: Handler, *, autocompleters: dict[str, Autocompleter] | None = None,
                   description: str | None = None) -> app_commands.Command:
     """An app command whose callback hands every given option to ``handler(interaction, options)``."""
-    options = [widened(command, o) for o in command.options]
+    options = [described(command, widened(command, o)) for o in command.options]
     extra = model_option(command)
     if extra is not None:
         options.append(extra)

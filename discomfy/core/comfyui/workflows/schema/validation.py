@@ -81,7 +81,10 @@ def _types_of(prop: dict[str, Any]) -> list[str]:
     return [t] if isinstance(t, str) else list(t or [])
 
 
-def _check_value(name: str, prop: dict[str, Any], value: Any) -> None:
+def _check_value(name: str, prop: dict[str, Any], value: Any, where: str = "") -> None:
+    """Refuse ``value`` for ``name`` in words a user can act on; ``where`` (" That is the
+    limit of model flux of /generate.") says whose limit a range or list is, since the models
+    sharing a command differ."""
     types = _types_of(prop)
     if types and "null" in types and value is None:
         return
@@ -97,16 +100,16 @@ def _check_value(name: str, prop: dict[str, Any], value: Any) -> None:
             raise ValidationError(f"`{name}` must be {want} (you gave {value!r}).", field=name)
     if "enum" in prop and value not in prop["enum"]:
         shown = ", ".join(f"`{v}`" for v in prop["enum"])
-        raise ValidationError(f"`{name}` must be one of {shown} (you gave `{value}`).", field=name)
+        raise ValidationError(f"`{name}` must be one of {shown} (you gave `{value}`).{where}", field=name)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         lo, hi = prop.get("minimum"), prop.get("maximum")
         if lo is not None and hi is not None and not lo <= value <= hi:
-            raise ValidationError(f"`{name}` must be between {lo} and {hi} (you gave {value}).",
+            raise ValidationError(f"`{name}` must be between {lo} and {hi} (you gave {value}).{where}",
                                   field=name)
         if lo is not None and value < lo:
-            raise ValidationError(f"`{name}` must be at least {lo} (you gave {value}).", field=name)
+            raise ValidationError(f"`{name}` must be at least {lo} (you gave {value}).{where}", field=name)
         if hi is not None and value > hi:
-            raise ValidationError(f"`{name}` must be at most {hi} (you gave {value}).", field=name)
+            raise ValidationError(f"`{name}` must be at most {hi} (you gave {value}).{where}", field=name)
     if isinstance(value, str):
         lo, hi = prop.get("minLength"), prop.get("maxLength")
         if lo is not None and len(value) < lo:
@@ -117,10 +120,23 @@ def _check_value(name: str, prop: dict[str, Any], value: Any) -> None:
                                   f"(yours has {len(value)}); shorten it.", field=name)
 
 
+def is_hidden(prop: Any) -> bool:
+    """Set only by buttons and plugins (``"x-discord": {"hidden": true}``): a user never sees
+    such an option, so no message offers it."""
+    return isinstance(prop, dict) and bool((prop.get("x-discord") or {}).get("hidden"))
+
+
+def limit_of(label: str) -> str:
+    """The sentence naming whose limit was broken (empty without a label)."""
+    return f" That is the limit of {label}." if label else ""
+
+
 def unknown_option(name: str, props: dict[str, Any], where: str) -> ValidationError:
-    """``name`` is not among ``props``: the error names the nearest option and all of them."""
-    accepted = ", ".join(f"`{p}`" for p in props) or "no options"
-    close = difflib.get_close_matches(name, list(props), n=1, cutoff=0.6)
+    """``name`` is not among ``props``: the error names the nearest option and all of them
+    (the ones a user can give)."""
+    shown = [p for p, prop in props.items() if not is_hidden(prop)]
+    accepted = ", ".join(f"`{p}`" for p in shown) or "no options"
+    close = difflib.get_close_matches(name, shown, n=1, cutoff=0.6)
     hint = f" Did you mean `{close[0]}`?" if close else ""
     return ValidationError(f"`{name}` is not an option{where}.{hint} It accepts {accepted}.", field=name)
 
@@ -138,7 +154,7 @@ def value_problems(schema: dict[str, Any], values: dict[str, Any], *, label: str
             problems.append(unknown_option(name, props, where))
             continue
         try:
-            _check_value(name, props[name], value)
+            _check_value(name, props[name], value, limit_of(label))
         except ValidationError as exc:
             problems.append(exc)
     return problems
@@ -163,7 +179,7 @@ def validate_values(schema: dict[str, Any], values: dict[str, Any], *, label: st
             value = given[name]
             if _types_of(prop) == ["integer"] and isinstance(value, float) and value.is_integer():
                 value = int(value)
-            _check_value(name, prop, value)
+            _check_value(name, prop, value, limit_of(label))
             result[name] = value
         elif "default" in prop:
             result[name] = copy.deepcopy(prop["default"])
