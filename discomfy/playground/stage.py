@@ -143,7 +143,7 @@ class Playground:
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({stopper, self.bot_task}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
-        if self.bot_task.done():
+        if self.bot_task.done() and not _stopped_cleanly(self.bot_task):
             print(f"The bot stopped ({bot_ending(self.bot_task)}); its log above says why. "
                   "Stopping the playground.", file=sys.stderr)
             return 1
@@ -160,6 +160,12 @@ class Playground:
         if self.comfyui is not None:
             await self.comfyui.close()
         shutil.rmtree(self.store_dir, ignore_errors=True)
+
+
+def _stopped_cleanly(task: "asyncio.Task[int]") -> bool:
+    """The bot took the SIGTERM or Ctrl+C itself (``discomfy run`` stops gracefully, exit 0):
+    the playground stops with it, as if it had been stopped."""
+    return not task.cancelled() and task.exception() is None and task.result() == 0
 
 
 def bot_ending(task: "asyncio.Task[int]") -> str:
