@@ -19,6 +19,8 @@ from discomfy.testing.discord_emulator.injection import (ATTACHMENT, BOOLEAN, CH
 if TYPE_CHECKING:
     from discomfy.testing.discord_emulator import DiscordEmulator, EmulatedInteraction, EmulatedUser
 
+MESSAGE_COMMAND = 3  # an application command's type: Apps → name, on a message's context menu
+
 #: Seconds the page waits for the bot's first answer (Discord gives the bot 3 s, then shows
 #: "The application did not respond"); a little more so the emulator's verdict comes first.
 ANSWER_TIMEOUT = 5.0
@@ -44,6 +46,8 @@ class PageActions:
     async def invoke(self, user_id: str, channel_id: str, command: str, text_options: dict[str, str],
                      uploads: dict[str, Upload]) -> dict[str, Any]:
         user, channel = self._user(user_id), self._channel(channel_id)
+        # "/upscale image:" then a file chosen with the option's button: the file is the value
+        text_options = {name: text for name, text in text_options.items() if name not in uploads}
         options = self.typed_options(command, text_options)
         attachments = {name: (u.filename, u.data, u.content_type) for name, u in uploads.items()}
         inter = await self._run(self.emu.invoke(command, options, user=user, attachments=attachments,
@@ -71,6 +75,24 @@ class PageActions:
         if not content.strip():
             raise ActionRefused("Type a message, or / for the bot's commands.")
         await self.emu.post_message(content, user=self._user(user_id), channel_id=self._channel(channel_id))
+
+    # --- message context menus (Apps → …) ---------------------------------------------------------
+    def message_commands(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """The message commands (type 3) the bot synced that the Discord client offers this user."""
+        user = self.emu.users.get(user_id) if user_id else None
+        return [{"name": c["name"]} for c in sorted(self.emu.commands, key=lambda c: c["name"].lower())
+                if c.get("type") == MESSAGE_COMMAND and (user is None or self.emu.can_use_command(c, user))]
+
+    async def message_command(self, user_id: str, message_id: str, name: str) -> dict[str, Any]:
+        """Right-click a message → Apps → ``name``: the bot gets the command with that message."""
+        user = self._user(user_id)
+        message = self.emu.messages.get(message_id)
+        if message is None or message.deleted:
+            raise ActionRefused("That message was deleted.")
+        if name not in {c["name"] for c in self.message_commands(user_id)}:
+            raise ActionRefused(f"{name!r} is not one of this bot's message commands (Apps menu) for {user.name}.")
+        inter = await self._run(self.emu.invoke_message_command(name, message, user=user, timeout=ANSWER_TIMEOUT))
+        return self._outcome(inter)
 
     # --- buttons, selects, modals ---------------------------------------------------------------
     async def click(self, user_id: str, message_id: str, custom_id: str,
@@ -115,7 +137,8 @@ class PageActions:
                 raise ActionRefused(f"/{command} has no option {name!r}; its options are "
                                     f"{', '.join(by_name) or 'none'}.")
             if option["type"] == ATTACHMENT:
-                raise ActionRefused(f"{name} takes a file: choose one with its file button.")
+                raise ActionRefused(f"{name} takes a file: choose one with the 📎 {name} button above the "
+                                    "message box.")
             if option["type"] in (USER, MENTIONABLE, CHANNEL):
                 typed[name] = self._named(option, text.strip())
             else:

@@ -4,8 +4,9 @@ Routes: ``/`` and ``/static/*`` (HTML, CSS, plain JavaScript: no build step), ``
 feed), ``/api/commands`` (the commands the bot synced, read when ``/`` is typed so a hot reload
 shows up; with ``?user=ID`` only those the Discord client offers that user, by the commands'
 ``default_member_permissions``), ``/api/invoke`` (multipart: the command, its options as text, and one file per
-attachment option), ``/api/autocomplete``, ``/api/click``, ``/api/modal``, ``/api/say``, and
-``/cdn/{id}/{name}`` (attachment bytes from the emulator).
+attachment option), ``/api/autocomplete``, ``/api/click``, ``/api/modal``, ``/api/say``,
+``/api/message-commands`` and ``/api/message-command`` (a message's context menu, Apps → …),
+``/cdn/{id}/{name}`` (attachment bytes from the emulator) and ``/favicon.ico``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class PageApp:
         app.router.add_post("/api/modal", self.modal)
         app.router.add_post("/api/say", self.say)
         app.router.add_get("/cdn/{attachment_id}/{filename}", self.cdn)
+        app.router.add_get("/api/message-commands", self.message_commands)
+        app.router.add_post("/api/message-command", self.message_command)
+        app.router.add_get("/favicon.ico", self.favicon)  # browsers ask for it whatever the page links
         app.on_shutdown.append(self._close_feed)
         return app
 
@@ -106,6 +110,17 @@ class PageApp:
                                      status=400)
         return web.json_response(self.command_list(user_id))
 
+    async def message_commands(self, request: web.Request) -> web.Response:
+        user_id = request.query.get("user")
+        if user_id and user_id not in self.emu.users:
+            return web.json_response({"error": f"Unknown user {user_id!r}; pick one in the user switcher."},
+                                     status=400)
+        return web.json_response(self.actions.message_commands(user_id))
+
+    async def favicon(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "favicon.svg", headers={"Content-Type": "image/svg+xml",
+                                                                 "Cache-Control": "max-age=86400"})
+
     async def cdn(self, request: web.Request) -> web.Response:
         att = self.emu.cdn.get(request.match_info["attachment_id"])
         if att is None:
@@ -141,6 +156,10 @@ class PageApp:
     async def modal(self, request: web.Request) -> web.Response:
         body = await request.json()
         return await self._answer(self.actions.submit_modal(body["user"], body["modal_id"], body.get("values") or {}))
+
+    async def message_command(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        return await self._answer(self.actions.message_command(body["user"], body["message_id"], body["name"]))
 
     async def say(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -69,7 +69,10 @@ def message_json(emu: "DiscordEmulator", msg: "StoredMessage") -> dict[str, Any]
 
 
 def _command_line(data: dict[str, Any]) -> str:
-    """``/discomfy reload`` for a subcommand, ``/generate`` otherwise."""
+    """``/discomfy reload`` for a subcommand, ``/generate`` otherwise; ``Upscale`` for a message
+    command (Apps → Upscale), which Discord shows without a slash."""
+    if data.get("type") in (2, 3):
+        return data.get("name", "")
     parts = [data.get("name", "")]
     options = data.get("options") or []
     while options and options[0].get("type") in (1, 2):
