@@ -1,10 +1,13 @@
 // The page: one WebSocket brings the whole state, then every message change as the emulator
 // records it (no polling). Buttons, selects and modals are sent as the chosen user; ephemeral
 // messages are shown only to the user they answer, as on Discord. Age-restricted channels carry
-// Discord's 🔞 mark.
+// Discord's 🔞 mark. The newest message stays in view unless the reader scrolled up
+// (scroller.js); right-click or "…" on a message opens its Apps menu (context_menu.js).
 
 import { Composer } from "./composer.js";
+import { MessageMenu } from "./context_menu.js";
 import { el, renderMessage } from "./render.js";
+import { StickyScroll } from "./scroller.js";
 
 class Modal {
   constructor(app) {
@@ -56,11 +59,14 @@ class Playground {
     this.channel = null;
     this.user = sessionStorage.getItem("discomfy-user");
     this.list = document.getElementById("messages");
+    this.scroller = new StickyScroll(this.list);
     this.composer = new Composer(this);
     this.modal = new Modal(this);
+    this.menu = new MessageMenu(this);
     this.act = {
       click: (msg, customId, values, element) => this.click(msg, customId, values, element),
       dismiss: (msg) => { this.dismissed.add(msg.id); this.drawAll(); },
+      menu: (msg, x, y) => this.menu.open(msg, x, y),
     };
     document.getElementById("user-switcher").addEventListener("change", (e) => this.switchUser(e.target.value));
     this.connect(0);
@@ -133,23 +139,22 @@ class Playground {
 
   drawAll() {
     const shown = [...this.messages.values()].filter((m) => this.visible(m)).sort(byId);
-    this.list.replaceChildren(...shown.map((m) => renderMessage(m, this.users, this.act)));
-    this.list.scrollTop = this.list.scrollHeight;
+    this.list.replaceChildren(...shown.map((m) => this.scroller.watch(renderMessage(m, this.users, this.act))));
+    this.scroller.toBottom(); // a channel opens at its newest message
   }
 
   upsert(msg) {
     this.messages.set(msg.id, msg);
     if (msg.deleted) this.messages.delete(msg.id);
     const existing = this.list.querySelector(`[data-message-id="${msg.id}"]`);
-    const atBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 80;
     if (!this.visible(msg)) { existing?.remove(); return; }
-    const node = renderMessage(msg, this.users, this.act);
+    const node = this.scroller.watch(renderMessage(msg, this.users, this.act));
     if (existing) existing.replaceWith(node);
     else {
       const after = [...this.list.children].find((li) => BigInt(li.dataset.messageId) > BigInt(msg.id));
       this.list.insertBefore(node, after || null);
     }
-    if (atBottom || !existing) this.list.scrollTop = this.list.scrollHeight;
+    this.scroller.follow(); // only if the reader was at the bottom, as on Discord
   }
 
   async click(msg, customId, values, element) {

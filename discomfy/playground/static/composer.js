@@ -208,6 +208,7 @@ export class Composer {
         const result = await this.app.post("/api/say", { channel: this.app.channel, content: text });
         if (result.error) { this.showError(result.error); return; }
         this.clear();
+        this.app.scroller.toBottom();
         return;
       }
       const parsed = parseCommand(text, this.commands);
@@ -224,6 +225,7 @@ export class Composer {
       const result = await response.json();
       if (result.error) { this.showError(result.error); return; }
       this.clear();
+      this.app.scroller.toBottom(); // as on Discord, what you send brings you to the newest message
       if (result.modal) this.app.modal.open(result.modal);
     } finally {
       delete this.form.dataset.sending;

@@ -79,6 +79,14 @@ function renderAttachment(att) {
     el("span", { class: "small" }, ` ${Math.ceil(att.size / 1024)} KB`));
 }
 
+// Two or more images form Discord's mosaic: side by side for two, a 2 × 2 grid for four, and
+// for an odd count the first one across the top.
+function renderAttachments(attachments) {
+  const images = attachments.every((a) => (a.content_type || "").startsWith("image/")) && attachments.length > 1;
+  const cls = images ? `attachments mosaic${attachments.length % 2 ? " odd" : ""}` : "attachments";
+  return el("div", { class: cls }, attachments.map(renderAttachment));
+}
+
 function emojiText(emoji) {
   return emoji?.name && !emoji.id ? `${emoji.name} ` : "";
 }
@@ -115,7 +123,8 @@ function avatar(author) {
   return node;
 }
 
-// `act` carries what a click does: act.click(message, customId, values, element), act.dismiss(message).
+// `act` carries what a click does: act.click(message, customId, values, element), act.dismiss(message),
+// and, when given, act.menu(message, x, y) opens the message's context menu (right-click or "…").
 export function renderMessage(msg, users, act) {
   const when = new Date(msg.created_at * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   const item = el("li", { class: msg.ephemeral ? "message ephemeral" : "message", dataset: { messageId: msg.id } });
@@ -132,10 +141,16 @@ export function renderMessage(msg, users, act) {
     item.append(content);
   }
   for (const embed of msg.embeds || []) item.append(renderEmbed(embed, users));
-  if (msg.attachments?.length) item.append(el("div", { class: "attachments" }, msg.attachments.map(renderAttachment)));
+  if (msg.attachments?.length) item.append(renderAttachments(msg.attachments));
   for (const comp of msg.components || []) {
     const node = renderComponent(comp, msg, act);
     if (node) item.append(node);
+  }
+  if (act.menu && !msg.ephemeral) {
+    // Discord's message toolbar ("…" = More) and right-click open the same menu: Apps → …
+    item.append(el("div", { class: "message-tools" }, el("button", { type: "button", class: "more", title: "More",
+      "aria-label": "More", onclick: (e) => { const r = e.currentTarget.getBoundingClientRect(); act.menu(msg, r.left, r.bottom + 4); } }, "…")));
+    item.addEventListener("contextmenu", (e) => { e.preventDefault(); act.menu(msg, e.clientX, e.clientY); });
   }
   if (msg.ephemeral) {
     item.append(el("div", { class: "ephemeral-note" }, "👁 Only you can see this · ",
