@@ -43,8 +43,12 @@ class Outcome:
 
     @property
     def wait(self) -> float:
-        """Seconds in the bot's queue: submitted until a server started it."""
-        return self.started - self.submitted
+        """Seconds from when the user asked (the planned arrival) until a server started the
+        job. Not from ``submitted``: a user at the per-user cap submits when an earlier job
+        ends, so under a faster policy the same job enters the queue earlier and waits there
+        longer while the user waits less; job by job, only the arrival is the same moment in
+        both runs. The cap itself is the bot's (3 per user) in both."""
+        return self.started - self.arrival
 
 
 @dataclass

@@ -11,7 +11,7 @@ of 50 %, 80 %, 100 % and 130 % of the GPUs' time.
     .venv/bin/python bench/scheduling.py --seed 7 --mix few --load 1.3
 
 Printed per workload, ``least_busy`` (strict round-robin) and ``model_affinity`` side by side:
-model loads, throughput, wait p50/p95/max per job kind, Jain's index over users' mean slowdown,
+model loads, throughput, wait (arrival to start, see ``Outcome.wait``) p50/p95/max per job kind, Jain's index over users' mean slowdown,
 and the jobs that waited past their bound. **The bound is measured against the truth**: each
 job's promise is max(2 x its wait in the actual ``least_busy`` run of the same arrivals, 60 s),
 not the policy's own estimate. Then issue 26's goals, each met or MISSED, and a picture of the
@@ -57,10 +57,10 @@ def waits(run: Run, kind: str) -> list[float]:
 
 
 def fairness(run: Run) -> float:
-    """Jain's index over users' mean slowdown (time in the queue and running / the kind's run)."""
+    """Jain's index over users' mean slowdown (arrival to end / the kind's run time)."""
     slowdown: dict[int, list[float]] = defaultdict(list)
     for o in run.outcomes.values():
-        slowdown[o.user].append((o.ended - o.submitted) / KINDS[o.kind].seconds)
+        slowdown[o.user].append((o.ended - o.arrival) / KINDS[o.kind].seconds)
     return jain([statistics.mean(v) for v in slowdown.values()])
 
 

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from discomfy.core.jobs.queued import QueuedJob
-from discomfy.core.scheduling.aging import AgingBound, MARGIN
+from discomfy.core.scheduling.aging import OVERRUN, AgingBound, MARGIN
 from discomfy.core.scheduling.policy import RECHECK, SchedulingPolicy
 
 
@@ -131,7 +131,7 @@ class ModelAffinity(SchedulingPolicy):
             healthy = [s for s in self.servers() if self.healthy(s)]
             if (self.aging.may_pass(candidates[:index], job, now, load)
                     and self.aging.feasible([j for j in snapshot.pending if j.job_id != job.job_id],
-                                            self._free_times(server, now + estimate(job.models) + load, snapshot.running),
+                                            self._free_times(server, now + OVERRUN * estimate(job.models) + load, snapshot.running),
                                             now, cost=lambda waiting: self._cost(waiting, healthy))):
                 self._wake_at = None
                 return job
