@@ -2,8 +2,9 @@
 
 Discord refuses files above the guild's limit (10 MiB by default), and a large PNG from an
 upscaler easily exceeds it. Images that are too big are re-encoded as high-quality WebP, then
-at lower quality, then downscaled; :mod:`discomfy.core.media.fit` decides what to do with each result
-file and words the note.
+at lower quality, and only then downscaled (the size is what a user asked for, /upscale's factor
+for one); :mod:`discomfy.core.media.fit` decides what to do with each result file and words the
+note, naming the new size when there is one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import io
 
 from PIL import Image
 
-QUALITIES = (92, 85, 75)
+from discomfy.core.media.shrunk import Shrunk
+
+QUALITIES = (92, 85, 75, 60)
 SCALES = (1.0, 0.75, 0.5, 0.35)
 
 
@@ -22,8 +25,9 @@ def _encode(image: Image.Image, quality: int) -> bytes:
     return buffer.getvalue()
 
 
-def shrink_to(data: bytes, limit: int) -> bytes | None:
-    """A WebP re-encoding of ``data`` no larger than ``limit`` bytes, or None if impossible."""
+def shrink_to(data: bytes, limit: int) -> Shrunk | None:
+    """A WebP re-encoding of ``data`` no larger than ``limit`` bytes (with its new size if it
+    had to be scaled down), or None if impossible."""
     with Image.open(io.BytesIO(data)) as opened:
         image = opened.convert("RGBA" if opened.mode in ("RGBA", "LA", "P") else "RGB")
     for scale in SCALES:
@@ -33,7 +37,7 @@ def shrink_to(data: bytes, limit: int) -> bytes | None:
         for quality in QUALITIES:
             encoded = _encode(scaled, quality)
             if len(encoded) <= limit:
-                return encoded
+                return Shrunk(encoded, None if scaled is image else scaled.size)
     return None
 
 

@@ -14,6 +14,8 @@ import logging
 from dataclasses import dataclass
 from fractions import Fraction
 
+from discomfy.core.media.shrunk import Shrunk
+
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +86,10 @@ def encode_h264(data: bytes, *, scale: float = 1.0, bit_rate: int | None = None)
     return out.getvalue()
 
 
-def shrink_video(data: bytes, limit: int) -> bytes | None:
-    """An H.264/MP4 re-encoding of ``data`` no larger than ``limit`` bytes, or None when even
-    the smallest size and rate tried do not fit (or ``data`` is not a video FFmpeg reads)."""
+def shrink_video(data: bytes, limit: int) -> Shrunk | None:
+    """An H.264/MP4 re-encoding of ``data`` no larger than ``limit`` bytes (with its new size
+    if it had to be scaled down), or None when even the smallest size and rate tried do not
+    fit (or ``data`` is not a video FFmpeg reads)."""
     try:
         info = probe(data)
     except (pyav().error.FFmpegError, IndexError) as exc:
@@ -100,5 +103,5 @@ def shrink_video(data: bytes, limit: int) -> bytes | None:
                 return None  # too long for this limit at any watchable quality
             encoded = encode_h264(data, scale=scale, bit_rate=bit_rate)
             if len(encoded) <= limit:
-                return encoded
+                return Shrunk(encoded, None if scale == 1.0 else (_even(info.width * scale), _even(info.height * scale)))
     return None
