@@ -17,7 +17,8 @@ from typing import Any
 
 from discomfy.bot.offline import check_setup, command_tree_json, new_pack, render_workflow
 from discomfy.bot.runner import run_bot
-from discomfy.config import ConfigError, get_config
+from discomfy.config import ConfigError, get_config, validate_config
+from discomfy.config_unknown import unknown_settings
 from discomfy.playground.stage import play
 from discomfy.plugin_scaffold import DEFAULT_REQUIREMENT, scaffold_plugin
 
@@ -99,10 +100,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     purpose = "run" if args.subcommand == "run" else "offline"
     try:
-        config = get_config(args.root, purpose=purpose)
+        config = get_config(args.root)  # raises only for a settings file that is not TOML
+        unknown = unknown_settings(config)
+        problems = validate_config(config, purpose=purpose)
+        if problems:  # a misspelt key often explains a missing or default value: list both
+            raise ConfigError(problems + unknown)
     except ConfigError as exc:
         print(exc.user_message, file=sys.stderr)
         return 1
+    if args.subcommand != "check":  # `check` counts them as problems; the bot runs without them
+        for line in unknown:
+            print(f"Warning: {line}", file=sys.stderr)
     level = "DEBUG" if args.debug else str(config.logging.level).upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler = COMMANDS[args.subcommand]
@@ -121,7 +129,7 @@ def _play(config: Any, args: argparse.Namespace) -> int:
 
 
 def _check(config: Any, args: argparse.Namespace) -> int:
-    return asyncio.run(check_setup(config, server=args.server))
+    return asyncio.run(check_setup(config, server=args.server, unknown=unknown_settings(config)))
 
 
 def _commands(config: Any, args: argparse.Namespace) -> int:

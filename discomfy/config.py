@@ -3,7 +3,9 @@
 ``get_config()`` builds a fresh dynaconf object every time (no module-level settings object),
 so the CLI builds one at start and tests build their own from a temporary folder. The named
 validators below run together and report every problem at once, each naming the key, what is
-wrong with it and how to fix it: a bot owner fixes a config in one pass, not five restarts.
+wrong with it and where to fix it: a bot owner fixes a config in one pass, not five restarts.
+The owner's files are read with ``tomllib`` first (``config_files``), so a file that is not
+TOML is reported with its line and column instead of dynaconf's traceback.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from urllib.parse import urlparse
 
 from dynaconf import Dynaconf, Validator
 
+from discomfy.config_files import ENV_PREFIX, USER_FILES, fix_where, read_user_files
 from discomfy.core.scheduling.policy import POLICIES
 from discomfy.exceptions import DisComfyError
 from discomfy.utils.plain_urls import plain_url_problem
 
 DEFAULTS_FILE = Path(__file__).with_name("settings.toml")
-ENV_PREFIX = "DISCOMFY"
 
 
 class ConfigError(DisComfyError):
@@ -39,19 +41,23 @@ def get_config(root: str | Path | None = None, *, purpose: str | None = None) ->
     """Load settings for the project in ``root`` (default: the working directory).
 
     ``purpose`` selects the validators to run: ``"run"`` also requires a Discord token,
-    ``"offline"`` checks everything but the token, ``None`` checks nothing.
+    ``"offline"`` checks everything but the token, ``None`` checks nothing. A file that is not
+    valid TOML raises ``ConfigError`` whatever the purpose.
     """
     root = Path(root) if root is not None else Path(os.environ.get("DISCOMFY_ROOT", os.getcwd()))
+    _, syntax_problems = read_user_files(root)
+    if syntax_problems:
+        raise ConfigError(syntax_problems)
     # Defaults fill only keys no other source set: loaded as a settings file, dynaconf would
     # append a user's list to the default list instead of replacing it.
     config = Dynaconf(
         envvar_prefix=ENV_PREFIX,
-        settings_files=[str(root / "settings.toml"), str(root / ".secrets.toml")],
+        settings_files=[str(root / name) for name in USER_FILES],
         root_path=str(root),
         merge_enabled=True,
         load_dotenv=False,
         environments=False,
-        validators=[Validator(key, default=value) for key, value in _default_values().items()],
+        validators=[Validator(key, default=value) for key, value in default_values().items()],
     )
     config.validators.validate()
     config.set("ROOT", str(root))
@@ -62,7 +68,7 @@ def get_config(root: str | Path | None = None, *, purpose: str | None = None) ->
     return config
 
 
-def _default_values() -> dict[str, Any]:
+def default_values() -> dict[str, Any]:
     """Every ``section.key`` of the packaged defaults with its value."""
     with DEFAULTS_FILE.open("rb") as handle:
         data = tomllib.load(handle)
@@ -129,10 +135,11 @@ def url_problem(label: str, value: Any, schemes: tuple[str, ...]) -> str | None:
             f"e.g. {schemes[0]}://127.0.0.1:8188.")
 
 
-def _url_problem(key: str, value: Any, schemes: tuple[str, ...]) -> str | None:
+def _url_problem(config: Any, key: str, value: Any, schemes: tuple[str, ...]) -> str | None:
     problem = url_problem(f"{key} =", value, schemes)
     if problem:
-        return f"{problem} Fix it in settings.toml or DISCOMFY_{key.upper().replace('.', '__')}."
+        where = fix_where(config, key)
+        return f"{problem} {where[0].upper()}{where[1:]}."
     return None
 
 
@@ -140,12 +147,12 @@ def _comfyui_urls(config: Any) -> str | None:
     servers = _get(config, "comfyui.servers") or []
     problems = []
     if not servers:
-        problem = _url_problem("comfyui.url", _get(config, "comfyui.url"), ("http", "https"))
+        problem = _url_problem(config, "comfyui.url", _get(config, "comfyui.url"), ("http", "https"))
         if problem:
             problems.append(problem)
     for index, server in enumerate(servers):
         url = server.get("url") if isinstance(server, Mapping) else server
-        problem = _url_problem(f"comfyui.servers[{index}]", url, ("http", "https"))
+        problem = _url_problem(config, f"comfyui.servers[{index}]", url, ("http", "https"))
         if problem:
             problems.append(problem)
     return "\n    ".join(problems) or None
@@ -155,7 +162,7 @@ def _positive(key: str) -> Callable[[Any], str | None]:
     def test(config: Any) -> str | None:
         value = _get(config, key)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            return f"{key} = {value!r} must be a number greater than 0; fix it in settings.toml."
+            return f"{key} = {value!r} must be a number greater than 0; {fix_where(config, key)}."
         return None
 
     return test
@@ -167,7 +174,8 @@ def _id_list(key: str) -> Callable[[Any], str | None]:
         if not isinstance(value, list) or not all(
             isinstance(v, int) or (isinstance(v, str) and v.isdigit()) for v in value
         ):
-            return f"{key} = {value!r} must be a list of Discord ids (numbers), e.g. [123456789012345678]."
+            return (f"{key} = {value!r} must be a list of Discord ids (numbers), e.g. [123456789012345678]; "
+                    f"{fix_where(config, key)}.")
         return None
 
     return test
@@ -177,7 +185,7 @@ def _name_list(key: str) -> Callable[[Any], str | None]:
     def test(config: Any) -> str | None:
         value = _get(config, key)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return f"{key} = {value!r} must be a list of names, e.g. [\"generate\"]."
+            return f"{key} = {value!r} must be a list of names, e.g. [\"generate\"]; {fix_where(config, key)}."
         return None
 
     return test
@@ -187,28 +195,29 @@ def _scheduling(config: Any) -> str | None:
     value = _get(config, "comfyui.scheduling")
     if value not in POLICIES:
         return (f"comfyui.scheduling = {value!r} must be one of {', '.join(repr(p) for p in POLICIES)}; "
-                "fix it in settings.toml.")
+                f"{fix_where(config, 'comfyui.scheduling')}.")
     factor = _get(config, "comfyui.aging_factor")
     if not isinstance(factor, (int, float)) or isinstance(factor, bool) or factor < 1:
         return (f"comfyui.aging_factor = {factor!r} must be a number of at least 1 (1 = strict round-robin "
-                "waits); fix it in settings.toml.")
+                f"waits); {fix_where(config, 'comfyui.aging_factor')}.")
     if not isinstance(_get(config, "comfyui.pipelining"), bool):
-        return f"comfyui.pipelining = {_get(config, 'comfyui.pipelining')!r} must be true or false."
+        return (f"comfyui.pipelining = {_get(config, 'comfyui.pipelining')!r} must be true or false; "
+                f"{fix_where(config, 'comfyui.pipelining')}.")
     return None
 
 
 def _log_level(config: Any) -> str | None:
     level = str(_get(config, "logging.level") or "").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        return f"logging.level = {level!r} must be one of DEBUG, INFO, WARNING, ERROR."
+        return f"logging.level = {level!r} must be one of DEBUG, INFO, WARNING, ERROR; {fix_where(config, 'logging.level')}."
     return None
 
 
 CHECKS: tuple[Check, ...] = (
     Check("discord-token", _token_present, purposes=("run",)),
-    Check("discord-api-base", lambda c: _url_problem("discord.api_base", _get(c, "discord.api_base"), ("http", "https"))
+    Check("discord-api-base", lambda c: _url_problem(c, "discord.api_base", _get(c, "discord.api_base"), ("http", "https"))
           or plain_url_problem("discord.api_base", _get(c, "discord.api_base"))),
-    Check("discord-gateway", lambda c: _url_problem("discord.gateway_url", _get(c, "discord.gateway_url"), ("ws", "wss"))
+    Check("discord-gateway", lambda c: _url_problem(c, "discord.gateway_url", _get(c, "discord.gateway_url"), ("ws", "wss"))
           or plain_url_problem("discord.gateway_url", _get(c, "discord.gateway_url"))),
     Check("comfyui-url", _comfyui_urls),
     Check("comfyui-timeout", _positive("comfyui.request_timeout")),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from discomfy.bot.client import ComfyUIBot
@@ -68,7 +69,9 @@ async def server_problems(bot: ComfyUIBot, url: str) -> dict[str, list[str]]:
     return found
 
 
-async def check_setup(config: Any, *, server: str | None = None) -> int:
+async def check_setup(config: Any, *, server: str | None = None, unknown: Sequence[str] = ()) -> int:
+    """Load everything as ``run`` would and print every problem: plugins that fail, command
+    mismatches, ``unknown`` settings (misspelt names nothing reads), what ``server`` lacks."""
     problem = url_problem("--server", server, ("http", "https")) if server is not None else None
     if problem:
         print(problem, file=sys.stderr)
@@ -80,6 +83,8 @@ async def check_setup(config: Any, *, server: str | None = None) -> int:
         mismatches = option_mismatches(bot)
         for line in mismatches:
             print(f"  {line}")
+        if unknown:
+            print("\nSettings nothing reads (misspelt?):\n" + "\n".join(f"  {line}" for line in unknown))
         missing: dict[str, list[str]] = {}
         if server:
             try:
@@ -90,10 +95,10 @@ async def check_setup(config: Any, *, server: str | None = None) -> int:
             print(f"\nAgainst the ComfyUI server {server}:")
             for plugin, lines in sorted(missing.items()):
                 print(f"  {plugin}: everything is installed" if not lines else "\n".join(f"  {line}" for line in lines))
-        if failed or mismatches or any(missing.values()):
+        if failed or mismatches or unknown or any(missing.values()):
             print(f"\n{failed} plugin(s) failed to load, {len(mismatches)} command mismatch(es), "
-                  f"{sum(len(v) for v in missing.values())} thing(s) missing on the server; fix the reasons above.",
-                  file=sys.stderr)
+                  f"{len(unknown)} unknown setting(s), {sum(len(v) for v in missing.values())} thing(s) "
+                  "missing on the server; fix the reasons above.", file=sys.stderr)
             return 1
         missing_promised = missing_commands(bot)
         if missing_promised:
