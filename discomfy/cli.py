@@ -111,6 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.subcommand != "check":  # `check` counts them as problems; the bot runs without them
         for line in unknown:
             print(f"Warning: {line}", file=sys.stderr)
+    if getattr(args, "dev", False) and not _can_watch():
+        print("--dev reloads plugins when their files change, which needs the watchfiles package, and it is not "
+              "installed: pip install watchfiles (or install DisComfy with its dev extra: pip install -e '.[dev]'; "
+              "scripts/bot.sh does), then start again.", file=sys.stderr)
+        return 1
     level = "DEBUG" if args.debug else str(config.logging.level).upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler = COMMANDS[args.subcommand]
@@ -118,6 +123,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(config, args)
     except KeyboardInterrupt:
         return 130
+
+
+def _can_watch() -> bool:
+    """Whether hot reload's file watcher can start: it is imported only once the bot runs, so
+    without this check --dev would run without reloading anything, silently."""
+    try:
+        import watchfiles  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _run(config: Any, args: argparse.Namespace) -> int:
