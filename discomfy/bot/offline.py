@@ -15,7 +15,7 @@ from discomfy.bot.client import ComfyUIBot
 from discomfy.bot.promised_commands import missing_commands
 from discomfy.config import resolve_path, url_problem
 from discomfy.core.comfyui.client import ComfyUIClient
-from discomfy.core.comfyui.http import operator_hint
+from discomfy.core.comfyui.http import operator_hint, without_server
 from discomfy.core.comfyui.workflows.problems import PackLoadError
 from discomfy.core.comfyui.workflows.render_cli import parse_cli_values, pick_workflow
 from discomfy.core.comfyui.workflows.scaffold import scaffold_pack
@@ -90,7 +90,7 @@ async def check_setup(config: Any, *, server: str | None = None, unknown: Sequen
             try:
                 missing = await server_problems(bot, server)
             except ComfyUIError as exc:
-                print(f"\nCannot check against {server}: {exc.detail}\n{operator_hint(exc)}", file=sys.stderr)
+                print(f"\nCannot check against {server}: {without_server(exc)}\n{operator_hint(exc)}", file=sys.stderr)
                 return 1
             print(f"\nAgainst the ComfyUI server {server}:")
             for plugin, lines in sorted(missing.items()):

@@ -3,6 +3,7 @@ ComfyUI server that ``check --server`` cannot ask."""
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
@@ -31,3 +32,12 @@ def test_dev_without_watchfiles_refuses_at_start_naming_what_to_install(
     assert "--dev reloads plugins when their files change, which needs the watchfiles package" in err
     assert "pip install watchfiles" in err
 
+
+def test_check_server_names_the_unreachable_url_once(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"  # closed again below: nothing listens there
+    assert main(["--root", str(project), "check", "--server", url]) == 1
+    err = capsys.readouterr().err
+    assert f"Cannot check against {url}: could not read node definitions: connection refused" in err
+    assert err.count(url) == 1, err

@@ -99,11 +99,20 @@ class HttpTransport:
     def _error(self, what: str, reason: str, status: int | None = None, *, cause: str) -> ComfyUIError:
         return ComfyUIError(
             "The image server is not reachable right now. Please try again later.",
-            detail=f"ComfyUI at {self.base_url}: could not {what}: {reason}",
+            detail=f"{_SERVER_PREFIX.format(self.base_url)}could not {what}: {reason}",
             server=self.base_url,
             status=status,
             cause=cause,
         )
+
+
+_SERVER_PREFIX = "ComfyUI at {}: "  # how every error's detail starts
+
+
+def without_server(error: ComfyUIError) -> str:
+    """The error's detail without its leading "ComfyUI at URL: ", for a message that has named
+    the server already (``check --server`` used to print the URL twice)."""
+    return (error.detail or "").removeprefix(_SERVER_PREFIX.format(error.server))
 
 
 #: What an operator can do about each cause (the CLI prints it under the error).
