@@ -139,10 +139,22 @@ def job_editor(bot: Any, job: Any, title: str) -> ThrottledEditor:
                            interval=float(bot.config.progress.edit_interval))
 
 
+def sampler_nodes(spec: Any) -> frozenset[str]:
+    """The nodes whose progress counts sampling steps: those that denoise a latent (KSampler,
+    KSamplerAdvanced, SamplerCustom, SamplerCustomAdvanced all take a ``latent_image``).
+    Other nodes report progress too -- a tiled VAE decode or an upscaler by tiles,
+    SaveImageWebsocket per image (recorded in tests/fixtures/comfyui-traces/
+    progress_websocket_image.json) -- and shown as "Step 18/20" under a 25-step job they
+    would read as the job's steps."""
+    graph = spec.template if spec is not None else {}
+    return frozenset(nid for nid, node in graph.items() if "latent_image" in (node.get("inputs") or {}))
+
+
 def track_progress(bot: Any, job: Any, spec: Any, editor: ThrottledEditor | None = None
                    ) -> tuple[ThrottledEditor, Callable[[Any], None]]:
     """A job's progress editor (``editor``, or a new one) and the event sink that feeds it
     (tracker percentage/phase/ETA, sampler steps, previews)."""
+    samplers = sampler_nodes(spec)
     if editor is None:
         editor = job_editor(bot, job, f"/{job.command} · {spec.model if spec else job.workflow}")
     tracker = ProgressTracker()
@@ -150,7 +162,7 @@ def track_progress(bot: Any, job: Any, spec: Any, editor: ThrottledEditor | None
 
     def on_event(event: Any) -> None:
         tracker.feed(event)
-        if isinstance(event, Progress):
+        if isinstance(event, Progress) and event.node in samplers:
             editor.update(step=int(event.value), steps=int(event.max))
         elif isinstance(event, Preview):
             editor.update(preview=event.data)
