@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 
 from discomfy.bot.responses import report_error
+from discomfy.ops.stop import RESTARTING
 
 
 def _ids(values: Any) -> set[int]:
@@ -44,6 +45,8 @@ class DisComfyTree(app_commands.CommandTree):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         problem = access_problem(self.client.config, interaction)  # type: ignore[attr-defined]
+        if getattr(self.client, "stopping", False):  # SIGTERM: answer now rather than time out
+            problem = RESTARTING
         if problem is None:
             return True
         if interaction.type is discord.InteractionType.autocomplete:

@@ -11,6 +11,7 @@ gateway, which is how tests reach the loopback emulator).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -28,6 +29,10 @@ from discomfy.bot.default_actions import DefaultResultActions
 from discomfy.bot.result_actions import ActionRegistry
 from discomfy.bot.views import JobButton
 from discomfy.core.validators.image import ImageValidator
+from discomfy.ops.deliveries import Deliveries
+from discomfy.ops.loop_lag import LoopLag
+from discomfy.ops.metrics import BotMetrics
+from discomfy.ops.observers import attach, discord_trace
 from discomfy.plugins import LoadReport
 from discomfy.utils.rate_limit import RateLimitConfig, RateLimiter
 
@@ -47,6 +52,9 @@ class ComfyUIBot(commands.Bot):
         options.setdefault("tree_cls", DisComfyTree)
         # the bot never reads discord.py's message cache; its 1,000 messages only cost memory
         options.setdefault("max_messages", None)
+        # this bot's own metrics registry; its trace counts Discord's 429s on discord.py's session
+        self.metrics = BotMetrics()
+        options.setdefault("http_trace", discord_trace(self.metrics))
         super().__init__(command_prefix=commands.when_mentioned, **options)
         self.config = config
         self.dev = dev
@@ -59,6 +67,10 @@ class ComfyUIBot(commands.Bot):
         self.button_actions = ButtonActions(self)
         self.result_actions = ActionRegistry(self.plugin_manager)
         self.plugin_manager.register(DefaultResultActions(self), name="discomfy-result-actions")
+        self.deliveries = Deliveries()  # what a graceful stop waits for
+        self.loop_lag = LoopLag(self.metrics)
+        self.stopping = False  # set on SIGTERM: commands are answered "restarting" (discomfy.ops.stop)
+        attach(self, self.metrics)
 
     # --- plugins: pluggy in step with discord.py's cogs -------------------------------------
 
@@ -174,6 +186,7 @@ class ComfyUIBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         await self.jobs.open()
+        self.jobs.keep(asyncio.create_task(self.loop_lag.run(), name="loop-lag"))
         report = await self.load_plugins()  # through the attribute: the test harness wraps it
         log.info("%s", report.format())
         self.add_dynamic_items(JobButton)

@@ -30,6 +30,7 @@ from discomfy.bot.views import result_view, retry_view
 from discomfy.core.jobs.job import JobState
 from discomfy.core.media.fit import fit_media
 from discomfy.core.review import SPOILER, WITHHOLD
+from discomfy.ops.deliveries import delivering
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ def sources_by_origin(job: Any) -> dict[str, list[str]]:
     return grouped
 
 
+@delivering  # its log lines name the job; a graceful stop waits for it; timed for /metrics
 async def deliver_result(bot: Any, job: Any, spec: Any, result: Any, *, resume: bool = False) -> None:
     limit = bot.generation.runs.upload_limit(job.id) or guild_upload_limit(bot, job.guild_id)
     files = [(img.filename, img.data) for img in result.images]
@@ -154,6 +156,7 @@ def failure_outcome(job: Any, message: str, *, retry: bool = False, state: str =
                    record={"error_message": message})
 
 
+@delivering
 async def deliver_failure(bot: Any, job: Any, message: str, *, retry: bool = False, state: str = "failed",
                           resume: bool = False) -> None:
     """End a job with a clear failure message (in its own message, or the channel), once.

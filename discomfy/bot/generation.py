@@ -29,6 +29,7 @@ from discomfy.core.jobs.job import Job, JobState, new_job_id
 from discomfy.core.review import SubmissionReview
 from discomfy.core.scheduling.job_models import models_of
 from discomfy.exceptions import ComfyUIError, DisComfyError, ValidationError
+from discomfy.ops.job_context import bind_job
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +218,7 @@ class GenerationFlow:
         job, run.job = run.job or await self.bot.store.get(job_id), None
         if job is None or job.is_final:
             return  # process() releases its queue slot
+        bind_job(job)  # this task's log lines are about this job (discomfy.ops.job_context)
         spec = self.bot.workflows.get(job.workflow)
         editor, on_event = track_progress(self.bot, job, spec, run.editor)
         run.editor = editor
@@ -231,6 +233,7 @@ class GenerationFlow:
                 # reroll, retry and recovery reuse them
                 job.parameters.update(uploaded)
                 job.server, job.prompt_id = server.name, prompt_id
+                bind_job(job)  # now with its server and prompt id
                 job.started_at = time.time()
                 if await self.bot.store.update(job.id, expect="queued", state="running", server=server.name,
                                                prompt_id=prompt_id, parameters=job.parameters,

@@ -1,5 +1,8 @@
 """``discomfy run``: build the bot from settings, start it, stop it cleanly.
 
+Beside the bot it serves the health and metrics endpoint (``[ops]``, ``discomfy.ops.http``) and
+stops gracefully on SIGTERM (``discomfy.ops.stop``), exiting 0.
+
 A start that fails for a reason the operator can fix (Discord unreachable, token rejected)
 ends with one log line naming the cause and exit status 1; the traceback goes to the log at
 DEBUG level only (``discomfy --debug run`` shows it).
@@ -15,13 +18,31 @@ import aiohttp
 import discord
 
 from discomfy.bot.client import ComfyUIBot
+from discomfy.ops.http import OpsServer
+from discomfy.ops.log_format import use_log_format
+from discomfy.ops.stop import GracefulStop
 from discomfy.utils.connection_errors import connection_failure
 
 log = logging.getLogger(__name__)
 
 
 async def run_bot(config: Any, *, dev: bool = False) -> int:
+    use_log_format(str(config.logging.get("format", "text")), config.discord.token)
     bot = ComfyUIBot(config, dev=dev)
+    stop = GracefulStop(bot, float(config.ops.stop_grace))
+    stop.install()
+    endpoint = OpsServer(bot, str(config.ops.host), int(config.ops.port)) if int(config.ops.port) else None
+    if endpoint is not None:
+        await endpoint.start()
+    try:
+        return await _serve(bot, config)
+    finally:
+        stop.uninstall()
+        if endpoint is not None:
+            await endpoint.stop()
+
+
+async def _serve(bot: ComfyUIBot, config: Any) -> int:
     try:
         async with bot:
             await bot.start(config.discord.token)

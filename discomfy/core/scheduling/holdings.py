@@ -13,7 +13,7 @@ A server that goes down loses its record: a restarted ComfyUI holds nothing.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,9 @@ class ModelHoldings:
     def __init__(self) -> None:
         self._servers: dict[str, ServerModels] = {}
         self.sizes: dict[str, int] = {}  # model -> bytes, learnt from VRAM reports
+        #: called with (server, models) when a job makes a server load models it did not hold
+        #: (the metrics count them: a high rate means the scheduling keeps swapping models)
+        self.load_listeners: list[Callable[[str, frozenset[str]], None]] = []
 
     def _of(self, server: str) -> ServerModels:
         return self._servers.setdefault(server, ServerModels())
@@ -90,6 +93,8 @@ class ModelHoldings:
             record.models[model] = now
         if record.capacity is not None:
             self._trim_to(record, record.capacity)
+        for listener in self.load_listeners if record.new else ():
+            listener(server, record.new)
 
     def forget(self, server: str) -> None:
         """The server went down (or restarted): it holds nothing we know of."""
