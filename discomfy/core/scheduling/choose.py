@@ -13,7 +13,7 @@ def policy_from_config(config: Any) -> SchedulingPolicy:
     ``comfyui.pipelining`` (validated by ``discomfy.config``)."""
     section = config.comfyui
     pipelining = bool(section.get("pipelining", False))
-    if section.get("scheduling", "model_affinity") == "model_affinity":
+    if section.get("scheduling", "least_busy") == "model_affinity":
         return ModelAffinity(aging_factor=float(section.get("aging_factor", 2.0)),
                              aging_floor=float(section.get("aging_floor", 60.0)), pipelining=pipelining)
     return LeastBusy(pipelining=pipelining)
