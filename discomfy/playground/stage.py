@@ -143,7 +143,7 @@ class Playground:
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({stopper, self.bot_task}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
-        if self.bot_task.done() and not _stopped_cleanly(self.bot_task):
+        if self.bot_task.done():
             print(f"The bot stopped ({bot_ending(self.bot_task)}); its log above says why. "
                   "Stopping the playground.", file=sys.stderr)
             return 1
@@ -162,12 +162,6 @@ class Playground:
         shutil.rmtree(self.store_dir, ignore_errors=True)
 
 
-def _stopped_cleanly(task: "asyncio.Task[int]") -> bool:
-    """The bot took the SIGTERM or Ctrl+C itself (``discomfy run`` stops gracefully, exit 0):
-    the playground stops with it, as if it had been stopped."""
-    return not task.cancelled() and task.exception() is None and task.result() == 0
-
-
 def bot_ending(task: "asyncio.Task[int]") -> str:
     """How the bot's task ended, for a message: its exit status or the error that ended it."""
     if task.cancelled():
@@ -180,6 +174,13 @@ class PlaygroundError(Exception):
     """The playground could not start; the text names the cause and the fix."""
 
 
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
 async def play(config: Any, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, dev: bool = False) -> int:
     started = time.monotonic()
     if not is_loopback(host):
@@ -187,12 +188,13 @@ async def play(config: Any, *, host: str = DEFAULT_HOST, port: int = DEFAULT_POR
               "can use the bot (and its ComfyUI) as any playground user.", file=sys.stderr, flush=True)
     playground = Playground(config, host=host, port=port, dev=dev)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    _stop_on_signals(stop)
     try:
         await playground.start()
+        # `discomfy run`'s start-up path installs its own graceful SIGTERM handler, which would
+        # end the bot under the playground's feet (and the playground with exit status 1); the
+        # playground stops its parts itself, and its store is throwaway
+        _stop_on_signals(stop)
         playground.announce(started)
         return await playground.wait_closed(stop)
     except PlaygroundError as exc:
