@@ -45,12 +45,12 @@ def draw(results, path: Path) -> None:
             ax.set_xticklabels(kinds, rotation=45, ha="right", fontsize=8)
             ax.set_title(f"{mix} models, offered load {load:.0%}", fontsize=10)
             if col == 0:
-                ax.set_ylabel("wait in queue (s, log)")
+                ax.set_ylabel("wait, arrival to start (s, log)")
             ax.grid(axis="y", alpha=0.3)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in COLOURS.values()]
-    fig.legend(handles, list(COLOURS), loc="upper center", ncol=2, frameon=False)
-    fig.suptitle("Wait per job kind (box: p25-p75, whiskers: p5-p95)", y=0.995, fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    fig.suptitle("Wait per job kind (box: p25-p75, whiskers: p5-p95), the seeds run pooled", y=0.99, fontsize=11)
+    fig.legend(handles, list(COLOURS), loc="upper center", bbox_to_anchor=(0.5, 0.955), ncol=2, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

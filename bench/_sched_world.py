@@ -4,9 +4,9 @@ and when, and GPUs that take time to load and run.
 Only the world is simulated here. The queue, the policy, the server pool (routing and health
 checks) and the dispatch loop are the bot's own objects, driven by ``bench/scheduling.py``.
 ComfyUI is reduced to what decides scheduling — which models a GPU holds and how long a load
-and a run take — so a run is deterministic (no sockets on the simulated clock; issue 15's
-bench moved by a few percent between runs of the same seed) and a whole table of workloads
-takes a minute instead of an hour.
+and a run take — so no sockets run on the simulated clock and a whole table of workloads takes
+minutes instead of hours. Runs are still not bit-for-bit repeatable: the fair queue wakes
+waiting servers in the order of a set of futures (see bench/README.md).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ loop run on a simulated clock against three simulated 32 GB GPUs (``_sched_run``
 ``_sched_figures``. Workloads: a few-models mix and a many-models mix, each at an offered load
 of 50 %, 80 %, 100 % and 130 % of the GPUs' time.
 
-    .venv/bin/python bench/scheduling.py                 # held-out seeds 101-103, ~2 min on 4 cores
+    .venv/bin/python bench/scheduling.py                 # held-out seeds 101-103, ~6 min on 2 busy cores
     .venv/bin/python bench/scheduling.py --seeds tuning  # the seeds the constants were tuned on
     .venv/bin/python bench/scheduling.py --seed 7 --mix few --load 1.3
 
