@@ -92,14 +92,22 @@ def job_messenger(bot: Any, job: Any) -> JobMessenger:
     return JobMessenger(bot, job)
 
 
-def result_embed(job: Any, spec: Any, note: str | None = None) -> discord.Embed:
+#: the job's values a result shows (``denoise`` and other hidden options never: users cannot set them)
+SHOWN = ("steps", "guidance", "cfg", "width", "height", "aspect_ratio", "lora", "factor")
+
+
+def result_embed(job: Any, spec: Any, note: str | None = None, *, scaled: bool = False) -> discord.Embed:
+    """The result's embed; ``scaled``: a file was scaled down to fit, so the requested width
+    and height are not what was delivered (the note says what was)."""
     params = job.parameters
     embed = discord.Embed(title=f"/{job.command} · {spec.model}", colour=discord.Colour.green())
     if params.get("prompt"):
         embed.description = str(params["prompt"])[:4000]
     if job.seed is not None:
         embed.add_field(name="Seed", value=f"`{job.seed}`", inline=True)
-    for key in ("steps", "guidance", "cfg", "width", "height", "aspect_ratio", "lora", "denoise", "factor"):
+    for key in SHOWN:
+        if scaled and key in ("width", "height"):
+            continue
         if params.get(key) not in (None, ""):
             embed.add_field(name=key.replace("_", " ").title(), value=str(params[key])[:1024], inline=True)
     for source, names in sources_by_origin(job).items():
@@ -140,7 +148,7 @@ async def deliver_result(bot: Any, job: Any, spec: Any, result: Any, *, resume: 
     shown = list(fitted.files)
     if review.decision == SPOILER:  # Discord blurs attachments whose name starts with SPOILER_
         shown = [(f"SPOILER_{name}", data) for name, data in shown]
-    outcome = Outcome("result", JobState.DELIVERED, result_embed(job, spec, fitted.note), shown,
+    outcome = Outcome("result", JobState.DELIVERED, result_embed(job, spec, fitted.note, scaled=fitted.scaled), shown,
                       result_view(bot.result_actions.for_result(job, spec), job, len(fitted.files)),
                       record={"outputs": outputs, "prompt_id": result.prompt_id, "parameters": job.parameters})
     if await deliver(bot, job, outcome, resume=resume):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from discomfy.core.jobs.execution import upload_name
 from discomfy.testing.bot_harness import running_bot
-from tests.bot.support import (answer_text, assert_settled, image_size, job_id_of, png_bytes, wait_idle,
+from tests.bot.support import (answer_text, embed_text, assert_settled, image_size, job_id_of, png_bytes, wait_idle,
                                wait_result)
 
 
@@ -73,6 +73,7 @@ async def test_v1_varies_image_one_with_a_new_seed_and_subtle_denoise(discord_em
     job = await bot.store.get(job_id_of(varied))
     assert job.workflow == "generate-flux" and job.parameters["prompt"] == "a red fox" and job.parameters["steps"] == 12
     assert job.seed != 11 and job.parameters["denoise"] == 0.35
+    assert "Denoise" not in embed_text(varied)  # a hidden option: nothing a user reads names it
     graph = last_graph(fake_comfyui)
     assert loaded_images(graph) == [upload_name(first.filename)]
     assert graph["9"]["inputs"]["denoise"] == 0.35 and graph["7"]["inputs"]["noise_seed"] == job.seed

@@ -31,6 +31,7 @@ _SHRINKERS = {
 class FitResult:
     files: list[tuple[str, bytes]] = field(default_factory=list)
     note: str | None = None
+    scaled: bool = False  # some file was scaled down: its size is in the note, not the job's width/height
 
 
 def done_to(kind: str, shrunk: Shrunk) -> str:
@@ -60,6 +61,7 @@ def fit_media(files: list[tuple[str, bytes]], limit: int) -> FitResult:
             dropped[kind] += 1
             continue
         shrunk[kind, done_to(kind, smaller)] += 1
+        result.scaled = result.scaled or smaller.scaled_to is not None
         result.files.append((str(PurePath(name).with_suffix(suffix)), smaller.data))
     shown = readable_size(limit)
     notes = [f"{count} {kind}(s) {done} to fit this server's {shown} upload limit"
