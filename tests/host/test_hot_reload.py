@@ -95,5 +95,5 @@ async def test_editing_a_packs_schema_updates_the_command(project, discord_emula
         result = await next_reload(bot)
         assert result.reloaded == ["sdxl"] and result.synced
         option = next(o for o in discord_emulator.command("generate")["options"] if o["name"] == "negative_prompt")
-        assert option["description"] == "What to keep out of the picture"
+        assert option["description"] == "What to keep out of the picture — sdxl only"  # flux takes none
     assert not discord_emulator.violations and not discord_emulator.unhandled

@@ -77,6 +77,7 @@ async def next_reload(bot: Any) -> Any:
 # (kind, file) -> (edit to make, what the development guild must show afterwards, or None when
 # the edit does not change the command tree and must not cost a sync)
 NEW = "Freshly reloaded text"
+SDXL_ONLY = " — sdxl only"  # what a /generate option only the sdxl model takes adds to its description
 PROMPT = ('"description": "What to draw, in plain words"', f'"description": "{NEW}"')
 NEGATIVE = ('"description": "What to keep out of the image"', f'"description": "{NEW}"')
 EDITS: dict[tuple[str, str], tuple[str, tuple[str, str], Any]] = {
@@ -88,7 +89,9 @@ EDITS: dict[tuple[str, str], tuple[str, tuple[str, str], Any]] = {
     ("code", "template"): ("workflow.json", ('"discomfy/generate"', f'"{NEW}"'), None),
     ("joining", "manifest"): ("manifest.toml", ('model = "sdxl"', f'model = "{NEW}"'),
                               lambda emu: [c["value"] for c in option(emu, "generate", "model")["choices"]][-1]),
-    ("joining", "schema"): ("params.schema.json", NEGATIVE, lambda emu: option(emu, "generate", "negative_prompt")["description"]),
+    # on /generate only sdxl takes a negative prompt, and the option says so
+    ("joining", "schema"): ("params.schema.json", NEGATIVE,
+                            lambda emu: option(emu, "generate", "negative_prompt")["description"].removesuffix(SDXL_ONLY)),
     ("joining", "template"): ("workflow.json", ('"discomfy/sdxl"', f'"{NEW}"'), None),
     ("own", "manifest"): ("manifest.toml", ('description = "Anime pictures from a prompt"', f'description = "{NEW}"'),
                           lambda emu: emu.command("anime")["description"]),
@@ -157,7 +160,8 @@ async def test_broken_schema_keeps_the_last_good_version_until_it_is_fixed(proje
         schema.write_text(good.replace(old, new))
         result = await next_reload(bot)
         assert result.failed == {} and result.reloaded == [kind.name] and result.synced
-        assert option(emu, kind.command, name)["description"] == NEW
+        limit = SDXL_ONLY if kind.command == "generate" and name == "negative_prompt" else ""
+        assert option(emu, kind.command, name)["description"] == NEW + limit
         await wait_result(emu, await emu.invoke(kind.command, kind.options))
         report = (await emu.invoke("discomfy plugins", user=owner)).response["data"]["content"]
         assert f"loaded   {kind.name}" in report and "stale" not in report
