@@ -29,6 +29,6 @@ def test_bot_sh_without_a_token_prints_the_playground_url_within_60_s_and_the_pa
         page.goto(url)
         page.wait_for_selector('body[data-ready="1"]')
         assert page.locator("#banner").inner_text().startswith("No ComfyUI server answered")
-        assert page.locator("#channels li").all_inner_texts() == ["general", "sandbox"]
+        assert page.locator("#channels li").all_inner_texts() == ["general", "sandbox", "nsfw-art"]
     finally:
         assert process.stop() == 0, process.output()[-3000:]
