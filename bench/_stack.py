@@ -200,15 +200,18 @@ class BotProcess:
         self.proc.kill()
         await self.proc.wait()
 
-    async def stop(self, timeout: float = 15.0) -> None:
+    async def stop(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM, as a container stop: the exit status, or None when it had to be killed
+        after ``timeout`` seconds (or was not running)."""
         if self.proc is None or self.proc.returncode is not None:
-            return
+            return None
         self.proc.send_signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(self.proc.wait(), timeout)
+            return await asyncio.wait_for(self.proc.wait(), timeout)
         except asyncio.TimeoutError:
             self.proc.kill()
             await self.proc.wait()
+            return None
 
 
 async def install_models(fake: Any, spec: dict[str, Any]) -> None:
@@ -233,18 +236,18 @@ def child_config(spec: dict[str, Any]) -> Any:
                         settings=spec["settings"])
 
 
-async def child_main(spec: dict[str, Any]) -> None:
-    """The bot as ``discomfy run`` runs it; SIGTERM closes it cleanly (store closed)."""
+async def child_main(spec: dict[str, Any]) -> int:
+    """The bot as ``discomfy run`` runs it (``run_bot``): SIGTERM stops it gracefully
+    (``discomfy.ops.stop``) and it exits with run_bot's status; no health endpoint."""
     import logging
 
-    from discomfy.bot.client import ComfyUIBot
+    from discomfy.bot.runner import run_bot
+    from discomfy.config import override
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    bot = ComfyUIBot(child_config(spec))
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
-    async with bot:
-        await bot.start(spec["token"])
+    config = child_config(spec)
+    override(config, "ops.port", 0)  # several bots may run at once; the soak reads the store, not /metrics
+    return await run_bot(config)
 
 
 # --- the stage ------------------------------------------------------------------------------
@@ -345,6 +348,7 @@ def tally(items: list[str], top: int = 8) -> str:
 
 
 if __name__ == "__main__":
+    status = 0
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(child_main(json.loads(sys.argv[1])))
-    os._exit(0)
+        status = asyncio.run(child_main(json.loads(sys.argv[1])))
+    os._exit(status)

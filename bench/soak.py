@@ -19,10 +19,16 @@ then judged by ``discomfy.testing.audit`` from what the emulator shows, with the
 which job an interaction created (a job killed before it answered shows up only as a channel
 post): exactly one result or one clear failure, never two, never nothing.
 
+With ``--term-every N`` the restarts are rolling restarts instead: SIGTERM, as a container stop
+sends it, about every N jobs. The bot answers commands arriving meanwhile that it is restarting
+(counted as refused), finishes the deliveries under way within ``ops.stop_grace``, exits 0 and
+is started again; the jobs it left waiting or running are delivered by the next start. Goal
+(issue 23): 0 lost, 0 delivered twice, every exit status 0.
+
 RSS of the bot process (its own interpreter, see ``bench/_stack.py``) is read at start, after
 the warm-up jobs and at the end; goal (issue 7): growth under 5 % after warm-up.
 
-    .venv/bin/python bench/soak.py [--jobs 1000] [--users 25] [--running 1] [--kill-every 40]
+    .venv/bin/python bench/soak.py [--jobs 1000] [--users 25] [--running 1] [--kill-every 40 | --term-every 50]
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ def settings_for(args: argparse.Namespace) -> dict[str, Any]:
         "limits.per_user": args.jobs,  # the soak measures faults, not the rate limiter
         "limits.global_limit": 10 * args.jobs,
         "logging.level": "WARNING",
+        "ops.stop_grace": args.stop_grace,
     }
 
 
@@ -72,6 +79,8 @@ class Soak:
         self.bot_up = asyncio.Event()
         self.bot_up.set()
         self.kills = 0
+        self.exits: Counter[str] = Counter()  # SIGTERM variant: exit statuses ("killed" past the grace)
+        self.every_jobs = args.term_every or args.kill_every
         self.kill_rng = random.Random("bot SIGKILL")
         self.next_kill = self._kill_gap()
         self.killing: asyncio.Task[None] | None = None
@@ -81,7 +90,7 @@ class Soak:
         while self.started < self.args.jobs:
             await self.bot_up.wait()
             self.started += 1
-            if self.args.kill_every and self.started >= self.next_kill and self.killing is None:
+            if self.every_jobs and self.started >= self.next_kill and self.killing is None:
                 self.next_kill = self.started + self._kill_gap()
                 self.killing = asyncio.create_task(self.kill_bot())
             inter = await self.emu.invoke("generate", {"prompt": f"soak {self.started}"}, user=user, wait=False)
@@ -133,17 +142,25 @@ class Soak:
             self.faults["gateway RECONNECT (op 7)"] += 1
 
     def _kill_gap(self) -> float:
-        return max(1.0, self.args.kill_every * self.kill_rng.uniform(0.7, 1.3))
+        return max(1.0, self.every_jobs * self.kill_rng.uniform(0.7, 1.3))
 
     async def kill_bot(self) -> None:
         """SIGKILL the bot wherever it is (a random moment up to half a second after the job
-        that triggered it started), then start it again on the same store."""
+        that triggered it started), or with ``--term-every`` SIGTERM it and let it stop (users
+        go on sending commands meanwhile: it answers them that it restarts); then start it
+        again on the same store."""
         try:
             await asyncio.sleep(self.kill_rng.uniform(0.0, 0.5))
-            self.bot_up.clear()
-            await self.bot.kill()
+            if self.args.term_every:
+                status = await self.bot.stop(timeout=self.args.stop_grace + 15)
+                self.bot_up.clear()
+                self.exits["killed" if status is None else str(status)] += 1
+                self.faults["bot SIGTERMed and restarted"] += 1
+            else:
+                self.bot_up.clear()
+                await self.bot.kill()
+                self.faults["bot SIGKILLed and restarted"] += 1
             self.kills += 1
-            self.faults["bot SIGKILLed and restarted"] += 1
             await self.bot.start()
         finally:
             self.bot_up.set()
@@ -236,7 +253,10 @@ def report(args, soak, jobs, unfinished, deliveries, emu, wall, bot_cpu, bot, ve
     print(f"DUPLICATES (result in two messages): {len(duplicates) + judged['duplicate']}"
           + (f"  {duplicates}" if duplicates else "")
           + f"  ({sum(deliveries.values())} result messages for {len(deliveries)} jobs)")
-    print(f"bot SIGKILLed and restarted:         {soak.kills}")
+    if args.term_every:
+        print(f"bot SIGTERMed and restarted:         {soak.kills}  (exit statuses: {dict(soak.exits)})")
+    else:
+        print(f"bot SIGKILLed and restarted:         {soak.kills}")
     print(f"store: {len(jobs)} jobs, states {dict(Counter(j.state.value for j in jobs))}")
     print(f"Discord: {len(emu.requests)} requests, {sum(1 for r in emu.requests if r.status == 429)} answered 429, "
           f"violations {len(emu.violations)}, unhandled {len(emu.unhandled)}")
@@ -264,8 +284,13 @@ def main() -> None:
     parser.add_argument("--throttle-every", type=float, default=2.0, help="seconds between injected Discord 429s")
     parser.add_argument("--kill-every", type=int, default=0,
                         help="jobs started between SIGKILLs of the bot process, about (0: never)")
+    parser.add_argument("--term-every", type=int, default=0,
+                        help="jobs started between rolling restarts by SIGTERM, about (0: never)")
+    parser.add_argument("--stop-grace", type=float, default=5.0, help="ops.stop_grace for the SIGTERM restarts, seconds")
     parser.add_argument("--keep", action="store_true", help="keep the project folder (bot log, job store)")
     args = parser.parse_args()
+    if args.kill_every and args.term_every:
+        parser.error("--kill-every and --term-every are two soaks: choose one")
     args.warmup = args.warmup or max(1, args.jobs // 10)
     asyncio.run(main_async(args))
 
