@@ -263,3 +263,20 @@ def test_from_config_reads_the_caps(tmp_path):
     (tmp_path / "settings.toml").write_text("[limits]\nmax_queued_per_user = 2\n[comfyui]\nmax_running_per_server = 3\n")
     queue = FairQueue.from_config(get_config(tmp_path))
     assert queue.max_per_user == 2 and queue.server_limit("anything") == 3
+
+
+async def test_servers_waiting_for_work_are_served_in_the_order_they_began_to_wait():
+    """The same arrivals always dispatch the same way (the scheduling bench replays them):
+    when one job arrives for several idle servers, the one that waited longest takes it."""
+    winners = set()
+    for _ in range(30):  # a hash-ordered set of waiters picks by object address: some runs differ
+        queue = FairQueue(max_per_user=5)
+        waiting = [asyncio.create_task(queue.next(server, timeout=1)) for server in ("gpu3", "gpu1", "gpu2")]
+        await asyncio.sleep(0)  # all three are waiting, gpu3 first
+        queue.submit("only", "alice")
+        done, pending = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        winners.add(waiting.index(done.pop()))
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    assert winners == {0}

@@ -67,7 +67,9 @@ class FairQueue:
         self._active_per_user: Counter[Hashable] = Counter()
         self._positions: dict[str, int] = {}
         self._listeners: list[PositionListener] = []
-        self._waiters: set[asyncio.Future[None]] = set()
+        # an ordered set: servers are woken in the order they began waiting, so the same arrivals
+        # always dispatch the same way (a set's order follows object addresses)
+        self._waiters: dict[asyncio.Future[None], None] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         #: Which waiting job a free server starts (None: strict round-robin).
@@ -190,7 +192,7 @@ class FairQueue:
             if job is not None:
                 return job
             waiter = loop.create_future()
-            self._waiters.add(waiter)
+            self._waiters[waiter] = None
             try:
                 remaining = None if deadline is None else max(0.0, deadline - loop.time())
                 recheck = self.policy.recheck_after() if self.policy is not None else None
@@ -200,7 +202,7 @@ class FairQueue:
                 if deadline is not None and loop.time() >= deadline:
                     raise
             finally:
-                self._waiters.discard(waiter)
+                self._waiters.pop(waiter, None)
 
     def _take(self, server: str) -> QueuedJob | None:
         if not self.has_free_slot(server):
