@@ -72,8 +72,6 @@ async def test_the_bot_never_holds_its_loop_for_seconds(discord_emulator, fake_c
     assert not blocks(found, fake=False), f"callbacks that held the loop over {BOUND} s: {blocks(found, fake=False)}"
 
 
-@pytest.mark.xfail(strict=True, reason="the fake ComfyUI runs its node semantics (drawing, resizing, PNG encoding) "
-                   "on the loop it shares with the bot in `discomfy play`; see issue 20, point 10")
 async def test_a_playground_session_never_holds_the_loop_for_seconds(discord_emulator, fake_comfyui, bot, caplog):
     with slow_callbacks(caplog) as found:
         await session(discord_emulator, fake_comfyui)

@@ -246,7 +246,9 @@ class PromptWorker:
         try:
             if fault:
                 raise NodeFailure(fault[0].rstrip("\n") + "\n", fault[1])
-            result = self.fake.runner.run(nid, class_type, info, inputs, simulated)
+            # drawing, resizing and encoding take up to seconds of CPU: off the loop, which the
+            # fake shares with the bot in `discomfy play` and in tests
+            result = await asyncio.to_thread(self.fake.runner.run, nid, class_type, info, inputs, simulated)
         except NodeFailure as exc:
             exc.node_id = nid  # type: ignore[attr-defined]
             raise
