@@ -141,8 +141,12 @@ async def test_roles_channels_and_quotas_are_enforced_and_named(discord_emulator
         await audit_text(emu, bot, audit, f"<@{alice.id}> /animate: lacks the role it needs",
                          f"<@{alice.id}> /generate in <#{emu.channel_id}>: not allowed there",
                          f"<@{alice.id}> /generate: over quota", "set the quota of @Patron to 2")
-    async with running_bot(emu, fake_comfyui, config) as bot:  # counts come from the job store
+    async with running_bot(emu, fake_comfyui, config) as bot:  # rules and counts come from the job store
         assert "1 job" in await refusal(emu, alice, "a fox again", channel_id=art)
+        assert "/generate can't be used in this channel" in await refusal(emu, bob, "a fox")
+        assert (await answer_text(emu, await emu.invoke("animate", {"prompt": "waves"}, user=alice))) == gated
+        text = await audit_text(emu, bot, audit, f"<@{alice.id}> /animate: lacks the role it needs")
+        assert text.count(f"<@{alice.id}> /animate: lacks the role it needs") == 2, text  # once before, once after
         await assert_settled(emu, bot)
 
 
