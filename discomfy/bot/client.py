@@ -185,8 +185,10 @@ class ComfyUIBot(commands.Bot):
         await super().login(token)
 
     async def setup_hook(self) -> None:
-        await self.jobs.open()
+        # first: opening the store and checking every server may take request_timeout, and /healthz
+        # must not call a bot whose loop runs fine stalled meanwhile
         self.jobs.keep(asyncio.create_task(self.loop_lag.run(), name="loop-lag"))
+        await self.jobs.open()
         report = await self.load_plugins()  # through the attribute: the test harness wraps it
         log.info("%s", report.format())
         self.add_dynamic_items(JobButton)
