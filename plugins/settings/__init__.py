@@ -1,5 +1,6 @@
 """/settings — each user's personal defaults: a model per command, aspect ratio, negative
-prompt, LoRA and its strength, and whether results are shown to the channel or only to them.
+prompt, LoRA and its strength, whether results are shown to the channel or only to them, and
+Remix mode (read by ``plugins/remix``: 🎛️ Remix buttons under the user's results).
 
 Nothing here is special to the host. Values are kept in ``bot.preferences`` (the per-user
 preference store every plugin may use, in the job store's file, so they survive restarts),
@@ -26,9 +27,10 @@ SOURCE = "your defaults"
 APPLIED = ("aspect_ratio", "negative_prompt", "lora", "lora_strength")
 RESULTS = "results"
 ONLY_ME = "me"
+REMIX = "remix"  # "on": plugins/remix offers a form to change the prompt before a reroll or variation
 ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9")
 LABELS = {"aspect_ratio": "Aspect ratio", "negative_prompt": "Negative prompt", "lora": "LoRA",
-          "lora_strength": "LoRA strength", RESULTS: "Results"}
+          "lora_strength": "LoRA strength", RESULTS: "Results", REMIX: "Remix"}
 
 def fits(prop: dict[str, Any], value: Any) -> bool:
     """Whether ``value`` is valid for one schema property (a 16:9 default is skipped by a
@@ -55,6 +57,9 @@ def describe(saved: dict[str, Any]) -> list[tuple[str, str]]:
     lines += [(LABELS[name], f"`{saved[name]}`") for name in APPLIED if name in saved]
     if RESULTS in saved:
         lines.append((LABELS[RESULTS], "only you see them" if saved[RESULTS] == ONLY_ME else "posted in the channel"))
+    if REMIX in saved:
+        lines.append((LABELS[REMIX], "on: 🎛️ Remix under your results lets you change the prompt first"
+                      if saved[REMIX] == "on" else "off"))
     return lines
 
 class SettingsCog(commands.GroupCog, group_name="settings", group_description="Your personal defaults for every command"):
@@ -127,21 +132,23 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="Y
         lora="A LoRA applied to commands that take one (see /loras)",
         lora_strength="How strongly your default LoRA applies (-2 to 2)",
         results="Post results in the channel, or show them only to you",
+        remix="On: a 🎛️ Remix button under your results lets you change the prompt before a reroll or variation",
     )
     @app_commands.choices(
         aspect_ratio=[app_commands.Choice(name=r, value=r) for r in ASPECT_RATIOS],
         results=[app_commands.Choice(name="in the channel", value="channel"),
                  app_commands.Choice(name="only me", value=ONLY_ME)],
+        remix=[app_commands.Choice(name="on", value="on"), app_commands.Choice(name="off", value="off")],
     )
     @app_commands.autocomplete(model=model_choices, lora=lora_choices)
     async def set_(self, interaction: discord.Interaction, model: str | None = None,
                    aspect_ratio: str | None = None, negative_prompt: app_commands.Range[str, 1, 1000] | None = None,
                    lora: app_commands.Range[str, 1, 200] | None = None,
                    lora_strength: app_commands.Range[float, -2.0, 2.0] | None = None,
-                   results: str | None = None) -> None:
+                   results: str | None = None, remix: str | None = None) -> None:
         try:
             changes = self.changes(model, aspect_ratio=aspect_ratio, negative_prompt=negative_prompt,
-                                   lora=lora, lora_strength=lora_strength, results=results)
+                                   lora=lora, lora_strength=lora_strength, results=results, remix=remix)
             for name, value in changes.items():
                 await self.bot.preferences.set(interaction.user.id, NAMESPACE, name, value)
         except Exception as exc:
