@@ -4,6 +4,12 @@ The database's ``PRAGMA user_version`` is the number of migrations applied. On o
 store applies the missing ones in order, each in its own transaction together with the new
 ``user_version``, so a crash mid-upgrade leaves the previous, consistent version. Never edit
 a migration that has shipped: add a new one.
+
+PostgreSQL runs the same list (its version is the one row of ``discomfy_schema``): each
+statement through :func:`~discomfy.core.jobs.dialect.postgres_ddl` (SQLite's 64-bit ``INTEGER``
+and double ``REAL`` under PostgreSQL's names), then the migration's ``postgres_extra``, for what
+SQLite has without asking: ``rowid``, the insertion order that breaks ties between jobs
+created in the same instant.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
+    postgres_extra: tuple[str, ...] = ()
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -52,6 +59,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX jobs_by_user ON jobs (user_id, created_at)",
             "CREATE INDEX jobs_by_update ON jobs (updated_at)",
         ),
+        ("ALTER TABLE jobs ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY",),
     ),
     Migration(
         2,

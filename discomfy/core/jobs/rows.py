@@ -1,7 +1,8 @@
 """Rows of the ``jobs`` table <-> ``Job`` objects, and the compare-and-set guard of a write.
 
-Kept apart from ``store`` (which owns the connection, its thread and the API) so each
-stays small: this module is pure functions over an open ``sqlite3`` connection.
+Kept apart from ``store`` (which owns the API and the SQLite engine) so each stays small:
+pure functions, shared by both engines (``from_row`` reads an ``sqlite3.Row`` or an asyncpg
+``Record`` alike, both indexed by column name); only ``run_cas`` is SQLite's.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def to_row(job: Job) -> dict[str, Any]:
     return {name: encode(name, value) for name, value in asdict(job).items()}
 
 
-def from_row(row: sqlite3.Row) -> Job:
+def from_row(row: Any) -> Job:
     values = {name: row[name] for name in JOB_FIELDS}
     for name in _JSON_FIELDS:
         values[name] = json.loads(values[name])
@@ -66,16 +67,13 @@ def guard(expected: Any, expect_prompt: Any) -> tuple[str, tuple[Any, ...]]:
     return sql, values
 
 
-def run_cas(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], job_id: str) -> Job | None:
-    """One guarded UPDATE (inside ``_write``'s transaction): the job as stored, or None."""
+def run_cas(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], job_id: str) -> sqlite3.Row | None:
+    """One guarded UPDATE on SQLite (inside ``_write``'s transaction): the job's row as stored
+    after it, or None when the guard refused. PostgreSQL does both in one statement
+    (``RETURNING *``)."""
     if conn.execute(sql, params).rowcount == 0:
         return None
-    return select_one(conn, job_id)
+    return conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
 
 
-def select_one(conn: sqlite3.Connection, job_id: str) -> Job | None:
-    row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    return None if row is None else from_row(row)
-
-
-__all__ = ["ANY", "encode", "from_row", "guard", "pragma_value", "run_cas", "select_one", "to_row"]
+__all__ = ["ANY", "encode", "from_row", "guard", "pragma_value", "run_cas", "to_row"]

@@ -1,12 +1,18 @@
-"""The durable job ledger: one SQLite file, so no job is lost when the bot stops.
+"""The durable job ledger: by default one SQLite file, so no job is lost when the bot stops.
 
 Why SQLite: embedded (nothing to install), transactional (a failed write leaves every
-existing row as it was), and WAL mode lets readers run while a write is in progress.
+existing row as it was), and WAL mode lets readers run while a write is in progress. It is
+the default (``jobs.store_path``). ``jobs.store_url = "postgresql://..."`` puts the same jobs
+on a PostgreSQL server instead (:mod:`discomfy.core.jobs.store_postgres`, which says why).
 
-The event loop never blocks on disk: the connection lives in one dedicated thread and every
-call is handed to it, which also serialises writes without locks of our own. Every SQLite
-failure (locked by another process, disk full, damaged file) becomes a ``JobStoreError``
-whose user message is safe to show and whose detail names the SQLite error.
+:class:`JobStore` is the one API (add, update, claim_intent, finish, get, unfinished,
+jobs_for_user, prune, execute): it validates every call against the transition table and
+builds its SQL once, in SQLite's dialect; an engine (:mod:`discomfy.core.jobs.engine`) only
+runs the statements. The SQLite engine lives here: the event loop never blocks on disk, as its
+one connection lives in one dedicated thread and every call is handed to it, which also
+serialises writes without locks of our own. Every SQLite failure (locked by another process,
+disk full, damaged file) becomes a ``JobStoreError`` whose user message is safe to show and
+whose detail names the SQLite error.
 
 Over 300 lines on purpose: every statement against the job table is a guarded transition, kept
 beside the one connection and thread that run them (row encoding lives in ``rows.py``).
@@ -18,17 +24,18 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from discomfy.config import resolve_path
+from discomfy.core.jobs.engine import Engine, JobStoreError, newer_schema
 from discomfy.core.jobs.job import FINAL_STATES, JOB_FIELDS, UNFINISHED_STATES, Job, JobState
-from discomfy.core.jobs.migrations import LATEST_VERSION, MIGRATIONS
-from discomfy.core.jobs.rows import ANY, encode, from_row, guard, pragma_value, run_cas, select_one, to_row
+from discomfy.core.jobs.migrations import LATEST_VERSION, MIGRATIONS, Migration
+from discomfy.core.jobs.rows import ANY, encode, from_row, guard, pragma_value, run_cas, to_row
+from discomfy.core.jobs.store_postgres import PostgresEngine, is_postgres_url
 from discomfy.core.jobs.transitions import TRANSITIONS, IllegalTransition, check_transition, may_write, states
-from discomfy.exceptions import DisComfyError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -43,17 +50,13 @@ _FINAL = tuple(s.value for s in FINAL_STATES)
 _UNFINISHED = tuple(s.value for s in UNFINISHED_STATES)
 
 
-class JobStoreError(DisComfyError):
-    """The job store could not read or write (locked, disk full, damaged, not opened)."""
-
-    default_user_message = "The bot could not save your job; please try again later."
-
-
 class JobStore:
-    """Async facade over one SQLite file; see the module docstring for the threading model.
+    """The job store's API over an engine: an SQLite file, or with a ``postgresql://`` URL for
+    ``path``, a PostgreSQL database. See the module docstring.
 
-    ``pragmas`` are extra ``PRAGMA name = value`` settings applied on open (tuning, or
-    ``max_page_count`` to cap the file size)."""
+    ``busy_timeout`` is how long a write waits for a lock another process holds (PostgreSQL:
+    the session's ``lock_timeout``). ``pragmas`` are extra SQLite ``PRAGMA name = value``
+    settings applied on open (tuning, or ``max_page_count`` to cap the file size)."""
 
     def __init__(
         self,
@@ -63,45 +66,42 @@ class JobStore:
         clock: Callable[[], float] = time.time,
         pragmas: Mapping[str, int | str] | None = None,
     ) -> None:
-        self.path = str(path)
+        self._engine: Engine
+        if is_postgres_url(str(path)):
+            if pragmas:
+                raise ValueError("pragmas are SQLite settings; a PostgreSQL store takes none")
+            self._engine = PostgresEngine(str(path), busy_timeout=busy_timeout)
+        else:
+            self._engine = SqliteEngine(str(path), busy_timeout=busy_timeout, pragmas=pragmas)
+        self.path = self._engine.path
         self.busy_timeout = busy_timeout
         self._clock = clock
-        self._pragmas = dict(pragmas or {})
-        self._conn: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
 
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> JobStore:
-        """A store at ``jobs.store_path`` (relative to the project root)."""
-        return cls(resolve_path(config, config.jobs.store_path), **kwargs)
+        """The store of ``jobs.store_url`` when set, else the file at ``jobs.store_path``
+        (relative to the project root)."""
+        url = str(config.jobs.get("store_url") or "")
+        return cls(url or resolve_path(config, config.jobs.store_path), **kwargs)
 
     # --- lifecycle ----------------------------------------------------------------------
 
     @property
+    def engine(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return "postgresql" if isinstance(self._engine, PostgresEngine) else "sqlite"
+
+    @property
     def is_open(self) -> bool:
         """Open for reads and writes (``discomfy check`` loads plugins without opening it)."""
-        return self._conn is not None and self._executor is not None
+        return self._engine.is_open
 
     async def open(self) -> None:
-        """Open (creating the file and folders if needed), enable WAL, apply migrations."""
-        if self._executor is not None:
-            return
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="discomfy-jobstore")
-        try:
-            await self._call(self._open_in_thread, need_open=False)
-        except BaseException:
-            self._executor.shutdown(wait=False)
-            self._executor = None
-            raise
+        """Open (creating the file and folders, or connecting) and apply missing migrations."""
+        await self._engine.open(MIGRATIONS, LATEST_VERSION)
 
     async def close(self) -> None:
-        if self._executor is None:
-            return
-        try:
-            await self._call(self._close_in_thread, need_open=False)
-        finally:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+        await self._engine.close()
 
     async def __aenter__(self) -> JobStore:
         await self.open()
@@ -117,8 +117,7 @@ class JobStore:
         row = to_row(job)
         names = ", ".join(row)
         marks = ", ".join("?" for _ in row)
-        sql = f"INSERT INTO jobs ({names}) VALUES ({marks})"
-        await self._call(lambda c: self._write(c, lambda: c.execute(sql, tuple(row.values()))))
+        await self._engine.change(f"INSERT INTO jobs ({names}) VALUES ({marks})", tuple(row.values()))
         return job
 
     async def update(self, job_id: str, *, expect: Any, expect_prompt: Any = ANY, **changes: Any) -> Job | None:
@@ -166,7 +165,7 @@ class JobStore:
                "intent_at = COALESCE(CASE WHEN delivery_intent = ? THEN intent_at END, ?) "
                f"WHERE id = ? AND {where}")
         params = (intent, outcome, self._clock(), note, intent, now, job_id, *args, expect_intent)
-        job = await self._call(lambda c: self._write(c, lambda: run_cas(c, sql, params, job_id)))
+        job = await self._cas_row(sql, params, job_id)
         if job is None:
             await self._refused(job_id, f"claim delivery intent {intent} ({outcome})", UNFINISHED_STATES, ANY,
                                 expect_intent=expect_intent)
@@ -195,8 +194,7 @@ class JobStore:
         row = {**row, "updated_at": self._clock()}
         assignments = ", ".join(f"{name} = ?" for name in row)
         sql = f"UPDATE jobs SET {assignments} WHERE id = ? AND {where}"
-        params = (*row.values(), job_id, *args)
-        return await self._call(lambda c: self._write(c, lambda: run_cas(c, sql, params, job_id)))
+        return await self._cas_row(sql, (*row.values(), job_id, *args), job_id)
 
     async def _refused(self, job_id: str, what: str, expected: Any, expect_prompt: Any, **more: Any) -> None:
         """Log a refused compare-and-set with what was expected and what the job holds."""
@@ -212,13 +210,14 @@ class JobStore:
                     current.state.value, current.prompt_id, current.delivery_intent)
 
     async def get(self, job_id: str) -> Job | None:
-        return await self._call(lambda c: select_one(c, job_id))
+        rows = await self._engine.rows("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return from_row(rows[0]) if rows else None
 
     async def unfinished(self) -> list[Job]:
         """Every job accepted, queued or running, oldest first: what restart recovery resumes."""
         marks = ", ".join("?" for _ in _UNFINISHED)
         sql = f"SELECT * FROM jobs WHERE state IN ({marks}) ORDER BY created_at, rowid"
-        return await self._call(lambda c: [from_row(r) for r in c.execute(sql, _UNFINISHED)])
+        return [from_row(r) for r in await self._engine.rows(sql, _UNFINISHED)]
 
     async def jobs_for_user(
         self, user_id: int, active_only: bool = True, *, limit: int = 50
@@ -230,7 +229,7 @@ class JobStore:
             args.extend(_UNFINISHED)
         sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
         args.append(limit)
-        return await self._call(lambda c: [from_row(r) for r in c.execute(sql, args)])
+        return [from_row(r) for r in await self._engine.rows(sql, tuple(args))]
 
     async def prune(self, older_than_days: float) -> int:
         """Delete finished jobs not updated for ``older_than_days``; 0 or less keeps all.
@@ -240,14 +239,70 @@ class JobStore:
         cutoff = self._clock() - older_than_days * 86400
         marks = ", ".join("?" for _ in _FINAL)
         sql = f"DELETE FROM jobs WHERE state IN ({marks}) AND updated_at < ?"
-        return await self._call(
-            lambda c: self._write(c, lambda: c.execute(sql, (*_FINAL, cutoff)).rowcount)
-        )
+        return await self._engine.change(sql, (*_FINAL, cutoff))
 
-    async def execute(self, sql: str, args: tuple[Any, ...] = (), *, write: bool = False) -> list[sqlite3.Row]:
-        """Run one statement on the store's file, for sibling tables its migrations create
-        (e.g. :class:`discomfy.core.preferences.PreferenceStore`); a write is its own
-        transaction. Returns the rows read."""
+    async def execute(self, sql: str, args: tuple[Any, ...] = (), *, write: bool = False) -> list[Any]:
+        """Run one statement on the store, for sibling tables its migrations create (e.g.
+        :class:`discomfy.core.preferences.PreferenceStore`); a write is its own transaction.
+        Written in SQLite's dialect with ``?`` placeholders on either engine (PostgreSQL
+        translates it, see :mod:`discomfy.core.jobs.dialect`). Returns the rows read, each
+        indexable by column name."""
+        return await self._engine.execute(sql, tuple(args), write)
+
+    async def schema_version(self) -> int:
+        return await self._engine.schema_version()
+
+    async def _cas_row(self, sql: str, args: tuple[Any, ...], job_id: str) -> Job | None:
+        row = await self._engine.cas_row(sql, args, job_id)
+        return None if row is None else from_row(row)
+
+
+class SqliteEngine:
+    """The SQLite file: one connection, in one thread (see the module docstring)."""
+
+    def __init__(self, path: str, *, busy_timeout: float, pragmas: Mapping[str, int | str] | None) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self._pragmas = dict(pragmas or {})
+        self._conn: sqlite3.Connection | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None and self._executor is not None
+
+    async def open(self, migrations: Sequence[Migration], latest: int) -> None:
+        """Open (creating the file and folders if needed), enable WAL, apply migrations."""
+        if self._executor is not None:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="discomfy-jobstore")
+        try:
+            await self._call(lambda: self._open_in_thread(migrations, latest), need_open=False)
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise
+
+    async def close(self) -> None:
+        if self._executor is None:
+            return
+        try:
+            await self._call(self._close_in_thread, need_open=False)
+        finally:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+    async def rows(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        return await self._call(lambda c: c.execute(sql, args).fetchall())
+
+    async def change(self, sql: str, args: tuple[Any, ...]) -> int:
+        return await self._call(lambda c: self._write(c, lambda: c.execute(sql, args).rowcount))
+
+    async def cas_row(self, sql: str, args: tuple[Any, ...], job_id: str) -> sqlite3.Row | None:
+        """The guarded UPDATE and the read back of the row, in one IMMEDIATE transaction."""
+        return await self._call(lambda c: self._write(c, lambda: run_cas(c, sql, args, job_id)))
+
+    async def execute(self, sql: str, args: tuple[Any, ...], write: bool) -> list[sqlite3.Row]:
         def work(conn: sqlite3.Connection) -> list[sqlite3.Row]:
             if write:
                 return self._write(conn, lambda: conn.execute(sql, args).fetchall())
@@ -272,7 +327,7 @@ class JobStore:
             code = getattr(exc, "sqlite_errorname", type(exc).__name__)
             raise JobStoreError(detail=f"job store {self.path}: {code}: {exc}") from exc
 
-    def _open_in_thread(self) -> None:
+    def _open_in_thread(self, migrations: Sequence[Migration], latest: int) -> None:
         if self.path != ":memory:" and not self.path.startswith("file:"):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
@@ -286,7 +341,7 @@ class JobStore:
                 if not name.replace("_", "").isalnum():
                     raise ValueError(f"not a pragma name: {name!r}")
                 conn.execute(f"PRAGMA {name} = {pragma_value(value)}")
-            self._migrate(conn)
+            self._migrate(conn, migrations, latest)
         except BaseException:
             conn.close()
             raise
@@ -297,15 +352,11 @@ class JobStore:
         if conn is not None:
             conn.close()
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
+    def _migrate(self, conn: sqlite3.Connection, migrations: Sequence[Migration], latest: int) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > LATEST_VERSION:
-            raise JobStoreError(
-                "The bot's job store was written by a newer DisComfy; the bot owner must upgrade.",
-                detail=f"{self.path} has schema version {version}; this DisComfy knows up to "
-                f"{LATEST_VERSION}. Upgrade DisComfy or point jobs.store_path at another file.",
-            )
-        for migration in MIGRATIONS:
+        if version > latest:
+            raise newer_schema(self.path, version, latest, "jobs.store_path")
+        for migration in migrations:
             if migration.version <= version:
                 continue
 
@@ -330,4 +381,4 @@ class JobStore:
         return result
 
 
-__all__ = ["ANY", "JobStore", "JobStoreError", "UPDATABLE_FIELDS"]
+__all__ = ["ANY", "JobStore", "JobStoreError", "SqliteEngine", "UPDATABLE_FIELDS"]
