@@ -1,10 +1,15 @@
 """JobStore: jobs survive restarts, delivery is claimed once, and a locked or full database
-becomes a clear error that leaves every stored row intact."""
+becomes a clear error that leaves every stored row intact.
+
+Every test that takes ``store`` or ``engine`` runs twice: on an SQLite file and on a real
+PostgreSQL server (tests/core/conftest.py). The ones at the end, under "SQLite itself", are
+about the file (WAL mode, a size cap, the path setting) and run on SQLite only."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -32,8 +37,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def store(tmp_path, clock):
-    async with JobStore(tmp_path / "jobs" / "store.sqlite3", clock=clock, busy_timeout=0.05) as opened:
+async def store(engine, clock):
+    async with engine.store(clock=clock, busy_timeout=0.05) as opened:
         yield opened
 
 
@@ -76,16 +81,14 @@ async def test_every_field_round_trips_exactly(store):
     assert await store.get("missing") is None
 
 
-async def test_jobs_survive_close_and_reopen_with_wal_and_schema_version(tmp_path):
-    path = tmp_path / "s.sqlite3"
+async def test_jobs_survive_close_and_reopen_with_schema_version(engine):
     job = full_job()
-    async with JobStore(path) as first:
+    async with engine.store() as first:
         await first.add(job)
         assert await first.schema_version() == LATEST_VERSION
-    async with JobStore(path) as second:
+    async with engine.store() as second:
         assert await second.get(job.id) == job
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert second.engine == engine.name
 
 
 async def test_update_changes_fields_and_stamps_the_time(store, clock):
@@ -130,15 +133,15 @@ async def test_jobs_for_user_newest_first_active_or_all(store):
     assert len(await store.jobs_for_user(1, active_only=False, limit=1)) == 1
 
 
-async def test_finishing_is_true_exactly_once_even_when_racing(store, tmp_path):
+async def test_finishing_is_true_exactly_once_even_when_racing(store, engine):
     job = await store.add(make_job(state=JobState.RUNNING))
     assert await store.claim_intent(job.id, "edit:1", "result")
     results = await asyncio.gather(*(store.finish(job.id, "delivered", intent="edit:1") for _ in range(20)))
     assert results.count(True) == 1
     stored = await store.get(job.id)
     assert stored.delivered and stored.state is JobState.DELIVERED
-    # a second store on the same file (another bot process) cannot end it again
-    async with JobStore(store.path) as other:
+    # a second store on the same file or database (another bot process) cannot end it again
+    async with engine.store() as other:
         assert not await other.finish(job.id, "failed", intent="edit:1")
     with pytest.raises(KeyError):
         await store.finish("unknown", "delivered", intent=None)
@@ -224,43 +227,158 @@ async def test_prune_removes_only_old_finished_jobs(store, clock):
     assert await store.get(old_running.id) is not None and await store.get(new_done.id) is not None
 
 
-async def test_use_before_open_is_a_clear_error(tmp_path):
-    closed = JobStore(tmp_path / "x.sqlite3")
+async def test_use_before_open_is_a_clear_error(engine):
+    closed = engine.store()
     with pytest.raises(JobStoreError) as caught:
         await closed.get("x")
     assert "before open()" in caught.value.detail
 
 
-async def test_locked_database_is_a_clear_error_and_rows_stay_intact(store):
+async def test_locked_database_is_a_clear_error_and_rows_stay_intact(store, engine):
     kept = await store.add(full_job())
-    blocker = sqlite3.connect(store.path, isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")
-    try:
+    async with engine.lock_writes():
         with pytest.raises(JobStoreError) as caught:
             await store.add(make_job())
         assert caught.value.user_message == "The bot could not save your job; please try again later."
-        assert "locked" in caught.value.detail and "SQLITE_BUSY" in caught.value.detail
+        assert "lock" in caught.value.detail and engine.busy_code in caught.value.detail
         with pytest.raises(JobStoreError):
             await store.finish(kept.id, "failed", intent=None)
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
+        assert await store.get(kept.id) == kept  # readers still read
     assert await store.get(kept.id) == kept
     assert await store.finish(kept.id, "failed", intent=None)
     assert len(await store.jobs_for_user(SNOWFLAKE, active_only=False)) == 1
 
 
-async def test_waiting_for_a_lock_never_blocks_the_event_loop(tmp_path):
-    async with JobStore(tmp_path / "s.sqlite3", busy_timeout=5.0) as slow:
-        blocker = sqlite3.connect(slow.path, isolation_level=None)
-        blocker.execute("BEGIN EXCLUSIVE")
-        adding = asyncio.create_task(slow.add(make_job()))
-        await asyncio.sleep(0.02)  # the loop keeps running while the write waits in its thread
-        assert not adding.done()
-        blocker.execute("ROLLBACK")
-        blocker.close()
+async def test_waiting_for_a_lock_never_blocks_the_event_loop(engine):
+    async with engine.store(busy_timeout=5.0) as slow:
+        async with engine.lock_writes():
+            adding = asyncio.create_task(slow.add(make_job()))
+            await asyncio.sleep(0.05)  # the loop keeps running while the write waits for the lock
+            assert not adding.done()
         job = await asyncio.wait_for(adding, 5)
         assert await slow.get(job.id) == job
+
+
+async def test_duplicate_id_is_refused_without_touching_the_first(store):
+    job = await store.add(full_job())
+    clash = make_job()
+    clash.id = job.id
+    with pytest.raises(JobStoreError, match="UNIQUE"):
+        await store.add(clash)
+    assert await store.get(job.id) == job
+
+
+async def test_forward_migration_applies_on_open_and_keeps_rows(engine, monkeypatch):
+    job = full_job()
+    async with engine.store() as v1:
+        await v1.add(job)
+    extra = Migration(LATEST_VERSION + 1, "note column", ("ALTER TABLE jobs ADD COLUMN note TEXT",))
+    monkeypatch.setattr(job_store_module, "MIGRATIONS", job_store_module.MIGRATIONS + (extra,))
+    monkeypatch.setattr(job_store_module, "LATEST_VERSION", extra.version)
+    async with engine.store() as v2:
+        assert await v2.schema_version() == extra.version
+        assert await v2.get(job.id) == job
+    assert "note" in await engine.columns("jobs")
+
+
+async def test_a_store_written_before_delivery_intents_upgrades_and_finishes_its_open_jobs(engine, monkeypatch):
+    """A store at schema 2 (preferences, private jobs; no delivery intents, no input URLs, no
+    per-server values) upgrades in place: its open job reads back with no intent, and ends
+    through finish(); per-server values can be kept from then on."""
+    monkeypatch.setattr(job_store_module, "MIGRATIONS", job_store_module.MIGRATIONS[:2])
+    monkeypatch.setattr(job_store_module, "LATEST_VERSION", 2)
+    async with engine.store() as old:
+        await old.execute("INSERT INTO jobs (id, user_id, plugin, state, prompt_id, private, created_at, updated_at) "
+                          "VALUES ('run1', 5, 'generate', 'running', 'p-1', 1, 1, 1)", write=True)
+    monkeypatch.undo()
+    async with engine.store() as store:
+        assert await store.schema_version() == LATEST_VERSION == 5
+        job = await store.get("run1")
+        assert (job.state, job.prompt_id, job.private) == (JobState.RUNNING, "p-1", True)
+        assert (job.delivery_intent, job.input_urls) == (None, {})
+        assert await store.claim_intent("run1", "post:discomfy-run1", "result")
+        assert await store.finish("run1", "delivered", intent="post:discomfy-run1")
+        assert (await store.get("run1")).delivered
+        servers = PreferenceStore(store, table="guild_preferences")
+        await servers.set(77, "community", "refuse", ["nsfw"])
+        await servers.load()
+        assert servers.get(77, "community") == {"refuse": ["nsfw"]} and servers.get(78, "community") == {}
+
+
+async def test_failed_migration_leaves_the_previous_version(engine, monkeypatch):
+    async with engine.store():
+        pass
+    broken = Migration(LATEST_VERSION + 1, "broken", ("ALTER TABLE jobs ADD COLUMN a TEXT", "NOT SQL"))
+    monkeypatch.setattr(job_store_module, "MIGRATIONS", job_store_module.MIGRATIONS + (broken,))
+    monkeypatch.setattr(job_store_module, "LATEST_VERSION", broken.version)
+    with pytest.raises(JobStoreError, match="syntax error"):
+        await engine.store().open()
+    assert await engine.version() == LATEST_VERSION
+    assert "a" not in await engine.columns("jobs")
+
+
+async def test_database_from_a_newer_version_is_refused(engine):
+    if engine.sqlite:
+        Path(engine.where).parent.mkdir(parents=True)
+    await engine.set_version(LATEST_VERSION + 5)
+    with pytest.raises(JobStoreError) as caught:
+        await engine.store().open()
+    assert "newer DisComfy" in caught.value.user_message
+    assert str(LATEST_VERSION + 5) in caught.value.detail
+
+
+async def test_sql_callers_write_through_execute_runs_on_either_engine(store):
+    """Sibling tables and plugins (the quota ledger, the health probe) write SQLite's dialect:
+    ``?`` placeholders, ``IS ?``, ``WHERE 0``; PostgreSQL gets it translated."""
+    job = await store.add(make_job(state=JobState.DELIVERED, created_at=1000.5, guild_id=SNOWFLAKE))
+    assert await store.execute("UPDATE jobs SET id = id WHERE 0", write=True) == []
+    rows = await store.execute(
+        "SELECT id, guild_id, created_at FROM jobs WHERE created_at >= ? AND state NOT IN (?, ?) AND prompt_id IS ? "
+        "AND 'it''s ?' = 'it''s ?'", (1000.0, "failed", "cancelled", None))
+    assert [(r["id"], r["guild_id"], r["created_at"]) for r in rows] == [(job.id, SNOWFLAKE, 1000.5)]
+
+
+def test_the_postgresql_dialect_keeps_literals_and_comments():
+    from discomfy.core.jobs.dialect import postgres_ddl, to_postgres
+
+    assert to_postgres("UPDATE t SET a = ?, b = 'x?' WHERE c IS ? AND d IS NOT ? -- e = ?") == (
+        "UPDATE t SET a = $1, b = 'x?' WHERE c IS NOT DISTINCT FROM $2 AND d IS DISTINCT FROM $3 -- e = ?")
+    assert to_postgres("DELETE FROM t WHERE 1 = ?") == "DELETE FROM t WHERE 1 = $1"
+    assert postgres_ddl("ALTER TABLE jobs ADD COLUMN n INTEGER DEFAULT 'REAL' -- INTEGER") == (
+        "ALTER TABLE jobs ADD COLUMN n BIGINT DEFAULT 'REAL' -- INTEGER")
+
+
+async def test_from_config_with_a_store_url_uses_postgresql(tmp_path, postgres_server):
+    from discomfy.config import get_config
+
+    url = await postgres_server.create_database()
+    (tmp_path / "settings.toml").write_text(f"[jobs]\nstore_url = '{url}'\n")
+    store = JobStore.from_config(get_config(tmp_path), busy_timeout=1.0)
+    assert store.engine == "postgresql" and store.path == url
+    async with store:
+        job = await store.add(make_job())
+    async with JobStore(url) as again:
+        assert await again.get(job.id) == job
+    assert not list(tmp_path.glob("*.sqlite3"))
+
+
+def test_a_password_in_the_store_url_never_reaches_messages():
+    store = JobStore("postgresql://bot:s3cret@db.example:5432/jobs")
+    assert store.path == "postgresql://bot:***@db.example:5432/jobs" and store.engine == "postgresql"
+    with pytest.raises(ValueError, match="SQLite"):
+        JobStore("postgresql://db/jobs", pragmas={"max_page_count": 10})
+
+
+# --- SQLite itself: the file's journal mode, its size cap and its path setting (SQLite only) ---
+
+
+async def test_the_sqlite_file_runs_in_wal_mode(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    async with JobStore(path) as store:
+        await store.add(full_job())
+        assert store.engine == "sqlite"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 async def test_disk_full_is_a_clear_error_and_corrupts_nothing(tmp_path):
@@ -286,79 +404,6 @@ async def test_disk_full_is_a_clear_error_and_corrupts_nothing(tmp_path):
     async with JobStore(path) as roomy:
         assert (await roomy.add(make_job(parameters=big))).parameters == big
         assert (await roomy.get(kept.id)).state is JobState.FAILED
-
-
-async def test_duplicate_id_is_refused_without_touching_the_first(store):
-    job = await store.add(full_job())
-    clash = make_job()
-    clash.id = job.id
-    with pytest.raises(JobStoreError, match="UNIQUE"):
-        await store.add(clash)
-    assert await store.get(job.id) == job
-
-
-async def test_forward_migration_applies_on_open_and_keeps_rows(tmp_path, monkeypatch):
-    path = tmp_path / "m.sqlite3"
-    job = full_job()
-    async with JobStore(path) as v1:
-        await v1.add(job)
-    extra = Migration(LATEST_VERSION + 1, "note column", ("ALTER TABLE jobs ADD COLUMN note TEXT",))
-    monkeypatch.setattr(job_store_module, "MIGRATIONS", job_store_module.MIGRATIONS + (extra,))
-    monkeypatch.setattr(job_store_module, "LATEST_VERSION", extra.version)
-    async with JobStore(path) as v2:
-        assert await v2.schema_version() == extra.version
-        assert await v2.get(job.id) == job
-    with sqlite3.connect(path) as conn:
-        assert "note" in [r[1] for r in conn.execute("PRAGMA table_info(jobs)")]
-
-
-async def test_a_store_written_before_delivery_intents_upgrades_and_finishes_its_open_jobs(tmp_path, monkeypatch):
-    """A store at schema 2 (preferences, private jobs; no delivery intents, no input URLs, no
-    per-server values) upgrades in place: its open job reads back with no intent, and ends
-    through finish(); per-server values can be kept from then on."""
-    path = tmp_path / "v2.sqlite3"
-    monkeypatch.setattr(job_store_module, "MIGRATIONS", job_store_module.MIGRATIONS[:2])
-    monkeypatch.setattr(job_store_module, "LATEST_VERSION", 2)
-    async with JobStore(path) as old:
-        await old.execute("INSERT INTO jobs (id, user_id, plugin, state, prompt_id, private, created_at, updated_at) "
-                          "VALUES ('run1', 5, 'generate', 'running', 'p-1', 1, 1, 1)", write=True)
-    monkeypatch.undo()
-    async with JobStore(path) as store:
-        assert await store.schema_version() == LATEST_VERSION == 5
-        job = await store.get("run1")
-        assert (job.state, job.prompt_id, job.private) == (JobState.RUNNING, "p-1", True)
-        assert (job.delivery_intent, job.input_urls) == (None, {})
-        assert await store.claim_intent("run1", "post:discomfy-run1", "result")
-        assert await store.finish("run1", "delivered", intent="post:discomfy-run1")
-        assert (await store.get("run1")).delivered
-        servers = PreferenceStore(store, table="guild_preferences")
-        await servers.set(77, "community", "refuse", ["nsfw"])
-        await servers.load()
-        assert servers.get(77, "community") == {"refuse": ["nsfw"]} and servers.get(78, "community") == {}
-
-
-async def test_failed_migration_leaves_the_previous_version(tmp_path, monkeypatch):
-    path = tmp_path / "m.sqlite3"
-    async with JobStore(path):
-        pass
-    broken = Migration(LATEST_VERSION + 1, "broken", ("ALTER TABLE jobs ADD COLUMN a TEXT", "NOT SQL"))
-    monkeypatch.setattr(job_store_module, "MIGRATIONS", job_store_module.MIGRATIONS + (broken,))
-    monkeypatch.setattr(job_store_module, "LATEST_VERSION", broken.version)
-    with pytest.raises(JobStoreError, match="syntax error"):
-        await JobStore(path).open()
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
-        assert "a" not in [r[1] for r in conn.execute("PRAGMA table_info(jobs)")]
-
-
-async def test_database_from_a_newer_version_is_refused(tmp_path):
-    path = tmp_path / "new.sqlite3"
-    with sqlite3.connect(path) as conn:
-        conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 5}")
-    with pytest.raises(JobStoreError) as caught:
-        await JobStore(path).open()
-    assert "newer DisComfy" in caught.value.user_message
-    assert str(LATEST_VERSION + 5) in caught.value.detail
 
 
 async def test_from_config_uses_jobs_store_path(tmp_path):

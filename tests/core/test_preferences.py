@@ -1,20 +1,20 @@
 """Per-user preferences in the job store's file: they survive closing and reopening, a
 version-1 store (jobs only) upgrades keeping its jobs, and jobs remember where values came
-from and whether they are private (so a restart keeps both)."""
+from and whether they are private (so a restart keeps both). Each test runs on an SQLite file
+and on a PostgreSQL database (``engine``, tests/core/conftest.py): the SQL is written once."""
 
 from __future__ import annotations
 
 import pytest
 
 import discomfy.core.jobs.store as job_store_module
-from discomfy.core.jobs.store import JobStore, JobStoreError
+from discomfy.core.jobs.store import JobStoreError
 from discomfy.core.jobs.job import Job
 from discomfy.core.preferences import PreferenceStore
 
 
-async def test_values_survive_a_reopen_per_user_and_namespace(tmp_path):
-    path = tmp_path / "j.sqlite3"
-    async with JobStore(path) as store:
+async def test_values_survive_a_reopen_per_user_and_namespace(engine):
+    async with engine.store() as store:
         prefs = PreferenceStore(store)
         await prefs.load()
         await prefs.set(1, "settings", "aspect_ratio", "16:9")
@@ -22,7 +22,7 @@ async def test_values_survive_a_reopen_per_user_and_namespace(tmp_path):
         await prefs.set(1, "other", "aspect_ratio", "1:1")
         await prefs.set(2, "settings", "aspect_ratio", "9:16")
         await prefs.set(1, "settings", "aspect_ratio", "3:2")  # overwrite
-    async with JobStore(path) as store:
+    async with engine.store() as store:
         prefs = PreferenceStore(store)
         assert prefs.get(1, "settings") == {}  # nothing before load
         await prefs.load()
@@ -31,20 +31,20 @@ async def test_values_survive_a_reopen_per_user_and_namespace(tmp_path):
         assert prefs.get(2, "settings") == {"aspect_ratio": "9:16"}
         await prefs.delete(1, "settings", "lora_strength")
         await prefs.delete(2, "settings")
-    async with JobStore(path) as store:
+    async with engine.store() as store:
         prefs = PreferenceStore(store)
         await prefs.load()
         assert prefs.get(1, "settings") == {"aspect_ratio": "3:2"}
         assert prefs.get(2, "settings") == {} and prefs.get(1, "other") == {"aspect_ratio": "1:1"}
 
 
-async def test_a_refused_write_changes_nothing_in_memory(tmp_path):
-    async with JobStore(tmp_path / "j.sqlite3") as store:
+async def test_a_refused_write_changes_nothing_in_memory(engine):
+    async with engine.store() as store:
         prefs = PreferenceStore(store)
         await prefs.load()
         await prefs.set(1, "settings", "lora", "a.safetensors")
-        await store.execute("CREATE TRIGGER no_writes BEFORE UPDATE ON preferences BEGIN SELECT RAISE(ABORT, 'read only'); END",
-                            write=True)
+        for statement in engine.refuse_updates("preferences"):
+            await store.execute(statement, write=True)
         with pytest.raises(JobStoreError, match="read only"):
             await prefs.set(1, "settings", "lora", "b.safetensors")
         assert prefs.get(1, "settings") == {"lora": "a.safetensors"}
@@ -52,18 +52,17 @@ async def test_a_refused_write_changes_nothing_in_memory(tmp_path):
             await prefs.set(1, "settings", "lora", object())
 
 
-async def test_a_version_1_store_upgrades_keeping_its_jobs(tmp_path, monkeypatch):
-    path = tmp_path / "old.sqlite3"
+async def test_a_version_1_store_upgrades_keeping_its_jobs(engine, monkeypatch):
     first = job_store_module.MIGRATIONS[:1]
     monkeypatch.setattr(job_store_module, "MIGRATIONS", first)
     monkeypatch.setattr(job_store_module, "LATEST_VERSION", 1)
-    old = JobStore(path)
+    old = engine.store()
     await old.open()
     await old.execute("INSERT INTO jobs (id, user_id, plugin, state, created_at, updated_at) VALUES ('abc', 5, 'generate', 'delivered', 1, 1)",
                       write=True)
     await old.close()
     monkeypatch.undo()
-    async with JobStore(path) as store:
+    async with engine.store() as store:
         assert await store.schema_version() == job_store_module.LATEST_VERSION
         job = await store.get("abc")
         assert (job.user_id, job.parameter_sources) == (5, {})
