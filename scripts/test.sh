@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 # The playground's browser tests drive Debian's Chromium (Playwright with the system browser,
 # never a browser download); the emoji font makes the README screenshot show the buttons' emoji.
 # The container test builds and runs the image with podman (runc; debootstrap makes the base image
-# where no registry answers).
+# where no registry answers). The job-store tests start a throwaway PostgreSQL server (postgresql).
 if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] ||
-   [ ! -x /usr/bin/podman ] || [ ! -x /usr/sbin/runc ] || [ ! -x /usr/sbin/debootstrap ]; then
-  packages="chromium chromium-driver fonts-noto-color-emoji podman runc debootstrap"
+   [ ! -x /usr/bin/podman ] || [ ! -x /usr/sbin/runc ] || [ ! -x /usr/sbin/debootstrap ] ||
+   ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  packages="chromium chromium-driver fonts-noto-color-emoji podman runc debootstrap postgresql"
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null
   elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
