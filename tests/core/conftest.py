@@ -5,25 +5,16 @@ once in a fresh schema of a real PostgreSQL server, started once per test proces
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
 from discomfy.core.jobs.store import JobStore
-from tests.core.postgres_server import PostgresServer
+from tests.core.postgres_server import postgres_server  # noqa: F401 - the session's server
 
 ENGINES = ["sqlite", "postgresql"]
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    server = PostgresServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 class StoreTarget:

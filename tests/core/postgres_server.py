@@ -18,7 +18,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 USER = "discomfy"  # the cluster's superuser; trust authentication, on 127.0.0.1 only
 
@@ -105,6 +108,17 @@ class PostgresServer:
         finally:
             await conn.close()
         return f"{self.url()}?search_path={name}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One server per test process (each pytest-xdist worker), started when a test first needs
+    it and stopped at the end of the session; import this fixture where it is used."""
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def _exists(account: str) -> bool:
