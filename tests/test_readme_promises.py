@@ -20,7 +20,8 @@ E2E = "tests/community/test_community_e2e.py::"
 
 PROMISES: dict[str, list[str]] = {
     "written to an SQLite file": [
-        "tests/core/test_job_store.py::test_jobs_survive_close_and_reopen_with_wal_and_schema_version",
+        "tests/core/test_job_store.py::test_jobs_survive_close_and_reopen_with_schema_version",
+        "tests/core/test_job_store.py::test_the_sqlite_file_runs_in_wal_mode",
         "tests/crashpoints/test_crash_points.py::test_every_job_is_stored_before_its_user_is_told_it_is_queued",
     ],
     "re-attaches to every job that was queued or running": [
@@ -64,6 +65,12 @@ PROMISES: dict[str, list[str]] = {
     "Personal defaults (`/settings`) live in the same file": [
         "tests/core/test_preferences.py::test_values_survive_a_reopen_per_user_and_namespace",
         "tests/bot/test_settings_e2e.py::test_defaults_reach_the_graph_explicit_options_win_and_they_survive_a_restart",
+    ],
+    "on a PostgreSQL server instead": [
+        "tests/core/test_job_store.py::test_from_config_with_a_store_url_uses_postgresql",
+        "tests/core/test_job_store.py::test_jobs_survive_close_and_reopen_with_schema_version",
+        "tests/core/test_job_store.py::test_finishing_is_true_exactly_once_even_when_racing",
+        "tests/bot/test_restart_recovery_postgres.py::test_job_running_on_comfyui_is_followed_after_restart_and_delivered_once",
     ],
     "upgrades in place": [
         "tests/core/test_job_store.py::test_a_store_written_before_delivery_intents_upgrades_and_finishes_its_open_jobs",
