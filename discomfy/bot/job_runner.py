@@ -12,6 +12,7 @@ import asyncio
 import logging
 from typing import Any
 
+from discomfy.bot.availability import WorkflowAvailability
 from discomfy.bot.delivery import deliver_failure
 from discomfy.bot.generation import GenerationFlow
 from discomfy.bot.recovery import recover_jobs
@@ -41,6 +42,7 @@ class JobRunner:
         self.preferences = PreferenceStore(self.store)  # plugins' per-user values, in the store's file
         self.guild_preferences = PreferenceStore(self.store, table="guild_preferences")  # and per-server ones
         self.generation = GenerationFlow(bot)
+        self.availability = WorkflowAvailability(bot)  # workflows no healthy server can run now
         self.job_queue.add_listener(self.generation.positions_changed)
         self._background: list[asyncio.Task[Any]] = []
 
@@ -57,11 +59,14 @@ class JobRunner:
             log.info("pruned %d finished jobs older than %s days", pruned, config.jobs.prune_after_days)
         self.failover.attach(on_report=self.tell_failover)
         await self.servers.start()
+        self.servers.add_health_listener(on_up=self.availability.refresh)  # a server back may bring them back
         self.keep(asyncio.create_task(self.servers.watch(), name="server-health"))
         self.keep(asyncio.create_task(self.expire_waiting_jobs(), name="queue-deadline"))
 
     async def start(self) -> None:
-        """Once the workflows are known: finish what the last run left open, then dispatch."""
+        """Once the workflows are known: say which no server can run, finish what the last run
+        left open, then dispatch."""
+        await self.availability.refresh()
         await recover_jobs(self.bot)
         for server in self.servers:
             self.keep(asyncio.create_task(self.dispatch(server), name=f"dispatch:{server.name}"))

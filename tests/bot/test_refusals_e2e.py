@@ -87,6 +87,7 @@ async def test_an_unknown_lora_is_named_with_a_suggestion(discord_emulator, fake
 async def test_comfyui_down_is_answered_at_once(discord_emulator, fake_comfyui, bot):
     emu = discord_emulator
     await fake_comfyui.stop()
+    await bot.servers.check_all()  # the health check saw it go (the bot read its nodes at start)
     text = await refusal(emu, "generate", {"prompt": "x"})
     assert "not reachable" in text and "try again" in text.lower()
     assert "127.0.0.1" not in text and "http" not in text
@@ -121,7 +122,8 @@ async def test_the_rate_limit_says_when_to_try_again(discord_emulator, start_bot
 async def test_a_slow_comfyui_still_gets_an_answer_within_discords_window(discord_emulator, fake_comfyui, bot):
     emu = discord_emulator
     fake_comfyui.slow_http(2.6)  # longer than the bot may wait before answering Discord
-    text = await refusal(emu, "generate", {"prompt": "x", "lora": "style_a.safetensors"})
+    # a LoRA the bot has not seen there: it asks the server again before refusing, slowly
+    text = await refusal(emu, "generate", {"prompt": "x", "lora": "installed_a_minute_ago.safetensors"})
     assert "did not answer in time" in text or "not reachable" in text
     fake_comfyui.slow_http(0)
     await assert_settled(emu, bot)

@@ -101,11 +101,14 @@ class HelpCog(commands.Cog, name="help"):
             text = "\n".join(defaults)
             embed.add_field(name="Filled in for you when you leave options out",
                             value=text if len(text) <= FIELD_VALUE_LIMIT else text[: FIELD_VALUE_LIMIT - 1] + "…", inline=False)
+        unavailable = self.bot.jobs.availability.lines()
+        if unavailable:  # before the list, so nobody tries a command that cannot run now
+            embed.insert_field_at(0, name="Unavailable right now", value=clip("\n".join(unavailable)), inline=False)
         notes = access_notes(self.bot, interaction)
         if notes:  # the server's own rules go first: they decide what the list above means here
             embed.insert_field_at(0, name="On this server", value=clip("\n".join(notes)), inline=False)
-            while len(embed.fields) > EMBED_FIELD_LIMIT:
-                embed.remove_field(-1)
+        while len(embed.fields) > EMBED_FIELD_LIMIT:  # Discord's limit: the last commands give way
+            embed.remove_field(-1)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 

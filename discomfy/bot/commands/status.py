@@ -69,6 +69,10 @@ class StatusCog(commands.Cog, name="status"):
         else:
             embed.add_field(name="Your jobs", value="none waiting or running", inline=False)
 
+        unavailable = bot.jobs.availability.lines()
+        if unavailable:
+            embed.add_field(name="Unavailable right now", value="\n".join(unavailable)[:1024], inline=False)
+
         notes = access_notes(bot, interaction)
         if notes:
             embed.add_field(name="On this server", value="\n".join(notes)[:1024], inline=False)
