@@ -1,7 +1,7 @@
-"""The REST choke point: routing, request recording, injected 429s, rate-limit headers, errors.
+"""The REST choke point: routing, request recording, injected 429s and errors, rate-limit headers.
 
 Every ``/api/v10/...`` request goes through ``ApiDispatcher.handle``: the body is decoded and
-recorded once, an injected 429 may answer instead, the route handler runs, and a
+recorded once, an injected 429 or error may answer instead, the route handler runs, and a
 ``DiscordAPIError`` becomes Discord's status + JSON body and a recorded violation. Responses
 carry ``Content-Type: application/json`` exactly (discord.py compares it verbatim) and the
 ``X-RateLimit-*`` headers discord.py reads.
@@ -50,6 +50,18 @@ class RateLimitRule:
     global_: bool
 
 
+@dataclasses.dataclass
+class ErrorRule:
+    """An injected Discord error: answers the next ``times`` matching requests with ``status``
+    and Discord's JSON body ``{"message", "code"}`` instead of running the route."""
+
+    matches: Callable[[RecordedRequest], bool]
+    status: int
+    code: int
+    message: str
+    times: int
+
+
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     if status == 204:
@@ -62,6 +74,7 @@ class ApiDispatcher:
         self._emu = emulator
         self._routes: list[tuple[str, re.Pattern[str], str, Handler]] = []
         self.rate_limit_rules: list[RateLimitRule] = []
+        self.error_rules: list[ErrorRule] = []
 
     def add(self, method: str, template: str, handler: Handler) -> None:
         """Register ``template`` like ``/channels/{channel_id}/messages``."""
@@ -86,6 +99,11 @@ class ApiDispatcher:
             rec.response = {"message": "You are being rate limited.",
                             "retry_after": limited.retry_after, "global": limited.global_}
             return json_response(429, rec.response, self._rate_headers(bucket, limited))
+        failed = next((rule for rule in self.error_rules if rule.times > 0 and rule.matches(rec)), None)
+        if failed is not None:  # what Discord answered, not the bot's mistake: no violation recorded
+            failed.times -= 1
+            rec.status, rec.response = failed.status, {"message": failed.message, "code": failed.code}
+            return json_response(failed.status, rec.response, self._rate_headers(bucket))
         if route is None:
             body = {"message": "404: Not Found", "code": 0}
             rec.status, rec.response = 404, body

@@ -23,7 +23,7 @@ from . import payloads, routes_app, routes_interactions
 from .actions import InteractionActions
 from .clock import EmulatorClock, SnowflakeFactory
 from .gateway import PRIVILEGED_INTENTS, Gateway
-from .http_layer import API_PREFIX, ApiDispatcher, RateLimitRule
+from .http_layer import API_PREFIX, ApiDispatcher, ErrorRule, RateLimitRule
 from .interactions import EmulatedInteraction
 from .injection import find_command
 from .message_ops import make_attachment
@@ -323,14 +323,17 @@ class DiscordEmulator(InteractionActions, GuildRoles):
         ``route`` is a path glob without ``/api/v10`` (``"/channels/*/messages"``), optionally
         preceded by a method (``"PATCH /webhooks/*"``), or a predicate on ``RecordedRequest``.
         """
-        if callable(route):
-            matches = route
-        else:
-            method, _, pattern = route.rpartition(" ")
-            matches = (lambda rec: (not method or rec.method == method.upper())
-                       and fnmatch.fnmatchcase(rec.path, pattern))
-        rule = RateLimitRule(matches, retry_after, times, global_)
+        rule = RateLimitRule(_route_matcher(route), retry_after, times, global_)
         self._api.rate_limit_rules.append(rule)
+        return rule
+
+    def inject_error(self, route: str | Callable[[RecordedRequest], bool], status: int, code: int,
+                     message: str = "injected error", times: int = 1) -> ErrorRule:
+        """Answer the next ``times`` requests matching ``route`` (as for ``inject_429``) with
+        Discord's error ``status`` and JSON code, e.g. ``(403, 50013, "Missing Permissions")``
+        or ``(502, 0, "Bad Gateway")``; the request has no effect."""
+        rule = ErrorRule(_route_matcher(route), status, code, message, times)
+        self._api.error_rules.append(rule)
         return rule
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
@@ -340,3 +343,11 @@ class DiscordEmulator(InteractionActions, GuildRoles):
     async def request_reconnect(self, timeout: float = 5.0) -> None:
         """Gateway op 7 RECONNECT; returns once the bot has RESUMEd its session."""
         await self.gateway.request_reconnect(timeout)
+
+
+def _route_matcher(route: str | Callable[[RecordedRequest], bool]) -> Callable[[RecordedRequest], bool]:
+    """``"PATCH /webhooks/*"`` (method optional, path glob without ``/api/v10``) or a predicate."""
+    if callable(route):
+        return route
+    method, _, pattern = route.rpartition(" ")
+    return lambda rec: (not method or rec.method == method.upper()) and fnmatch.fnmatchcase(rec.path, pattern)
