@@ -17,14 +17,8 @@ from typing import Any
 
 import discord
 
-from discomfy.bot.delivery_protocol import (
-    TOKEN_LIFETIME,
-    TOKEN_MARGIN,
-    Outcome,
-    deliver,
-    persist,
-    token_gone,
-)
+from discomfy.bot.delivery_errors import token_gone
+from discomfy.bot.delivery_protocol import TOKEN_LIFETIME, TOKEN_MARGIN, Outcome, deliver, persist
 from discomfy.bot.review import review_result
 from discomfy.bot.views import result_view, retry_view
 from discomfy.core.jobs.job import JobState

@@ -14,6 +14,12 @@ Three steps, each safe to repeat:
    looks for its own earlier message (author = the bot, footer "Job <id>") before posting.
 3. **Finish.** The final state is written by the intent's holder only (``finish``).
 
+Discord's refusals are sorted (``delivery_errors``, table in docs/delivery-errors.md): a 429, a
+5xx or a lost connection is retried; any other 4xx gets the same answer however often it is
+sent, so the job ends at once -- with a plain failure naming why in place of the refused
+outcome, or unseen (logged) when even that is refused -- instead of being left open for the
+next start, which would be refused the same way.
+
 After a restart, recovery *finishes* a recorded intent (``resume=True``) instead of choosing a
 new one, so whichever step the bot was stopped at, the user ends up with one message.
 """
@@ -21,7 +27,6 @@ new one, so whichever step the bot was stopped at, the user ends up with one mes
 from __future__ import annotations
 
 import asyncio
-import datetime
 import io
 import logging
 from collections.abc import Awaitable, Callable
@@ -30,6 +35,8 @@ from typing import Any
 
 import discord
 
+from discomfy.bot.delivery_errors import UNKNOWN_MESSAGE, permanent, refusal, token_gone
+from discomfy.bot.delivery_posts import carries_job, post_once
 from discomfy.core.jobs.job import JobState
 from discomfy.exceptions import DisComfyError
 
@@ -37,10 +44,6 @@ log = logging.getLogger(__name__)
 
 TOKEN_LIFETIME = 15 * 60
 TOKEN_MARGIN = 30  # do not start an edit that might land after the token died
-GONE_CODES = {10015, 10062, 50027}  # unknown webhook, unknown interaction, invalid webhook token
-UNKNOWN_MESSAGE = 10008
-#: Discord checks ``enforce_nonce`` over "the past few minutes"; past this the bot looks first.
-NONCE_TRUSTED_FOR = 120.0
 PERSIST_PAUSES = (0.2, 0.5, 1.0, 2.0, 4.0)
 SEND_PAUSES = (1.0, 2.0, 5.0, 10.0)  # a Discord outage at delivery time: try again, then leave it to recovery
 WEBHOOK_ATTEMPTS = 2  # each is already up to five tries inside discord.py
@@ -63,14 +66,22 @@ class Outcome:
     def discord_files(self) -> list[discord.File]:
         return [discord.File(io.BytesIO(data), name) for name, data in self.files]
 
+    def plain(self, job: Any, reason: str) -> Outcome | None:
+        """What to show instead when Discord refuses this outcome for good: a failure with no
+        files and no buttons (what Discord refuses is almost always one of those), naming why;
+        None when this outcome is already that plain."""
+        if not self.files and self.view is None:
+            return None
+        state = JobState.FAILED if self.state is JobState.DELIVERED else self.state
+        message = reason if self.kind == "result" else self.note or reason
+        embed = discord.Embed(title=f"/{job.command} {state.value}", description=message[:4000],
+                              colour=discord.Colour.red())
+        embed.set_footer(text=f"Job {job.id}")
+        return Outcome(state.value, state, embed, note=message, record={**self.record, "error_message": message})
+
 
 class MessageGone(Exception):
     """The message an intent names no longer exists (deleted, or the interaction never answered)."""
-
-
-def token_gone(exc: discord.HTTPException) -> bool:
-    """Discord says the interaction token can no longer be used (expired or unknown)."""
-    return exc.code in GONE_CODES or exc.status in (401, 404)
 
 
 def token_usable(bot: Any, job: Any) -> bool:
@@ -125,23 +136,62 @@ async def deliver(bot: Any, job: Any, outcome: Outcome, *, resume: bool = False)
         return False
     shown = await _shown_already(bot, claimed, target, outcome) if resume and current.delivery_intent else None
     if shown is not None:  # the stopped bot's send landed: only its end was not recorded
-        return bool(await persist(lambda: bot.store.finish(job.id, outcome.state, intent=target, result_message_id=shown,
-                                                           **outcome.record), f"record the end of job {job.id}"))
+        return await _finish(bot, _Claim(claimed, target), outcome, shown)
+    return await _send_and_finish(bot, _Claim(claimed, target), outcome)
+
+
+@dataclass
+class _Claim:
+    """The job as this delivery claimed it, and the intent it holds (moved by ``_send`` when
+    the job's message turns out to be gone)."""
+
+    job: Any
+    target: str
+
+
+async def _send_and_finish(bot: Any, claim: _Claim, outcome: Outcome) -> bool:
     for pause in (*SEND_PAUSES, None):
         try:
-            target, message_id = await _send(bot, claimed, target, outcome)
+            message_id = await _send(bot, claim, outcome)
             break
         except _Abandoned:
             return False
         except (discord.HTTPException, OSError, asyncio.TimeoutError) as exc:
+            if permanent(exc):
+                return await _refused(bot, claim, outcome, exc)
             if pause is None:
-                log.error("job %s: could not deliver its %s (%s); the next start finishes it", job.id, outcome.kind, exc)
+                log.error("job %s: could not deliver its %s (%s); the next start finishes it", claim.job.id,
+                          outcome.kind, exc)
                 return False
-            log.warning("job %s: delivering failed (%s); retrying in %.0f s", job.id, exc, pause)
+            log.warning("job %s: delivering failed (%s); retrying in %.0f s", claim.job.id, exc, pause)
             await asyncio.sleep(pause)
-    done = await persist(lambda: bot.store.finish(job.id, outcome.state, intent=target, result_message_id=message_id,
-                                                  **outcome.record), f"record the end of job {job.id}")
-    return bool(done)
+    return await _finish(bot, claim, outcome, message_id)
+
+
+async def _finish(bot: Any, claim: _Claim, outcome: Outcome, message_id: int | None) -> bool:
+    return bool(await persist(lambda: bot.store.finish(claim.job.id, outcome.state, intent=claim.target,
+                                                       result_message_id=message_id, **outcome.record),
+                              f"record the end of job {claim.job.id}"))
+
+
+async def _refused(bot: Any, claim: _Claim, outcome: Outcome, exc: discord.HTTPException) -> bool:
+    """Discord refused ``outcome`` for good. Show a plain failure naming why in its place,
+    recorded with the intent first so a restart sends that and not the refused outcome; when
+    even that is refused, end the job unseen (logged): any later attempt would be refused too."""
+    job, reason = claim.job, refusal(exc)
+    plain = outcome.plain(job, reason)
+    if plain is None:
+        log.error("job %s: Discord refused its %s for good (%s %s: %s); ending it without a message",
+                  job.id, outcome.kind, exc.status, exc.code, exc.text)
+        return await _finish(bot, claim, outcome, None)
+    log.warning("job %s: Discord refused its %s for good (%s %s: %s); showing a plain failure instead",
+                job.id, outcome.kind, exc.status, exc.code, exc.text)
+    switched = await persist(lambda: bot.store.claim_intent(job.id, claim.target, plain.kind, expect_intent=claim.target,
+                                                            at=bot.discord_clock(), note=plain.note),
+                             f"record that job {job.id} ends with a failure")
+    if switched is None:
+        return False
+    return await _send_and_finish(bot, _Claim(switched, claim.target), plain)
 
 
 async def _shown_already(bot: Any, job: Any, target: str, outcome: Outcome) -> int | None:
@@ -173,23 +223,40 @@ class _Abandoned(Exception):
     """Another path took the delivery over while this one switched targets."""
 
 
-async def _send(bot: Any, job: Any, target: str, outcome: Outcome) -> tuple[str, int]:
-    """Send ``outcome`` to ``target``; a vanished message moves the intent to a channel post."""
-    kind, _, ref = target.partition(":")
+async def _send(bot: Any, claim: _Claim, outcome: Outcome) -> int:
+    """Send ``outcome`` to the claimed target; a vanished message moves the intent to a
+    channel post (``claim`` then holds the new intent, which a retry continues)."""
+    job = claim.job
+    kind, _, ref = claim.target.partition(":")
     if kind in ("edit", "original"):
         try:
-            return target, await _edit(bot, job, ref if kind == "edit" else "@original", outcome)
+            return await _edit(bot, job, ref if kind == "edit" else await _original_id(bot, job), outcome)
         except MessageGone:
             new = f"post:{nonce_for(job)}"
             log.info("job %s: its message is gone; posting the outcome in the channel instead", job.id)
-            moved = await persist(lambda: bot.store.claim_intent(job.id, new, outcome.kind, expect_intent=target,
+            moved = await persist(lambda: bot.store.claim_intent(job.id, new, outcome.kind, expect_intent=claim.target,
                                                                  at=bot.discord_clock(), note=outcome.note),
                                   f"move the delivery of job {job.id} to a channel post")
             if moved is None:
                 raise _Abandoned from None
-            # the gone message was the job's own: nothing is left to point at the outcome
-            return new, await _post(bot, moved, nonce_for(job), outcome, retire=False)
-    return target, await _post(bot, job, ref, outcome)
+            claim.job, claim.target = moved, new
+            job, ref = moved, nonce_for(job)
+        # the gone message was the job's own: nothing is left to point at the outcome
+        return await post_once(bot, job, ref, outcome, retire=False)
+    return await post_once(bot, job, ref, outcome)
+
+
+async def _original_id(bot: Any, job: Any) -> str:
+    """The id of the interaction's first reply, looked up before it is edited: an interaction
+    the bot never answered (stopped between storing the job and replying, which is where
+    recovery meets this intent) has none, and an edit of it would only be refused (10008)."""
+    if not token_usable(bot, job):
+        raise MessageGone  # without the token the first reply cannot be reached
+    webhook = discord.Webhook.partial(bot.application_id, job.interaction_token, client=bot)
+    try:
+        return str((await webhook.fetch_message("@original")).id)  # type: ignore[arg-type]
+    except discord.NotFound as exc:
+        raise MessageGone from exc
 
 
 async def _edit(bot: Any, job: Any, message_id: str, outcome: Outcome) -> int:
@@ -202,16 +269,18 @@ async def _edit(bot: Any, job: Any, message_id: str, outcome: Outcome) -> int:
                                                  attachments=outcome.discord_files(), view=outcome.view)
             return message.id
         except discord.HTTPException as exc:
-            if exc.code == UNKNOWN_MESSAGE or (message_id == "@original" and exc.status == 404):
+            if exc.code == UNKNOWN_MESSAGE:
                 raise MessageGone from exc
             if token_gone(exc):
                 log.info("job %s: interaction token gone (%s); editing through the channel", job.id, exc.code)
                 break
+            if permanent(exc):
+                raise
             log.warning("job %s: webhook edit failed (%s %s), attempt %d", job.id, exc.status, exc.code, attempt + 1)
             if attempt + 1 < WEBHOOK_ATTEMPTS:
                 await asyncio.sleep(RETRY_PAUSE * (attempt + 1))
-    if message_id == "@original" or job.private:
-        raise MessageGone  # without the token the first reply (or an ephemeral one) cannot be reached
+    if job.private:
+        raise MessageGone  # without the token an ephemeral message cannot be reached
     partial = bot.get_partial_messageable(job.channel_id).get_partial_message(int(message_id))
     try:
         message = await partial.edit(content=None, embed=outcome.embed, attachments=outcome.discord_files(),
@@ -221,65 +290,4 @@ async def _edit(bot: Any, job: Any, message_id: str, outcome: Outcome) -> int:
     return message.id
 
 
-async def _post(bot: Any, job: Any, nonce: str, outcome: Outcome, *, retire: bool = True) -> int:
-    """A channel post mentioning the user, once: Discord deduplicates by nonce within its
-    window; past it, the bot's own earlier post is looked up first."""
-    channel = await outcome_channel(bot, job)
-    since = job.intent_at or bot.discord_clock()
-    retire = retire and not job.private  # an ephemeral message cannot be edited without the token
-    if bot.discord_clock() - since > NONCE_TRUSTED_FOR:
-        earlier = await find_own_message(bot, job, since)
-        if earlier is not None:
-            log.info("job %s: found its earlier post %s; not posting again", job.id, earlier.id)
-            if retire:
-                await _retire_progress_message(bot, job, earlier)
-            return earlier.id
-    kwargs: dict[str, Any] = {"embed": outcome.embed, "files": outcome.discord_files(), "nonce": nonce}
-    if not job.private:  # in a direct message the user needs no mention
-        kwargs.update(content=f"<@{job.user_id}>", allowed_mentions=discord.AllowedMentions(users=True))
-    if outcome.view is not None:
-        kwargs["view"] = outcome.view
-    message = await channel.send(**kwargs)  # discord.py sends enforce_nonce: true with a nonce
-    if retire:
-        await _retire_progress_message(bot, job, message)
-    return message.id
-
-
-async def outcome_channel(bot: Any, job: Any) -> discord.abc.Messageable:
-    """Where a new message about ``job`` goes: its channel, or a private job's owner's DMs
-    (opening a DM channel is idempotent on Discord's side: the same channel every time)."""
-    if job.private:
-        return await bot.create_dm(discord.Object(id=job.user_id))
-    return bot.get_partial_messageable(job.channel_id)
-
-
-def carries_job(message: discord.Message, job_id: str) -> bool:
-    return any((embed.footer.text or "").split(" · ")[0] == f"Job {job_id}" for embed in message.embeds)
-
-
-async def find_own_message(bot: Any, job: Any, since: float) -> discord.Message | None:
-    """The bot's own channel message for ``job`` created after ``since`` (minus a minute of
-    clock slack), if any."""
-    after = datetime.datetime.fromtimestamp(since - 60, tz=datetime.timezone.utc)
-    channel = await outcome_channel(bot, job)
-    async for message in channel.history(after=after, limit=500):
-        if message.author.id == bot.user.id and carries_job(message, job.id):
-            return message
-    return None
-
-
-async def _retire_progress_message(bot: Any, job: Any, outcome: discord.Message) -> None:
-    """Point the old progress message at the outcome and drop its Cancel button (through
-    the channel: the token is gone). Best effort: the outcome itself was delivered."""
-    if not job.progress_message_id or job.progress_message_id == outcome.id:
-        return
-    embed = discord.Embed(title=f"/{job.command} finished", description=f"The outcome is here: {outcome.jump_url}")
-    try:
-        await bot.get_partial_messageable(job.channel_id).get_partial_message(job.progress_message_id).edit(
-            embed=embed, view=None)
-    except discord.HTTPException as exc:
-        log.info("job %s: could not update its old progress message: %s", job.id, exc)
-
-
-__all__ = ["MessageGone", "Outcome", "carries_job", "deliver", "find_own_message", "intent_for", "nonce_for",
-           "outcome_channel", "persist", "token_gone", "token_usable"]
+__all__ = ["MessageGone", "Outcome", "deliver", "intent_for", "nonce_for", "persist", "token_usable"]

@@ -28,7 +28,7 @@ import discord
 
 from discomfy.bot.attachments import read_capped
 from discomfy.bot.delivery import deliver_failure, deliver_result
-from discomfy.bot.delivery_protocol import find_own_message
+from discomfy.bot.delivery_posts import find_own_message
 from discomfy.bot.progress import track_progress
 from discomfy.bot.responses import user_message_for
 from discomfy.core.comfyui.reconcile import terminal_from_history

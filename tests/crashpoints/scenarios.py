@@ -154,6 +154,7 @@ class PointResult:
     verdict: InteractionVerdict
     settled: bool
     public: int = 0  # messages about the job that everyone in the guild channel can see
+    unanswered_edits: int = 0  # PATCHes of an interaction reply that did not exist (Discord: 404)
 
 
 async def run_point(scenario: Scenario, root: Path, stop_before: int | None) -> PointResult:
@@ -219,7 +220,9 @@ async def _play(scenario: Scenario, root: Path, stop_before: int | None, emu: Di
     verdict = judge_interaction(emu, stage.interaction, job_ids)
     public = sum(1 for m in emu.messages.values()
                  if m.channel_id == emu.channel_id and not m.deleted and not m.ephemeral and jobs_in(m) & job_ids)
-    return PointResult(stop_before, plan.killed_at, list(plan.effects), verdict, settled, public)
+    unanswered = sum(1 for r in emu.requests
+                     if r.method == "PATCH" and r.path.endswith("/messages/@original") and r.status == 404)
+    return PointResult(stop_before, plan.killed_at, list(plan.effects), verdict, settled, public, unanswered)
 
 
 async def _ended(stage: Stage, store: JobStore, plan: CrashPlan | None = None) -> bool:

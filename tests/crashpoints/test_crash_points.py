@@ -34,6 +34,7 @@ async def test_every_crash_point_ends_with_one_result_or_one_clear_failure(name,
     assert results, "no crash point was played"
     assert all(r.killed_at is not None for r in results), f"some points were not reached:\n{report}"
     assert all(r.verdict.ok and r.settled for r in results), f"crash points that went wrong:\n{report}"
+    assert not [r for r in results if r.unanswered_edits], f"a reply that was never sent was edited:\n{report}"
     if scenario.expect != "result":  # a withheld result is never shown, whatever point the bot stopped at
         assert not [r for r in results if r.verdict.outcome == "result"], report
     if scenario.prepare is ask_for_private_results:  # its owner asked: nothing in the channel, ever
@@ -50,3 +51,16 @@ async def test_every_job_is_stored_before_its_user_is_told_it_is_queued(name, tm
     stored = labels.index("store add")
     told = next(i for i, label in enumerate(labels) if "/callback" in label)
     assert stored < told, labels
+
+
+async def test_recovery_looks_before_editing_a_reply_the_stopped_bot_never_sent(tmp_path):
+    """Stopped after storing the job but before answering its interaction: there is no reply
+    to edit. Recovery looks (GET @original, 404) and posts the failure in the channel instead
+    of PATCHing a reply that does not exist."""
+    scenario = SCENARIOS["generate"]
+    baseline = await run_point(scenario, tmp_path / "baseline", None)
+    callback = next(e.index for e in baseline.effects if "/callback" in e.label)
+    run = await run_point(scenario, tmp_path / "point", callback)
+    assert run.killed_at is not None and "/callback" in run.killed_at.label
+    assert run.verdict.outcome == "failure+retry", run.verdict
+    assert run.unanswered_edits == 0
