@@ -145,3 +145,19 @@ async def test_a_transient_answer_is_retried_and_the_result_arrives_once(
     view = seen(emu, job.id)
     assert job.state.value == "delivered" and view.kind == "result" and view.duplicates == 0, view
     assert view.uploads == 1 and not left_open
+
+
+async def test_a_transient_answer_after_the_message_turned_out_gone_retries_the_channel_post(
+        discord_emulator, fake_comfyui, bot_config):
+    """The job's message is gone (10008), so the delivery moves to a channel post; that post
+    meets a 503. The retry continues the moved delivery rather than abandoning it to a restart."""
+    emu = discord_emulator
+
+    def inject(e):
+        e.inject_error(channel_post, 503, 0, "try again", times=1)
+        return e.inject_error(lambda r: webhook(r) and carries_result(r), 404, 10008, "Unknown Message", times=1)
+
+    job, _, left_open, _, _ = await run_one(emu, fake_comfyui, bot_config, inject=inject)
+    view = seen(emu, job.id)
+    assert job.state.value == "delivered" and view.kind == "result" and view.uploads == 1, view
+    assert not left_open
