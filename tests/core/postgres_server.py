@@ -78,7 +78,7 @@ class PostgresServer:
         for _ in range(5):  # another process may take the free port first
             self.port = _free_port()
             options = (f"-p {self.port} -h 127.0.0.1 -k {self.root} -F -c full_page_writes=off "
-                       "-c synchronous_commit=off -c max_connections=300")
+                       "-c synchronous_commit=off -c max_connections=100 -c shared_buffers=16MB")
             started = self._run("pg_ctl", "-D", str(data), "-l", str(self.root / "server.log"), "-w", "-t", "30",
                                 "-o", options, "start")
             if started.returncode == 0:
