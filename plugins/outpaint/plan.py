@@ -3,8 +3,9 @@
 Zoom 1.5× / 2× grows every side so the original stays centred at 1/1.5 or 1/2 of each side; a
 pan grows one side by half the image. Pads are multiples of 8 (``ImagePadForOutpaint`` steps by
 8; the VAE works on 8-pixel blocks). When the padded canvas would exceed what FLUX.1 Fill makes
-well (``MAX_SIDE`` a side, ``MAX_PIXELS`` in all) or what the server can upload, the whole canvas
-is scaled down to fit, and ``capped`` says which limit applied, in words the result shows.
+well (``MAX_SIDE`` a side, ``MAX_PIXELS`` in all) or what the server can upload, the image is
+scaled down *before* it is padded (so no canvas larger than the result is ever built), and
+``capped`` says which limit applied, in words the result shows.
 """
 
 from __future__ import annotations
@@ -30,44 +31,52 @@ UPLOAD_CAP = "this server's upload limit"
 
 @dataclass(frozen=True)
 class Plan:
+    scaled_width: int  # of the image before padding (its own size unless a cap applied)
+    scaled_height: int
     left: int
     top: int
     right: int
     bottom: int
-    width: int  # of the result, after any cap
-    height: int
-    capped: str | None = None  # which limit scaled the canvas down, or None
+    capped: str | None = None  # which limit scaled the image down, or None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The result's width and height."""
+        return (self.scaled_width + self.left + self.right, self.scaled_height + self.top + self.bottom)
 
 
-def _pad(fraction: float, side: int) -> int:
-    return int(round(fraction * side / STEP)) * STEP
+def _step(value: float) -> int:
+    return int(value // STEP) * STEP
 
 
 def plan(width: int, height: int, move: str, upload_pixels: int | None = None) -> Plan:
-    """The pads for ``move`` of a ``width``×``height`` image and the final size within the caps."""
-    left, top, right, bottom = (_pad(f, s) for f, s in zip(MOVES[move], (width, height, width, height)))
-    out_w, out_h = width + left + right, height + top + bottom
+    """The pads for ``move`` of a ``width``×``height`` image, and its size before padding so
+    that the result stays within the caps."""
+    pads = [int(round(f * s / STEP)) * STEP for f, s in zip(MOVES[move], (width, height, width, height))]
+    out_w, out_h = width + pads[0] + pads[2], height + pads[1] + pads[3]
     limits = [(min(MAX_SIDE / out_w, MAX_SIDE / out_h, math.sqrt(MAX_PIXELS / (out_w * out_h))), MODEL_CAP)]
     if upload_pixels:
         limits.append((math.sqrt(upload_pixels / (out_w * out_h)), UPLOAD_CAP))
     scale, capped = min(limits)
     if scale >= 1:
-        return Plan(left, top, right, bottom, out_w, out_h)
-    fit_w, fit_h = (max(STEP, math.floor(s * scale / STEP) * STEP) for s in (out_w, out_h))
-    return Plan(left, top, right, bottom, fit_w, fit_h, capped)
+        return Plan(width, height, *pads)
+    left, top, right, bottom = (_step(p * scale) for p in pads)
+    return Plan(max(STEP, _step(width * scale)), max(STEP, _step(height * scale)), left, top, right, bottom, capped)
 
 
 class OutpaintPlan:
-    """The ``outpaint_plan`` strategy: pads and final size from ``move`` and the source size."""
+    """The ``outpaint_plan`` strategy: from ``move`` and the source size, the size the image is
+    scaled to, the pads, and the result's ``width`` and ``height`` (shown under the result)."""
 
     name = "outpaint_plan"
-    order = 20  # before bindings, which write the derived pads and size
+    order = 20  # before bindings, which write the derived sizes and pads
     consumes = ("move", "source_width", "source_height", "upload_pixels")
-    produces = ("left", "top", "right", "bottom", "width", "height")
+    produces = ("scaled_width", "scaled_height", "left", "top", "right", "bottom", "width", "height")
     inserts = ()
 
     def apply(self, graph: dict, params: dict, context: object) -> None:
         chosen = plan(int(params["source_width"]), int(params["source_height"]), str(params.get("move") or "zoom_1.5"),
                       params.get("upload_pixels"))
-        params.update(left=chosen.left, top=chosen.top, right=chosen.right, bottom=chosen.bottom,
-                      width=chosen.width, height=chosen.height)
+        params.update(scaled_width=chosen.scaled_width, scaled_height=chosen.scaled_height, left=chosen.left,
+                      top=chosen.top, right=chosen.right, bottom=chosen.bottom)
+        params["width"], params["height"] = chosen.size
