@@ -59,8 +59,8 @@ class GalleryCog(commands.Cog, name="gallery"):
 
     # --- /jobs ------------------------------------------------------------------------------
 
-    @app_commands.command(name="jobs", description="Your recent results in this server, with a Show button each")
-    @app_commands.describe(page="Which page (5 jobs a page, newest first)")
+    @app_commands.command(name="jobs", description="Your recent results here, with Show buttons")
+    @app_commands.describe(page="Page (5 a page, newest first)")
     async def jobs(self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 50] = 1) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         embeds, view = await self.page(interaction, page)
@@ -117,8 +117,8 @@ class GalleryCog(commands.Cog, name="gallery"):
 
     # --- /show ------------------------------------------------------------------------------
 
-    @app_commands.command(name="show", description="Post one of your earlier results again, with its buttons")
-    @app_commands.describe(job="The job id (under every result, and in /jobs)")
+    @app_commands.command(name="show", description="Post one of your results again, with its buttons")
+    @app_commands.describe(job="The job id (under each result)")
     async def show(self, interaction: discord.Interaction, job: app_commands.Range[str, 1, 40]) -> None:
         await self.show_job(interaction, job.strip().removeprefix("Job ").strip().lower())
 

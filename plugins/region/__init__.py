@@ -98,7 +98,7 @@ class RegionCog(WorkflowCog, name="region"):
 
     @hookimpl
     def discomfy_register_result_actions(self) -> list[ResultAction]:
-        return [ResultAction("vary_region", "Vary (Region)", self.open, emoji="🖌️", per_image=True, order=53,
+        return [ResultAction("region", "Vary (Region)", self.open, emoji="🖌️", per_image=True, order=53,
                              applies_to=image_result)]
 
     async def open(self, context: ActionContext) -> None:

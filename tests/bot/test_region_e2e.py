@@ -35,7 +35,7 @@ async def test_vary_region_changes_only_the_chosen_cells(discord_emulator, fake_
     emu = discord_emulator
     result = await wait_result(emu, await emu.invoke("generate", {"prompt": "a red fox in a green field"}))
     original = decoded(result.attachments[0].data)
-    button = next(c for c in result.custom_ids if c.split(":")[1] == "vary_region")
+    button = next(c for c in result.custom_ids if c.split(":")[1] == "region")
     opened = await emu.click(result, button)
     assert opened.modal["title"] == "Vary (Region)"
     varied = await wait_result(emu, await emu.submit_modal(opened, {"cells": ["0", "4"], "prompt": "a blue bird"}),
@@ -61,7 +61,7 @@ async def test_vary_region_changes_only_the_chosen_cells(discord_emulator, fake_
 async def test_vary_region_refuses_no_cells_and_inpaint_takes_a_mask_image(discord_emulator, fake_comfyui, bot):
     emu = discord_emulator
     result = await wait_result(emu, await emu.invoke("generate", {"prompt": "an owl"}))
-    opened = await emu.click(result, next(c for c in result.custom_ids if ":vary_region:" in c))
+    opened = await emu.click(result, next(c for c in result.custom_ids if ":region:" in c))
     refused = await emu.submit_modal(opened, {"cells": [str(n) for n in range(9)]})
     assert "one to eight of the nine" in refused.original_message.content
 
