@@ -4,9 +4,10 @@ Three steps, each safe to repeat:
 
 1. **Intent.** Before anything is sent, the store records which message will carry the outcome
    (``claim_intent``): ``edit:<id>`` (the job's own progress message), ``original`` (the
-   interaction's first reply, when its id was never saved) or ``post:<nonce>`` (a new channel
-   message, for a job that outlived its 15-minute interaction token; a private job's "channel"
-   is its owner's direct messages, never the guild channel). Only one path can claim it, so a
+   interaction's first reply, when its id was never saved; looked up before it is edited, as
+   the bot may have stopped before answering) or ``post:<nonce>`` (a new channel message, for
+   a job that outlived its 15-minute interaction token; a private job's "channel" is its
+   owner's direct messages, never the guild channel). Only one path can claim it, so a
    failover, a Cancel and the job's own run never both deliver.
 2. **Send.** Every send is idempotent on Discord's side: an edit of a known message (doing it
    twice shows it once), or a channel post with ``nonce`` and ``enforce_nonce: true``, which

@@ -1,9 +1,14 @@
 """Stopping the bot exactly at one external effect, the way a killed process leaves things.
 
-Every external effect of the bot is numbered as it happens: a job-store write (``add``,
+Every external effect of the job is numbered as it happens: a job-store write (``add``,
 ``update``, ``claim_intent``, ``finish``), an HTTP request to Discord (REST, webhooks, the
-attachment CDN) or to ComfyUI. ``CrashPlan(stop_before=n)`` lets effects 1..n-1 happen and
-kills the bot at effect n, before it happens: from then on *every* effect of that bot raises
+attachment CDN) or to ComfyUI. Background effects are not numbered, because when they happen
+depends on timers and machine speed, not on the job: the health checks (``GET /queue``), the
+memory probe after a job (``GET /system_stats``), node-info reloads, and the progress editor's
+best-effort edits (its own task, racing the job's flow; a kill there leaves the store and the
+outcome as a kill at the job's next effect does). So every run of a scenario numbers the same
+list. ``CrashPlan(stop_before=n)`` lets effects 1..n-1 happen and kills the bot at effect n,
+before it happens (background effects die with it): from then on *every* effect of that bot raises
 ``Killed`` (a ``BaseException``, so no ``except Exception`` handler of the bot can run
 cleanup that writes or sends anything). What was written stays written, nothing else is;
 ComfyUI keeps running what it was given; Discord keeps its messages and its clock.
@@ -15,6 +20,7 @@ bot creates inherits it, so the killed bot's late tasks stay dead while the rest
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 from collections.abc import Callable, Iterator
@@ -29,8 +35,10 @@ incarnation: contextvars.ContextVar[int] = contextvars.ContextVar("bot_incarnati
 
 STORE_WRITES = ("add", "update", "claim_intent", "finish")
 #: Requests that are not a job's: the gateway and ComfyUI sockets, the health probes
-#: (GET /queue every ``health_interval``), whose count depends on timing.
-NOT_JOB_EFFECTS = ("/gateway", "/ws", "GET /queue")
+#: (GET /queue every ``health_interval``), the memory probe after each job, node-info reloads.
+NOT_JOB_EFFECTS = ("/gateway", "/ws", "GET /queue", "GET /system_stats", "GET /object_info")
+#: the progress editor's tasks (``discomfy.bot.progress.ThrottledEditor``) are named so
+PROGRESS_TASK = "progress:"
 
 
 class Killed(BaseException):
@@ -60,7 +68,7 @@ class CrashPlan:
         bot = incarnation.get()
         if bot in self.dead:
             raise Killed(f"bot {bot} is dead")
-        if bot != 1 or not self.counting or any(skip in label for skip in NOT_JOB_EFFECTS):
+        if bot != 1 or not self.counting or any(skip in label for skip in NOT_JOB_EFFECTS) or _in_progress_editor():
             return
         effect = Effect(len(self.effects) + 1, kind, label)
         if self.on_effect is not None:
@@ -108,6 +116,11 @@ class CrashPlan:
             aiohttp.ClientSession._request = original_request  # type: ignore[method-assign]
             for name, method in originals.items():
                 setattr(JobStore, name, method)
+
+
+def _in_progress_editor() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.get_name().startswith(PROGRESS_TASK)
 
 
 def _short(path: str) -> str:

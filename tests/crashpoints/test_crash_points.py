@@ -1,9 +1,11 @@
 """Exactly once at every crash point.
 
-For each scenario the bot's external effects are numbered in a run without a crash; then, for
+For each scenario the job's external effects are numbered in a run without a crash; then, for
 every n, the scenario runs again with the bot killed right before effect n (see harness.py),
-a new bot starts on the same store, emulator and fake ComfyUI, and the user's interaction is
-judged from what the emulator shows (``discomfy.testing.audit``): exactly one result, or one
+which must be the baseline's effect n (kind and label) after the same n-1 effects: the points
+are the same on every run, on any machine speed. A new bot then starts on the same store,
+emulator and fake ComfyUI, and the user's interaction is judged from what the emulator shows
+(``discomfy.testing.audit``): exactly one result, or one
 clear failure (with Retry where running it again can work); never two results, never a
 "Queued" message left forever. A kill before the job was stored is Discord's own failure
 ("The application did not respond"): nothing was accepted, so nothing can be owed.
@@ -33,6 +35,10 @@ async def test_every_crash_point_ends_with_one_result_or_one_clear_failure(name,
                        f" {r.verdict.outcome} {r.verdict.detail[:90]}" for r in results)
     assert results, "no crash point was played"
     assert all(r.killed_at is not None for r in results), f"some points were not reached:\n{report}"
+    numbered = [(e.kind, e.label) for e in baseline.effects]
+    moved = [r for r in results if [(e.kind, e.label) for e in r.effects] + [(r.killed_at.kind, r.killed_at.label)]
+             != numbered[:r.stop_before]]
+    assert not moved, f"points killed elsewhere than the baseline's effect n:\n{report}"
     assert all(r.verdict.ok and r.settled for r in results), f"crash points that went wrong:\n{report}"
     assert not [r for r in results if r.unanswered_edits], f"a reply that was never sent was edited:\n{report}"
     if scenario.expect != "result":  # a withheld result is never shown, whatever point the bot stopped at
@@ -52,15 +58,3 @@ async def test_every_job_is_stored_before_its_user_is_told_it_is_queued(name, tm
     told = next(i for i, label in enumerate(labels) if "/callback" in label)
     assert stored < told, labels
 
-
-async def test_recovery_looks_before_editing_a_reply_the_stopped_bot_never_sent(tmp_path):
-    """Stopped after storing the job but before answering its interaction: there is no reply
-    to edit. Recovery looks (GET @original, 404) and posts the failure in the channel instead
-    of PATCHing a reply that does not exist."""
-    scenario = SCENARIOS["generate"]
-    baseline = await run_point(scenario, tmp_path / "baseline", None)
-    callback = next(e.index for e in baseline.effects if "/callback" in e.label)
-    run = await run_point(scenario, tmp_path / "point", callback)
-    assert run.killed_at is not None and "/callback" in run.killed_at.label
-    assert run.verdict.outcome == "failure+retry", run.verdict
-    assert run.unanswered_edits == 0
