@@ -139,3 +139,19 @@ async def test_a_result_above_the_upload_limit_is_reencoded_to_fit(discord_emula
     assert image_size(image.data) == image_size(first.attachments[0].data), "same picture, smaller file"
     assert "re-encoded" in embed_text(message) and "upload limit" in embed_text(message)
     await assert_settled(emu, bot)
+
+
+def test_help_stays_within_discords_embed_limits_however_many_commands_there_are():
+    """Every command gets a field: with many plugins /help would pass Discord's 6,000
+    characters or 25 fields, and Discord would refuse the whole answer."""
+    import discord
+
+    from discomfy.bot.commands.help import EMBED_TOTAL_LIMIT, MORE, within_limits
+
+    embed = discord.Embed(title="DisComfy commands")
+    for n in range(30):
+        embed.add_field(name=f"/command{n:02}", value="an option described at length. " * 10, inline=False)
+    assert len(embed) > EMBED_TOTAL_LIMIT
+    fitted = within_limits(embed)
+    assert len(fitted) <= EMBED_TOTAL_LIMIT and len(fitted.fields) <= 25
+    assert fitted.fields[0].name == "/command00" and fitted.footer.text == MORE

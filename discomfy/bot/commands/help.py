@@ -22,6 +22,8 @@ from discomfy.core.comfyui.workflows.commands import group_commands
 log = logging.getLogger(__name__)
 
 EMBED_FIELD_LIMIT = 25
+EMBED_TOTAL_LIMIT = 6000
+MORE = "More commands than fit here: type / in Discord to see them all."
 FIELD_VALUE_LIMIT = 1024
 
 
@@ -61,6 +63,15 @@ def build_help_embed(tree: app_commands.CommandTree, guild: discord.abc.Snowflak
         embed.add_field(name="Apps menu", value="\n".join(
             f"Apps → {name} ({'right-click a message' if commands_[name].type is discord.AppCommandType.message else 'right-click a user'})"
             for name in menus)[:FIELD_VALUE_LIMIT], inline=False)
+    return embed
+
+
+def within_limits(embed: discord.Embed) -> discord.Embed:
+    """Discord refuses an embed over 25 fields or 6,000 characters in all: the last commands
+    give way, and the footer says where to find them."""
+    while len(embed.fields) > EMBED_FIELD_LIMIT or len(embed) > EMBED_TOTAL_LIMIT - len(MORE):
+        embed.remove_field(-1)
+        embed.set_footer(text=MORE)
     return embed
 
 
@@ -107,9 +118,7 @@ class HelpCog(commands.Cog, name="help"):
         notes = access_notes(self.bot, interaction)
         if notes:  # the server's own rules go first: they decide what the list above means here
             embed.insert_field_at(0, name="On this server", value=clip("\n".join(notes)), inline=False)
-        while len(embed.fields) > EMBED_FIELD_LIMIT:  # Discord's limit: the last commands give way
-            embed.remove_field(-1)
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await interaction.response.send_message(embed=within_limits(embed), ephemeral=True)
 
 
 async def setup(bot: Any) -> None:
