@@ -7,6 +7,7 @@ Also the suite's own plumbing: the end-of-run figures counted across pytest-xdis
 
 from __future__ import annotations
 
+import logging
 import sys
 import textwrap
 from pathlib import Path
@@ -79,6 +80,19 @@ def readme_screenshot(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     run never rewrites a tracked file."""
     chosen = request.config.getoption("--screenshot")
     return Path(chosen).resolve() if chosen else tmp_path / "playground.png"
+
+
+@pytest.fixture(autouse=True)
+def _restore_logger_levels():
+    """A test that quiets a logger (several set discord's to ERROR) must not quiet it for the
+    tests after it in the same process: under pytest-xdist, which tests those are varies from run
+    to run (test_token_privacy counted 2 DEBUG records instead of hundreds)."""
+    loggers = [logging.getLogger()] + [logger for logger in logging.Logger.manager.loggerDict.values()
+                                       if isinstance(logger, logging.Logger)]
+    levels = [(logger, logger.level) for logger in loggers]
+    yield
+    for logger, level in levels:
+        logger.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
