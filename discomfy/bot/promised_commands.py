@@ -16,7 +16,8 @@ from discomfy.shipped import folders
 PROMISED = {
     "generate": "generate", "editflux": "editflux", "editqwen": "editqwen", "upscale": "upscale",
     "animate": "animate", "loras": "loras", "settings": "settings", "status": "status", "help": "help",
-    "server": "community", "usage": "community",
+    "server": "community", "usage": "community", "outpaint": "outpaint", "inpaint": "region",
+    "jobs": "gallery", "show": "gallery",
 }
 
 
