@@ -65,6 +65,7 @@ def blocks(found: list[tuple[float, str]], *, fake: bool) -> list[tuple[float, s
     return [(seconds, what) for seconds, what in found if (FAKE_COMFYUI in what) == fake]
 
 
+@pytest.mark.timeout(300)  # asyncio debug mode slows every callback: minutes on a loaded machine
 async def test_the_bot_never_holds_its_loop_for_seconds(discord_emulator, fake_comfyui, bot, caplog):
     with slow_callbacks(caplog) as found:
         await session(discord_emulator, fake_comfyui)
@@ -72,6 +73,7 @@ async def test_the_bot_never_holds_its_loop_for_seconds(discord_emulator, fake_c
     assert not blocks(found, fake=False), f"callbacks that held the loop over {BOUND} s: {blocks(found, fake=False)}"
 
 
+@pytest.mark.timeout(300)  # asyncio debug mode slows every callback: minutes on a loaded machine
 async def test_a_playground_session_never_holds_the_loop_for_seconds(discord_emulator, fake_comfyui, bot, caplog):
     with slow_callbacks(caplog) as found:
         await session(discord_emulator, fake_comfyui)
