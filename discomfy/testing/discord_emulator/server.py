@@ -147,7 +147,9 @@ class DiscordEmulator(InteractionActions, GuildRoles):
         return f"ws://127.0.0.1:{self.port}/gateway"
 
     @contextlib.asynccontextmanager
-    async def run_bot(self, bot: Any, *, token: str | None = None, timeout: float = 10.0) -> AsyncIterator[Any]:
+    # a bound for a bot that never connects, not a speed goal: four test workers on a loaded
+    # 2-core machine took over 10 s to start a bot
+    async def run_bot(self, bot: Any, *, token: str | None = None, timeout: float = 60.0) -> AsyncIterator[Any]:
         """Point discord.py here, start ``bot``, wait until GUILD_CREATE was sent; close it after.
 
         ``token`` is what the bot logs in with (default: the emulator's, so login succeeds).
