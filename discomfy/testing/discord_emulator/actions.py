@@ -34,7 +34,7 @@ class InteractionActions:
         ``CommandNotAvailable`` and nothing is sent.
         """
         channel = channel_id or self.channel_id
-        self._refuse_unavailable(injection.find_command(self, command)[0], user, channel)
+        self._refuse_unavailable(injection.find_command(self, command, self.guild_of(channel))[0], user, channel)
         data = injection.command_data(self, command, options or {}, attachments, None, channel, strict=strict)
         return await self._send_interaction(COMMAND, data, user, channel, wait=wait, timeout=timeout)
 
@@ -95,15 +95,16 @@ class InteractionActions:
                                 wait: bool, timeout: float) -> EmulatedInteraction:
         member = self._user_for(user)
         member_payload = self._member_in_interaction(member)
+        guild_id = self.channels[channel_id].get("guild_id", self.guild_id)
         interaction_id = self.snowflakes.next()
         token = f"emu.{interaction_id}.{secrets.token_urlsafe(24)}"
         payload: dict[str, Any] = {
             "id": interaction_id, "application_id": self.application_id, "type": kind, "token": token,
-            "version": 1, "data": data, "guild_id": self.guild_id, "channel_id": channel_id,
+            "version": 1, "data": data, "guild_id": guild_id, "channel_id": channel_id,
             "channel": {**self.channels[channel_id], "permissions": member_payload["permissions"]},
             "member": member_payload, "locale": "en-US", "guild_locale": "en-US",
             "app_permissions": "2248473465835073", "entitlements": [],
-            "authorizing_integration_owners": {"0": self.guild_id}, "context": 0,
+            "authorizing_integration_owners": {"0": guild_id}, "context": 0,
             "attachment_size_limit": self.attachment_size_limit,
         }
         if message is not None:

@@ -40,7 +40,17 @@ class SnowflakeFactory:
         self._increment = itertools.count()
 
     def next(self) -> str:
+        return self._at(int(self._clock.now() * 1000) - DISCORD_EPOCH_MS)
+
+    def next_on_shard(self, shard_id: int, shard_count: int) -> str:
+        """An id whose events Discord sends to ``shard_id`` of ``shard_count`` (``(id >> 22) %
+        shard_count``): the latest millisecond up to now that lands there, so still time-based."""
+        if not 0 <= shard_id < shard_count:
+            raise ValueError(f"shard {shard_id} is not within 0..{shard_count - 1}")
         ms = int(self._clock.now() * 1000) - DISCORD_EPOCH_MS
+        return self._at(ms - (ms - shard_id) % shard_count)
+
+    def _at(self, ms: int) -> str:
         return str((ms << 22) | (self._worker << 17) | (next(self._increment) & 0xFFF))
 
 

@@ -23,19 +23,22 @@ TYPE_NAMES = {STRING: "string", INTEGER: "integer", BOOLEAN: "boolean", USER: "u
 Attachments = dict[str, tuple[str, bytes, str]]
 
 
-def find_command(emu: "DiscordEmulator", name: str) -> tuple[dict[str, Any], list[str]]:
-    """``"group sub"`` → (top-level command, ["group", "sub"] path below it)."""
+def find_command(emu: "DiscordEmulator", name: str, guild_id: str | None = None) -> tuple[dict[str, Any], list[str]]:
+    """``"group sub"`` → (top-level command, ["group", "sub"] path below it); with ``guild_id``,
+    only a global command or one synced to that guild (what the Discord client offers there)."""
     top, *path = name.split()
-    for cmd in emu.commands:
+    offered = [c for c in emu.commands if guild_id is None or c.get("guild_id") in (None, guild_id)]
+    for cmd in offered:
         if cmd["name"] == top and cmd.get("type", 1) == 1:
             return cmd, path
-    synced = sorted(c["name"] for c in emu.commands)
-    raise AssertionError(f"the bot synced no slash command named {top!r}; synced commands: {synced}")
+    synced = sorted(c["name"] for c in offered)
+    where = f" for guild {guild_id}" if guild_id is not None else ""
+    raise AssertionError(f"the bot synced no slash command named {top!r}{where}; synced commands: {synced}")
 
 
 def command_data(emu: "DiscordEmulator", name: str, values: dict[str, Any], attachments: Attachments | None,
                  focused: str | None, channel_id: str, *, strict: bool = True) -> dict[str, Any]:
-    cmd, path = find_command(emu, name)
+    cmd, path = find_command(emu, name, emu.channels.get(channel_id, {}).get("guild_id"))
     resolved: dict[str, dict[str, Any]] = {}
     schema = cmd.get("options") or []
     nesting: list[tuple[str, int]] = []

@@ -43,7 +43,8 @@ class GuildRoles:
         role_id = self.snowflakes.next()
         role = payloads.role(role_id, name, permissions, position=len(self.roles))
         self.roles[role_id] = role
-        self._tell_bot_soon("GUILD_ROLE_CREATE", {"guild_id": self.guild_id, "role": role})
+        for guild_id in self.guilds:  # every guild shares the roles (see guilds.py)
+            self._tell_bot_soon("GUILD_ROLE_CREATE", {"guild_id": guild_id, "role": role})
         return role_id
 
     def role(self: "DiscordEmulator", name_or_id: str) -> dict[str, Any]:
@@ -58,7 +59,8 @@ class GuildRoles:
         """Replace a member's roles; the bot is sent GUILD_MEMBER_UPDATE so its cache follows."""
         member = self._user_for(user)
         member.member["roles"] = self._known_roles(role_ids)
-        await self.gateway.dispatch("GUILD_MEMBER_UPDATE", {"guild_id": self.guild_id, **member.member})
+        for guild_id in self.guilds:  # every guild has the same members (see guilds.py)
+            await self.gateway.dispatch("GUILD_MEMBER_UPDATE", {"guild_id": guild_id, **member.member})
 
     def permissions_of(self: "DiscordEmulator", user: "EmulatedUser | str | None" = None) -> int:
         """The member's permissions as Discord puts them in an interaction: @everyone's OR each

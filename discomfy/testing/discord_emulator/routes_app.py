@@ -48,7 +48,7 @@ class AppRoutes:
     def _app(self, params: dict[str, str]) -> None:
         if params.get("app_id") not in (None, self.emu.application_id):
             raise limits.DiscordAPIError(404, 10002, "Unknown Application")
-        if params.get("guild_id") not in (None, self.emu.guild_id):
+        if params.get("guild_id") is not None and params["guild_id"] not in self.emu.guilds:
             raise limits.DiscordAPIError(404, 10004, "Unknown Guild")
 
     async def me(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
@@ -64,11 +64,12 @@ class AppRoutes:
 
     async def gateway_bot(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
         self._auth(rec)
-        return 200, {"url": self.emu.gateway_url, "shards": 1, "session_start_limit": {
-            "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}}
+        return 200, self.emu.gateway.policy.gateway_bot(self.emu.gateway_url, len(self.emu.guilds))
 
     def _command_store(self, params: dict[str, str]) -> dict[str, dict[str, Any]]:
-        return self.emu._guild_commands if params.get("guild_id") else self.emu._global_commands
+        if params.get("guild_id"):
+            return self.emu._guild_commands.setdefault(params["guild_id"], {})
+        return self.emu._global_commands
 
     async def get_commands(self, rec: RecordedRequest, params: dict[str, str]) -> tuple[int, Any]:
         self._auth(rec)

@@ -23,6 +23,7 @@ from . import payloads, routes_app, routes_interactions
 from .actions import InteractionActions
 from .clock import EmulatorClock, SnowflakeFactory
 from .gateway import PRIVILEGED_INTENTS, Gateway
+from .guilds import EmulatedGuild, Guilds
 from .http_layer import API_PREFIX, ApiDispatcher, ErrorRule, RateLimitRule
 from .interactions import EmulatedInteraction
 from .injection import find_command
@@ -30,9 +31,10 @@ from .message_ops import make_attachment
 from .messages import StoredAttachment, StoredMessage
 from .recording import Observers, RecordedRequest, Violation, Waiters
 from .roles import GuildRoles
+from .sessions import message_for
+from .shards import DISCORD_MAX_GUILDS_PER_SHARD, ShardPolicy, shards_of
 
 DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024
-GUILD_MESSAGES_INTENT, MESSAGE_CONTENT_INTENT = 1 << 9, 1 << 15
 
 
 @dataclasses.dataclass
@@ -54,20 +56,26 @@ class EmulatedUser:
         return list(self.member["roles"])
 
 
-class DiscordEmulator(InteractionActions, GuildRoles):
+class DiscordEmulator(InteractionActions, GuildRoles, Guilds):
     """A guild with one text channel, an application and its bot user, served on loopback.
 
     ``enforce_command_permissions``: refuse (``CommandNotAvailable``) to invoke a command whose
     ``default_member_permissions`` the member lacks, as the Discord client never offers it. Off by
     default, so tests that invoke such a command as a plain member (to test the bot's own check)
     keep working; the playground turns it on.
+
+    Sharding (see :mod:`.shards`): ``add_guild`` adds guilds; a session holding more than
+    ``max_guilds_per_shard`` of them is refused with 4011; ``GET /gateway/bot`` recommends
+    ``recommended_shards`` (default: Discord's one per 1,000 guilds) with ``max_concurrency``.
     """
 
     def __init__(self, token: str = "test-token", *, guild_id: int | str | None = None,
                  channel_id: int | str | None = None, owner_id: int | str | None = None,
                  attachment_size_limit: int = DEFAULT_ATTACHMENT_LIMIT,
                  enabled_privileged_intents: int = sum(PRIVILEGED_INTENTS),
-                 enforce_command_permissions: bool = False) -> None:
+                 enforce_command_permissions: bool = False,
+                 max_guilds_per_shard: int = DISCORD_MAX_GUILDS_PER_SHARD,
+                 recommended_shards: int | None = None, max_concurrency: int = 1) -> None:
         self.token = token
         self.clock = EmulatorClock()
         self.snowflakes = SnowflakeFactory(self.clock)
@@ -80,10 +88,13 @@ class DiscordEmulator(InteractionActions, GuildRoles):
         self.roles: dict[str, dict[str, Any]] = {  # by id; @everyone's id is the guild's
             self.guild_id: payloads.role(self.guild_id, "@everyone", payloads.EVERYONE_PERMISSIONS, 0)}
         self.users: dict[str, EmulatedUser] = {}
-        self.gateway = Gateway(self, enabled_privileged_intents)
+        self.channels = {self.channel_id: payloads.text_channel(self.channel_id, self.guild_id)}
+        self.guilds = {self.guild_id: EmulatedGuild(self.guild_id, "Emulated Guild", self.channel_id)}
+        self.gateway = Gateway(self, enabled_privileged_intents, ShardPolicy(
+            max_guilds_per_shard=max_guilds_per_shard, recommended_shards=recommended_shards,
+            max_concurrency=max_concurrency))
         self.owner = self.make_user("owner", user_id=owner_id)
         self.application = payloads.application(self.application_id, self.owner.user)
-        self.channels = {self.channel_id: payloads.text_channel(self.channel_id, self.guild_id)}
         self.messages: dict[str, StoredMessage] = {}
         self.cdn: dict[str, StoredAttachment] = {}
         self.interactions: dict[str, EmulatedInteraction] = {}
@@ -92,7 +103,7 @@ class DiscordEmulator(InteractionActions, GuildRoles):
         self.violations: list[Violation] = []
         self.unhandled: list[RecordedRequest] = []
         self._global_commands: dict[str, dict[str, Any]] = {}
-        self._guild_commands: dict[str, dict[str, Any]] = {}
+        self._guild_commands: dict[str, dict[str, dict[str, Any]]] = {}  # by guild id
         self._message_waiters: Waiters[StoredMessage] = Waiters("message")
         self._request_waiters: Waiters[RecordedRequest] = Waiters("request")
         self._violation_waiters: Waiters[Violation] = Waiters("violation")
@@ -150,11 +161,13 @@ class DiscordEmulator(InteractionActions, GuildRoles):
     # a bound for a bot that never connects, not a speed goal: four test workers on a loaded
     # 2-core machine took over 10 s to start a bot
     async def run_bot(self, bot: Any, *, token: str | None = None, timeout: float = 60.0) -> AsyncIterator[Any]:
-        """Point discord.py here, start ``bot``, wait until GUILD_CREATE was sent; close it after.
+        """Point discord.py here, start ``bot``, wait until each of its shards was sent its
+        guilds (GUILD_CREATE); close it after.
 
         ``token`` is what the bot logs in with (default: the emulator's, so login succeeds).
         Readiness is GUILD_CREATE, not ``on_ready`` (which discord.py delays by
-        ``guild_ready_timeout``): interactions dispatched from here on are handled.
+        ``guild_ready_timeout``): interactions dispatched from here on are handled. Several bots
+        may run at once (an ``AutoShardedBot`` each, on its own ``shard_ids``).
         """
         # discord.py is imported only when the emulator runs a bot: the emulator itself speaks
         # the wire protocol and needs none of it
@@ -163,7 +176,9 @@ class DiscordEmulator(InteractionActions, GuildRoles):
         point_discord_at(self.api_base, self.gateway_url)
         self.gateway.guild_sent.clear()
         task = asyncio.create_task(bot.start(token or self.token), name="discord-emulator-bot")
-        ready = asyncio.create_task(self.gateway.guild_sent.wait())
+        shards = shards_of(bot)
+        ready = asyncio.create_task(self.gateway.guild_sent.wait() if shards is None
+                                    else self.gateway.wait_for_shards(shards, timeout + 1))
         done, _ = await asyncio.wait({task, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:
             ready.cancel()
@@ -193,11 +208,12 @@ class DiscordEmulator(InteractionActions, GuildRoles):
         self.users[uid] = emulated
         return emulated
 
-    def add_channel(self, name: str, *, nsfw: bool = False) -> str:
-        """Another text channel in the guild (``nsfw``: age-restricted); GUILD_CREATE lists it, or
-        a connected bot is sent CHANNEL_CREATE so discord.py's cache (``channel.is_nsfw()``) knows it."""
+    def add_channel(self, name: str, *, nsfw: bool = False, guild_id: str | None = None) -> str:
+        """Another text channel in the guild (``nsfw``: age-restricted; ``guild_id``: one from
+        ``add_guild``); GUILD_CREATE lists it, or a connected bot is sent CHANNEL_CREATE so
+        discord.py's cache (``channel.is_nsfw()``) knows it."""
         channel_id = self.snowflakes.next()
-        self.channels[channel_id] = {**payloads.text_channel(channel_id, self.guild_id, name, nsfw=nsfw),
+        self.channels[channel_id] = {**payloads.text_channel(channel_id, guild_id or self.guild_id, name, nsfw=nsfw),
                                      "position": len(self.channels)}
         self._tell_bot_soon("CHANNEL_CREATE", self.channels[channel_id])
         return channel_id
@@ -218,16 +234,10 @@ class DiscordEmulator(InteractionActions, GuildRoles):
             raise AssertionError(f"unknown user {user!r}; create users with emu.make_user(name)")
         return found
 
-    def _guild_payload(self) -> dict[str, Any]:
-        bot_member = payloads.member(self.bot_user, self.clock.now())
-        members = [bot_member, *(u.member for u in self.users.values())]
-        return payloads.guild(self.guild_id, self.owner.id, list(self.channels.values()), members,
-                              roles=list(self.roles.values()))
-
     @property
     def commands(self) -> list[dict[str, Any]]:
         """Every command the bot synced: global ones, then guild ones (these carry guild_id)."""
-        return [*self._global_commands.values(), *self._guild_commands.values()]
+        return [*self._global_commands.values(), *(c for g in self._guild_commands.values() for c in g.values())]
 
     def command(self, name: str) -> dict[str, Any]:
         return find_command(self, name)[0]
@@ -236,7 +246,8 @@ class DiscordEmulator(InteractionActions, GuildRoles):
     def _new_message(self, channel_id: str, *, interaction: EmulatedInteraction | None = None) -> StoredMessage:
         return StoredMessage(
             id=self.snowflakes.next(), channel_id=channel_id, author=self.bot_user,
-            guild_id=None if self.channels.get(channel_id, {}).get("type") == 1 else self.guild_id,  # DMs have no guild
+            guild_id=None if self.channels.get(channel_id, {}).get("type") == 1  # DMs have no guild
+            else self.channels.get(channel_id, {}).get("guild_id", self.guild_id),
             created_at=self.clock.now(), interaction_id=interaction.id if interaction else None,
             webhook_id=self.application_id if interaction else None)
 
@@ -245,19 +256,19 @@ class DiscordEmulator(InteractionActions, GuildRoles):
         self.messages[msg.id] = msg
         self._message_waiters.notify(msg)
         self._message_observers.notify(msg, created)
-        if msg.ephemeral or not (self.gateway.intents or 0) & GUILD_MESSAGES_INTENT:
+        if msg.ephemeral:
             return
         if msg.deleted:
-            await self.gateway.dispatch("MESSAGE_DELETE", {"id": msg.id, "channel_id": msg.channel_id,
-                                                           "guild_id": self.guild_id})
+            deleted = {"id": msg.id, "channel_id": msg.channel_id, "guild_id": msg.guild_id}
+            await self.gateway.dispatch_shaped("MESSAGE_DELETE", msg.guild_id, lambda s: message_for(s, deleted))
             return
         payload = msg.to_payload()
         author = self.users.get(msg.author["id"])
         if author is not None:
             payload["member"] = {k: v for k, v in author.member.items() if k != "user"}
-            if not (self.gateway.intents or 0) & MESSAGE_CONTENT_INTENT and f"<@{self.bot_user['id']}>" not in msg.content:
-                payload.update(content="", embeds=[], attachments=[], components=[])  # no MESSAGE_CONTENT intent
-        await self.gateway.dispatch("MESSAGE_CREATE" if created else "MESSAGE_UPDATE", payload)
+        hidden = author is not None and f"<@{self.bot_user['id']}>" not in msg.content  # a user's, not to the bot
+        await self.gateway.dispatch_shaped("MESSAGE_CREATE" if created else "MESSAGE_UPDATE", msg.guild_id,
+                                           lambda s: message_for(s, payload, content_needs_intent=hidden))
 
     async def post_message(self, content: str, *, user: EmulatedUser | None = None,
                            channel_id: str | None = None,
@@ -267,7 +278,7 @@ class DiscordEmulator(InteractionActions, GuildRoles):
         member = self._user_for(user)
         channel = channel_id or self.channel_id
         msg = StoredMessage(id=self.snowflakes.next(), channel_id=channel,
-                            guild_id=self.guild_id, author=member.user, created_at=self.clock.now(),
+                            guild_id=self.guild_of(channel), author=member.user, created_at=self.clock.now(),
                             content=content,
                             attachments=[make_attachment(self, channel, *a) for a in attachments or []])
         await self._store_message(msg, created=True)
