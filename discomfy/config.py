@@ -206,6 +206,26 @@ def _scheduling(config: Any) -> str | None:
     return None
 
 
+def _shards(config: Any) -> str | None:
+    count, ids = _get(config, "discord.shard_count"), _get(config, "discord.shard_ids")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        return (f"discord.shard_count = {count!r} must be a whole number, 0 for one unsharded connection; "
+                f"{fix_where(config, 'discord.shard_count')}.")
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        return (f"discord.shard_ids = {ids!r} must be a list of shard numbers, e.g. [0, 1]; "
+                f"{fix_where(config, 'discord.shard_ids')}.")
+    if ids and not count:
+        return (f"discord.shard_ids = {ids!r} needs discord.shard_count, the number of shards across all "
+                f"processes (e.g. shard_count = {max(ids) + 1}); {fix_where(config, 'discord.shard_count')}.")
+    outside = [i for i in ids if not 0 <= i < count]
+    if outside:
+        return (f"discord.shard_ids = {ids!r} names shard {outside[0]}, but discord.shard_count = {count} "
+                f"numbers shards 0 to {count - 1}; {fix_where(config, 'discord.shard_ids')}.")
+    if len(set(ids)) != len(ids):
+        return f"discord.shard_ids = {ids!r} names a shard twice; {fix_where(config, 'discord.shard_ids')}."
+    return None
+
+
 def _log_level(config: Any) -> str | None:
     level = str(_get(config, "logging.level") or "").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -219,6 +239,7 @@ CHECKS: tuple[Check, ...] = (
           or plain_url_problem("discord.api_base", _get(c, "discord.api_base"))),
     Check("discord-gateway", lambda c: _url_problem(c, "discord.gateway_url", _get(c, "discord.gateway_url"), ("ws", "wss"))
           or plain_url_problem("discord.gateway_url", _get(c, "discord.gateway_url"))),
+    Check("discord-shards", _shards),
     Check("comfyui-url", _comfyui_urls),
     Check("comfyui-timeout", _positive("comfyui.request_timeout")),
     Check("comfyui-deadline", _positive("comfyui.job_deadline")),

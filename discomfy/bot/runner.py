@@ -18,6 +18,7 @@ import aiohttp
 import discord
 
 from discomfy.bot.client import ComfyUIBot
+from discomfy.bot.sharding import make_bot
 from discomfy.ops.http import OpsServer
 from discomfy.ops.log_format import use_log_format
 from discomfy.ops.stop import GracefulStop
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 async def run_bot(config: Any, *, dev: bool = False) -> int:
     use_log_format(str(config.logging.get("format", "text")), config.discord.token)
-    bot = ComfyUIBot(config, dev=dev)
+    bot = make_bot(config, dev=dev)
     stop = GracefulStop(bot, float(config.ops.stop_grace))
     stop.install()
     endpoint = OpsServer(bot, str(config.ops.host), int(config.ops.port)) if int(config.ops.port) else None
@@ -64,6 +65,10 @@ async def _serve(bot: ComfyUIBot, config: Any) -> int:
         log.error("Cannot reach Discord at %s: %s. Check the network (or discord.api_base); "
                   "run with --debug for the traceback", config.discord.api_base, reason)
         return 1
+    except discord.ConnectionClosed as exc:
+        log.debug("gateway closed", exc_info=True)
+        log.error("%s", gateway_refusal(exc.code, exc.shard_id))
+        return 1
     except discord.HTTPException as exc:
         log.debug("Discord refused the start", exc_info=True)
         log.error("Discord answered HTTP %s while the bot started: %s", exc.status, exc.text or exc)
@@ -71,3 +76,12 @@ async def _serve(bot: ComfyUIBot, config: Any) -> int:
     except asyncio.CancelledError:
         pass
     return 0
+
+
+def gateway_refusal(code: int, shard_id: int | None) -> str:
+    """The operator's line for a gateway close discord.py does not retry (4011 sharding required, ...)."""
+    if code == 4011:
+        return ("Discord requires sharding (gateway close 4011): a connection may hold at most 2,500 guilds. "
+                "Set discord.shard_count (GET /gateway/bot recommends a count) and give each process its "
+                "discord.shard_ids")
+    return f"Discord closed the gateway connection with code {code} (shard {shard_id}) and the bot cannot resume"
