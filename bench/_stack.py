@@ -222,7 +222,7 @@ async def install_models(fake: Any, spec: dict[str, Any]) -> None:
     from discomfy.testing.bot_harness import install_models as install
 
     probe = ComfyUIBot(child_config(spec))
-    await probe.load_plugins()
+    await probe.plugins.load()
     install(fake, probe)
 
 

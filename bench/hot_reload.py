@@ -80,7 +80,7 @@ async def main(rounds: int) -> None:
         try:
             config = build_config(root, emulator=emu, comfyui_url=fake.url)
             async with running_bot(emu, fake, config, dev=True) as bot:
-                await asyncio.wait_for(bot.reloader.watching.wait(), timeout=10)
+                await asyncio.wait_for(bot.plugins.reloader.watching.wait(), timeout=10)
                 figures: dict[str, list[float]] = {kind: [] for kind in kinds}
                 for n in range(rounds):
                     for kind, (schema, command, option) in kinds.items():

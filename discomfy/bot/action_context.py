@@ -65,7 +65,7 @@ class ActionContext:
 
         ``images`` maps an image parameter to ``(filename, bytes)``; each is checked as an
         attached image is (size, pixels, real decode) before anything is queued."""
-        spec = self.bot.workflows.get(workflow)
+        spec = self.bot.plugins.workflows.get(workflow)
         if spec is None:
             raise DisComfyError(f"The workflow `{workflow}` is not installed on this bot any more.")
         inputs = {}
@@ -78,4 +78,4 @@ class ActionContext:
         options = dict(options)
         for name, image in inputs.items():
             options.setdefault(name, image.filename)
-        await self.bot.generation.accept(self.interaction, Submission(spec, options, inputs))
+        await self.bot.jobs.generation.accept(self.interaction, Submission(spec, options, inputs))

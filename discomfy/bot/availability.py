@@ -26,17 +26,17 @@ class WorkflowAvailability:
 
     async def refresh(self, *_: Any) -> None:
         """Ask the healthy servers about every loaded workflow (also a health listener)."""
-        if not any(server.healthy for server in self.bot.servers):
+        if not any(server.healthy for server in self.bot.jobs.servers):
             return
         found: dict[str, str] = {}
-        for name, spec in sorted(self.bot.workflows.all().items()):
+        for name, spec in sorted(self.bot.plugins.workflows.all().items()):
             try:
-                await self.bot.servers.eligible(spec, {})
+                await self.bot.jobs.servers.eligible(spec, {})
             except DisComfyError as exc:
                 found[name] = exc.user_message
         for name, reason in found.items():
             if self.unavailable.get(name) != reason:
-                log.warning("workflow %s (/%s) is unavailable: %s", name, self.bot.workflows.get(name).command, reason)
+                log.warning("workflow %s (/%s) is unavailable: %s", name, self.bot.plugins.workflows.get(name).command, reason)
         for name in set(self.unavailable) - set(found):
             log.info("workflow %s is available again", name)
         self.unavailable = found
@@ -45,7 +45,7 @@ class WorkflowAvailability:
         """One line per unavailable workflow, for /status and /help."""
         lines = []
         for name, reason in sorted(self.unavailable.items()):
-            spec = self.bot.workflows.get(name)
+            spec = self.bot.plugins.workflows.get(name)
             label = f"/{spec.command} · {spec.model}" if spec is not None else name
             lines.append(f"{label}: {reason}")
         return lines

@@ -41,7 +41,7 @@ class ButtonActions:
 
     @property
     def flow(self) -> Any:
-        return self.bot.generation
+        return self.bot.jobs.generation
 
     async def handle(self, interaction: discord.Interaction, action: str, job_id: str, arg: str | None) -> None:
         try:
@@ -60,13 +60,13 @@ class ButtonActions:
         problem = access_problem(self.bot.config, interaction)
         if problem:
             raise DisComfyError(problem)
-        job = await self.bot.store.get(job_id)
+        job = await self.bot.jobs.store.get(job_id)
         if job is None:
             raise DisComfyError("This job is no longer known to the bot (it was pruned); run the command again.")
         return job
 
     def spec_of(self, job: Any) -> Any:
-        spec = self.bot.workflows.get(job.workflow)
+        spec = self.bot.plugins.workflows.get(job.workflow)
         if spec is None:
             raise DisComfyError(f"The workflow `{job.workflow}` is not installed on this bot any more.")
         return spec
@@ -83,7 +83,7 @@ class ButtonActions:
             number = image_number(action, arg)
         except ValueError:
             raise DisComfyError("This button is from an older version of the bot; run the command again.") from None
-        context = ActionContext(self.bot, interaction, job, self.bot.workflows.get(job.workflow or ""), number,
+        context = ActionContext(self.bot, interaction, job, self.bot.plugins.workflows.get(job.workflow or ""), number,
                                 arg=None if action.per_image else arg)
         await action.handler(context)
 
@@ -92,7 +92,7 @@ class ButtonActions:
         if job.is_final:
             raise DisComfyError("This job has already finished.")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        cancelled = await self.bot.cancel_job(job)
+        cancelled = await self.bot.jobs.generation.cancel(job)
         await interaction.followup.send("Cancelled." if cancelled else "It was too late to cancel this job.", ephemeral=True)
 
     async def _retry(self, interaction: discord.Interaction, job: Any) -> None:

@@ -1,8 +1,10 @@
 """``ComfyUIBot``: the discord.py bot, and the one object the rest of DisComfy is handed.
 
 It owns the config and Discord; plugins live in a :class:`~discomfy.bot.plugin_host.PluginHost`
-and jobs in a :class:`~discomfy.bot.job_runner.JobRunner`, and the bot's attributes that plugins
-and tests use (``workflows``, ``store``, ``generation``...) are those objects' own, not copies.
+(``bot.plugins``: the plugin manager, the load report, the workflow catalog, rendering) and jobs
+in a :class:`~discomfy.bot.job_runner.JobRunner` (``bot.jobs``: the store, the queue, the
+servers, the generation flow). Callers reach those two directly; the bot forwards nothing to
+them, so what it declares itself is only what discord.py and API.md ask of it.
 
 Nothing here is global: ``discomfy run`` and the tests both build a config, hand it to this
 class and start it the same way (the settings may point discord.py at another API base and
@@ -33,7 +35,6 @@ from discomfy.ops.deliveries import Deliveries
 from discomfy.ops.loop_lag import LoopLag
 from discomfy.ops.metrics import BotMetrics
 from discomfy.ops.observers import attach, discord_trace
-from discomfy.plugins import LoadReport
 from discomfy.utils.rate_limit import RateLimitConfig, RateLimiter
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,8 @@ class ComfyUIBot(commands.Bot):
         self.plugins = PluginHost(self, plugin_manager)
         self.jobs = JobRunner(self)
         self.button_actions = ButtonActions(self)
-        self.result_actions = ActionRegistry(self.plugin_manager)
-        self.plugin_manager.register(DefaultResultActions(self), name="discomfy-result-actions")
+        self.result_actions = ActionRegistry(self.plugins.manager)
+        self.plugins.manager.register(DefaultResultActions(self), name="discomfy-result-actions")
         self.deliveries = Deliveries()  # what a graceful stop waits for
         self.loop_lag = LoopLag(self.metrics)
         self.stopping = False  # set on SIGTERM: commands are answered "restarting" (discomfy.ops.stop)
@@ -87,83 +88,6 @@ class ComfyUIBot(commands.Bot):
         self.plugins.removed_cog(cog)
         return cog
 
-    async def load_plugins(self) -> LoadReport:
-        """Load every plugin the settings point at; the report says what happened to each."""
-        return await self.plugins.load()
-
-    def plugin_name_of(self, obj: Any) -> str:
-        return self.plugins.plugin_name_of(obj)
-
-    @property
-    def command_owners(self) -> dict[str, str]:
-        return self.plugins.command_owners
-
-    @property
-    def plugin_manager(self) -> Any:
-        return self.plugins.manager
-
-    @property
-    def load_report(self) -> LoadReport:
-        return self.plugins.report
-
-    @property
-    def extension_plugins(self) -> dict[str, str]:
-        return self.plugins.extension_plugins
-
-    @property
-    def workflows(self) -> Any:
-        return self.plugins.workflows
-
-    @property
-    def command_syncer(self) -> Any:
-        return self.plugins.syncer
-
-    @property
-    def reloader(self) -> Any:
-        return self.plugins.reloader
-
-    def autocompleters(self) -> dict[str, Any]:
-        return self.plugins.autocompleters()
-
-    def render(self, spec: Any, options: dict[str, Any], user_id: int, *, explicit: Any = None) -> Any:
-        return self.plugins.render(spec, options, user_id, explicit=explicit)
-
-    def default_model(self, command: str, user_id: int) -> str | None:
-        return self.plugins.default_model(command, user_id)
-
-    def updater(self) -> Any:
-        return self.plugins.updater()
-
-    # --- jobs -------------------------------------------------------------------------------
-
-    @property
-    def store(self) -> Any:
-        return self.jobs.store
-
-    @property
-    def job_queue(self) -> Any:
-        return self.jobs.job_queue
-
-    @property
-    def servers(self) -> Any:
-        return self.jobs.servers
-
-    @property
-    def failover(self) -> Any:
-        return self.jobs.failover
-
-    @property
-    def generation(self) -> Any:
-        return self.jobs.generation
-
-    @property
-    def preferences(self) -> Any:
-        return self.jobs.preferences
-
-    @property
-    def guild_preferences(self) -> Any:
-        return self.jobs.guild_preferences
-
     def check_access_to_generate(self, user_id: int) -> None:
         """Raise ``RateLimitError`` if the user may not start a job right now (no side effect)."""
         if not self._check_rate_limit(user_id):
@@ -172,10 +96,6 @@ class ComfyUIBot(commands.Bot):
     def _check_rate_limit(self, user_id: int) -> bool:
         """True when ``user_id`` may start another generation now (API.md)."""
         return self.rate_limiter.retry_after(user_id) <= 0
-
-    async def cancel_job(self, job: Any) -> bool:
-        """Cancel a waiting or running job; False when it was too late."""
-        return await self.generation.cancel(job)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -189,10 +109,10 @@ class ComfyUIBot(commands.Bot):
         # must not call a bot whose loop runs fine stalled meanwhile
         self.jobs.keep(asyncio.create_task(self.loop_lag.run(), name="loop-lag"))
         await self.jobs.open()
-        report = await self.load_plugins()  # through the attribute: the test harness wraps it
+        report = await self.plugins.load()  # through the attribute: the test harness wraps it
         log.info("%s", report.format())
         self.add_dynamic_items(JobButton)
-        await self.command_syncer.sync_on_start()
+        await self.plugins.syncer.sync_on_start()
         await self.jobs.start()
         if self.dev:
             self.plugins.watch()

@@ -62,10 +62,10 @@ class WorkflowCog(commands.Cog):
         if command_name:  # a host-made cog for a command only data packs provide
             self.__cog_name__ = f"workflow:{command_name}"
         if owner:
-            self.plugin_owner = owner  # bot.plugin_name_of reads it: this cog belongs to a pack
-        self.owner = bot.plugin_name_of(self)
+            self.plugin_owner = owner  # bot.plugins.plugin_name_of reads it: this cog belongs to a pack
+        self.owner = bot.plugins.plugin_name_of(self)
         self.own_manifests = self.workflow_sources()
-        self.specs = bot.workflows.for_command(self.command_name, extra=self.own_manifests,
+        self.specs = bot.plugins.workflows.for_command(self.command_name, extra=self.own_manifests,
                                                owner=self.owner if self.own_manifests else None)
         if not self.specs:
             raise ValueError(f"no workflow is registered for /{self.command_name}")
@@ -91,7 +91,7 @@ class WorkflowCog(commands.Cog):
     def _build_command(self) -> app_commands.Command:
         self.command = group_commands(self.specs)[self.command_name]
         # providers are looked up at call time, so a plugin loaded later still completes
-        completed = {o.name for o in self.command.options if o.autocomplete} | set(self.bot.autocompleters())
+        completed = {o.name for o in self.command.options if o.autocomplete} | set(self.bot.plugins.autocompleters())
         handler = self.command_handler or WorkflowCog.run
         return build_command(
             self.command,
@@ -102,7 +102,7 @@ class WorkflowCog(commands.Cog):
 
     def _autocompleter(self, parameter: str) -> Any:
         async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-            provider = self.bot.autocompleters().get(parameter)
+            provider = self.bot.plugins.autocompleters().get(parameter)
             if provider is None:
                 return []
             try:
@@ -116,4 +116,4 @@ class WorkflowCog(commands.Cog):
 
     async def run(self, interaction: discord.Interaction, options: dict[str, Any]) -> None:
         """The shared generation flow: validate, queue, follow, deliver."""
-        await self.bot.generation.from_command(interaction, self.command, options)
+        await self.bot.jobs.generation.from_command(interaction, self.command, options)

@@ -101,7 +101,7 @@ class DefaultResultActions:
         # an edit redraws a still image: a video result has none to attach
         actions += [ResultAction("edit", f"Edit with {label}", self.edit, emoji="✏️", order=20, arg=name,
                                  applies_to=image_result)
-                    for name, label in edit_targets(self.bot.workflows.all().values())[:EDIT_BUTTONS]]
+                    for name, label in edit_targets(self.bot.plugins.workflows.all().values())[:EDIT_BUTTONS]]
         actions += [ResultAction("info", "Info", self.info, emoji="ℹ️", order=90),
                     ResultAction("delete", "Delete", self.delete, emoji="🗑️", style="danger", order=95, owner_only=True)]
         return actions
@@ -111,7 +111,7 @@ class DefaultResultActions:
     async def reroll(self, ctx: ActionContext) -> None:
         spec = self.bot.button_actions.spec_of(ctx.job)
         options = replay_options(ctx.job, spec, seed=-1)
-        await self.bot.generation.accept(ctx.interaction, replay_submission(ctx.job, spec, options))
+        await self.bot.jobs.generation.accept(ctx.interaction, replay_submission(ctx.job, spec, options))
 
     async def info(self, ctx: ActionContext) -> None:
         job = ctx.job
@@ -143,7 +143,7 @@ class DefaultResultActions:
     # --- the edit form --------------------------------------------------------------------------
 
     def _edit_workflow(self, name: str | None) -> Any:
-        spec = self.bot.workflows.get(name or "")
+        spec = self.bot.plugins.workflows.get(name or "")
         if spec is None:
             raise DisComfyError("That edit model is not installed on this bot any more.")
         return spec
@@ -165,7 +165,7 @@ class DefaultResultActions:
         except Exception as exc:
             await report_error(interaction, exc)
             return
-        await self.bot.generation.accept(interaction, submission)
+        await self.bot.jobs.generation.accept(interaction, submission)
 
     async def edit_submission(self, job: Any, spec: Any, prompt: str, image: discord.Attachment | None) -> Submission:
         param = edit_image_parameter(spec)
@@ -173,6 +173,6 @@ class DefaultResultActions:
             raise ValidationError(f"{spec.model} does not take an image.")
         if image is None:
             raise ValidationError("This result has no image attached any more; run the command again.")
-        images = await self.bot.generation.read_images({param: image})
+        images = await self.bot.jobs.generation.read_images({param: image})
         options = {"prompt": prompt, param: image.filename}
         return Submission(spec, options, images)

@@ -65,12 +65,12 @@ async def notify_finished(bot: Any, job: Any) -> None:
     time), not this process's working copy. A plugin's crash is logged, never turned into the
     job's failure: the user already has their outcome."""
     try:
-        ended = await bot.store.get(job.id)
+        ended = await bot.jobs.store.get(job.id)
     except Exception as exc:  # the store refused a read right now
         log.warning("job %s: could not read its end back (%s); telling plugins from memory", job.id, exc)
         ended = None
     try:
-        bot.plugin_manager.hook.discomfy_job_finished(job=ended or job)
+        bot.plugins.manager.hook.discomfy_job_finished(job=ended or job)
     except Exception:
         log.exception("a discomfy_job_finished hook failed for job %s", job.id)
 
@@ -123,7 +123,7 @@ def sources_by_origin(job: Any) -> dict[str, list[str]]:
 
 @delivering  # its log lines name the job; a graceful stop waits for it; timed for /metrics
 async def deliver_result(bot: Any, job: Any, spec: Any, result: Any, *, resume: bool = False) -> None:
-    limit = bot.generation.runs.upload_limit(job.id) or guild_upload_limit(bot, job.guild_id)
+    limit = bot.jobs.generation.runs.upload_limit(job.id) or guild_upload_limit(bot, job.guild_id)
     files = [(img.filename, img.data) for img in result.images]
     review = await review_result(bot, job, files)
     if review.decision == WITHHOLD:

@@ -121,7 +121,7 @@ async def persist(write: Callable[[], Awaitable[Any]], what: str) -> Any:
 async def deliver(bot: Any, job: Any, outcome: Outcome, *, resume: bool = False) -> bool:
     """Claim, send, finish (see the module docstring). True when this call ended the job.
     ``resume``: finish the intent a stopped bot recorded (recovery) instead of claiming anew."""
-    current = await persist(lambda: bot.store.get(job.id), f"read job {job.id}")
+    current = await persist(lambda: bot.jobs.store.get(job.id), f"read job {job.id}")
     if current is None or current.is_final:
         log.info("job %s already ended (%s); not sending its %s", job.id, current and current.state.value, outcome.kind)
         return False
@@ -130,7 +130,7 @@ async def deliver(bot: Any, job: Any, outcome: Outcome, *, resume: bool = False)
                     current.delivery_intent, outcome.kind)
         return False
     target = current.delivery_intent if resume and current.delivery_intent else intent_for(bot, current)
-    claimed = await persist(lambda: bot.store.claim_intent(
+    claimed = await persist(lambda: bot.jobs.store.claim_intent(
         job.id, target, outcome.kind, expect_intent=current.delivery_intent, at=bot.discord_clock(),
         note=outcome.note), f"record how job {job.id} will be delivered")
     if claimed is None:
@@ -170,7 +170,7 @@ async def _send_and_finish(bot: Any, claim: _Claim, outcome: Outcome) -> bool:
 
 
 async def _finish(bot: Any, claim: _Claim, outcome: Outcome, message_id: int | None) -> bool:
-    return bool(await persist(lambda: bot.store.finish(claim.job.id, outcome.state, intent=claim.target,
+    return bool(await persist(lambda: bot.jobs.store.finish(claim.job.id, outcome.state, intent=claim.target,
                                                        result_message_id=message_id, **outcome.record),
                               f"record the end of job {claim.job.id}"))
 
@@ -187,7 +187,7 @@ async def _refused(bot: Any, claim: _Claim, outcome: Outcome, exc: discord.HTTPE
         return await _finish(bot, claim, outcome, None)
     log.warning("job %s: Discord refused its %s for good (%s %s: %s); showing a plain failure instead",
                 job.id, outcome.kind, exc.status, exc.code, exc.text)
-    switched = await persist(lambda: bot.store.claim_intent(job.id, claim.target, plain.kind, expect_intent=claim.target,
+    switched = await persist(lambda: bot.jobs.store.claim_intent(job.id, claim.target, plain.kind, expect_intent=claim.target,
                                                             at=bot.discord_clock(), note=plain.note),
                              f"record that job {job.id} ends with a failure")
     if switched is None:
@@ -235,7 +235,7 @@ async def _send(bot: Any, claim: _Claim, outcome: Outcome) -> int:
         except MessageGone:
             new = f"post:{nonce_for(job)}"
             log.info("job %s: its message is gone; posting the outcome in the channel instead", job.id)
-            moved = await persist(lambda: bot.store.claim_intent(job.id, new, outcome.kind, expect_intent=claim.target,
+            moved = await persist(lambda: bot.jobs.store.claim_intent(job.id, new, outcome.kind, expect_intent=claim.target,
                                                                  at=bot.discord_clock(), note=outcome.note),
                                   f"move the delivery of job {job.id} to a channel post")
             if moved is None:

@@ -79,7 +79,7 @@ class GenerationFlow:
 
     async def _eligible_servers(self, submission: Submission, choices: dict[str, Any]) -> list[str]:
         """Servers that have what the job needs (refusing it in plain words when none has)."""
-        names = [s.name for s in await self.bot.servers.check_choices(submission.spec, choices)]
+        names = [s.name for s in await self.bot.jobs.servers.check_choices(submission.spec, choices)]
         pinned = submission.pinned_server
         if pinned is None:
             return names
@@ -96,12 +96,12 @@ class GenerationFlow:
         job_id = new_job_id()
         review: SubmissionReview | None = None
         try:
-            rendered = self.bot.render(submission.spec, submission.options, user_id, explicit=submission.explicit)
+            rendered = self.bot.plugins.render(submission.spec, submission.options, user_id, explicit=submission.explicit)
             review = SubmissionReview(requester_of(interaction), job_id, submission.spec.command, submission.spec,
                                       dict(rendered.parameters))
             await asyncio.wait_for(review_submission(self.bot, review), timeout=time_left(self.bot, interaction))
             rendered = self._rewritten(submission, rendered, review)
-            private = bool(self.bot.plugin_manager.hook.discomfy_private_results(
+            private = bool(self.bot.plugins.manager.hook.discomfy_private_results(
                 user_id=user_id, command=submission.spec.command, guild_id=interaction.guild_id))
             # input images are uploaded only once the job runs, so they are not server choices yet
             inputs = set(submission.spec.image_parameters)
@@ -137,12 +137,12 @@ class GenerationFlow:
                                    rendered=rendered, upload_limit=getattr(interaction, "filesize_limit", None)))
         announced = run.announced
         try:
-            await self.bot.store.add(job)
+            await self.bot.jobs.store.add(job)
             try:
-                self.bot.job_queue.submit(job.id, user_id, servers=servers, models=models_of(rendered))
+                self.bot.jobs.job_queue.submit(job.id, user_id, servers=servers, models=models_of(rendered))
             except Exception:
                 # the refusal below is the user's answer: the job ends without a delivery of its own
-                await self.bot.store.finish(job.id, "cancelled", intent=None, error_message="refused by the queue")
+                await self.bot.jobs.store.finish(job.id, "cancelled", intent=None, error_message="refused by the queue")
                 raise
         except Exception as exc:
             self.runs.forget(job.id)
@@ -150,7 +150,7 @@ class GenerationFlow:
             await report_error(interaction, exc)
             return None
         title = f"/{job.command} · {submission.spec.model}"
-        state = ProgressState(phase="Queued", position=self.bot.job_queue.position(job.id))
+        state = ProgressState(phase="Queued", position=self.bot.jobs.job_queue.position(job.id))
         try:
             response = await interaction.response.send_message(
                 embed=progress_embed(title, job.parameters.get("prompt"), state), view=job_view(job.id),
@@ -158,7 +158,7 @@ class GenerationFlow:
             message_id = getattr(getattr(response, "resource", None), "id", None) or (await interaction.original_response()).id
         except Exception as exc:  # the user was never told: take the job back, and say so
             log.error("job %s: could not answer the interaction", job.id, exc_info=exc)
-            self.bot.job_queue.cancel(job.id)
+            self.bot.jobs.job_queue.cancel(job.id)
             announced.set()
             self.runs.forget(job.id)
             await deliver_failure(self.bot, job, NOT_ANSWERED, retry=True)
@@ -167,11 +167,11 @@ class GenerationFlow:
         run.job = job
         editor = run.editor = job_editor(self.bot, job, title)
         editor.state = state  # what the message shows now; later changes are edits
-        moved = self.bot.job_queue.position(job.id)  # jobs may have started while we answered
+        moved = self.bot.jobs.job_queue.position(job.id)  # jobs may have started while we answered
         if moved is not None and moved != state.position:
             editor.update(position=moved)
         # the user already sees the job queued: a store refusing this right now is retried
-        await persist(lambda: self.bot.store.update(job.id, expect="accepted", progress_message_id=message_id, state="queued"),
+        await persist(lambda: self.bot.jobs.store.update(job.id, expect="accepted", progress_message_id=message_id, state="queued"),
                       f"record the progress message of job {job.id}")
         announced.set()
         return job
@@ -183,7 +183,7 @@ class GenerationFlow:
         given = submission.explicit
         if given is None:
             given = frozenset(k for k, v in submission.options.items() if v is not None)
-        again = self.bot.render(submission.spec, {**submission.options, **review.rewrites}, review.requester.user_id,
+        again = self.bot.plugins.render(submission.spec, {**submission.options, **review.rewrites}, review.requester.user_id,
                                 explicit=given | set(review.rewrites))
         return replace(again, sources={**again.sources, **review.rewritten_by})
 
@@ -202,11 +202,11 @@ class GenerationFlow:
             raise
         except Exception as exc:  # a bug in the flow itself: still end the job, visibly
             message = user_message_for(exc)
-            job = await self.bot.store.get(job_id)
+            job = await self.bot.jobs.store.get(job_id)
             if job is not None and not job.is_final:
                 await deliver_failure(self.bot, job, message)
         finally:
-            self.bot.job_queue.release(job_id)
+            self.bot.jobs.job_queue.release(job_id)
             self.runs.forget(job_id, keep_inputs=not ended)
 
     async def _run_job(self, job_id: str, server: Any) -> None:
@@ -215,17 +215,17 @@ class GenerationFlow:
         if announced is not None:
             await asyncio.wait_for(announced.wait(), timeout=10)
         # the job as accept() stored it saves a store round trip per job in a burst
-        job, run.job = run.job or await self.bot.store.get(job_id), None
+        job, run.job = run.job or await self.bot.jobs.store.get(job_id), None
         if job is None or job.is_final:
             return  # process() releases its queue slot
         bind_job(job)  # this task's log lines are about this job (discomfy.ops.job_context)
-        spec = self.bot.workflows.get(job.workflow)
+        spec = self.bot.plugins.workflows.get(job.workflow)
         editor, on_event = track_progress(self.bot, job, spec, run.editor)
         run.editor = editor
         try:
             if spec is None:
                 raise DisComfyError(f"The workflow `{job.workflow}` is no longer installed on this bot.")
-            rendered = run.rendered or self.bot.render(spec, replay_options(job, spec), job.user_id)
+            rendered = run.rendered or self.bot.plugins.render(spec, replay_options(job, spec), job.user_id)
             editor.update(phase="Starting", position=None)
 
             async def on_queued(prompt_id: str, uploaded: dict[str, str]) -> None:
@@ -235,7 +235,7 @@ class GenerationFlow:
                 job.server, job.prompt_id = server.name, prompt_id
                 bind_job(job)  # now with its server and prompt id
                 job.started_at = time.time()
-                if await self.bot.store.update(job.id, expect="queued", state="running", server=server.name,
+                if await self.bot.jobs.store.update(job.id, expect="queued", state="running", server=server.name,
                                                prompt_id=prompt_id, parameters=job.parameters,
                                                started_at=job.started_at) is None:
                     await server.client.cancel(prompt_id)  # the job ended or moved meanwhile (logged)
@@ -277,7 +277,7 @@ class GenerationFlow:
             return False
         run.cancelled = True
         if job.prompt_id and job.server:  # else on_queued interrupts it as soon as it is queued
-            server = self.bot.servers.get(job.server)
+            server = self.bot.jobs.servers.get(job.server)
             if server is None or not await server.client.cancel(job.prompt_id):
                 run.cancelled = False
                 return False
@@ -286,7 +286,7 @@ class GenerationFlow:
     async def withdraw(self, job: Job, message: str, *, state: str = "failed", retry: bool = False) -> bool:
         """Take a job that is still waiting out of the queue and tell its user why; False when
         it is not waiting (running, or already ended)."""
-        if not self.bot.job_queue.cancel(job.id):
+        if not self.bot.jobs.job_queue.cancel(job.id):
             return False
         editor = self.runs.editor_of(job.id)
         if editor is not None:

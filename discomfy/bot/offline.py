@@ -26,7 +26,7 @@ from discomfy.plugins import LoadReport
 
 async def load_offline(config: Any) -> ComfyUIBot:
     bot = ComfyUIBot(config)
-    await bot.load_plugins()
+    await bot.plugins.load()
     return bot
 
 
@@ -38,7 +38,7 @@ def tree_payload(bot: ComfyUIBot) -> list[dict[str, Any]]:
 async def command_tree_json(config: Any) -> tuple[list[dict[str, Any]], LoadReport]:
     bot = await load_offline(config)
     try:
-        return tree_payload(bot), bot.load_report
+        return tree_payload(bot), bot.plugins.report
     finally:
         await bot.close()
 
@@ -62,9 +62,9 @@ async def server_problems(bot: ComfyUIBot, url: str) -> dict[str, list[str]]:
     """Per plugin, what its workflows need that the server at ``url`` lacks."""
     async with ComfyUIClient(url, request_timeout=float(bot.config.comfyui.request_timeout)) as client:
         object_info = await client.get_object_info()
-    registry = bot.workflows.registry()
+    registry = bot.plugins.workflows.registry()
     found: dict[str, list[str]] = {}
-    for spec in bot.workflows.all().values():
+    for spec in bot.plugins.workflows.all().values():
         found.setdefault(spec.plugin, []).extend(server_check(spec, object_info, registry=registry))
     return found
 
@@ -78,8 +78,8 @@ async def check_setup(config: Any, *, server: str | None = None, unknown: Sequen
         return 1
     bot = await load_offline(config)
     try:
-        print(bot.load_report.format())
-        failed = len(bot.load_report.failed)
+        print(bot.plugins.report.format())
+        failed = len(bot.plugins.report.failed)
         mismatches = option_mismatches(bot)
         for line in mismatches:
             print(f"  {line}")
@@ -118,13 +118,13 @@ async def render_workflow(config: Any, name: str, args: list[str]) -> int:
     bot = await load_offline(config)
     try:
         try:
-            failed = {e.name: e for e in bot.load_report.failed}
-            spec, rest = pick_workflow(bot.workflows.all(), name, args) if name not in failed else (None, args)
+            failed = {e.name: e for e in bot.plugins.report.failed}
+            spec, rest = pick_workflow(bot.plugins.workflows.all(), name, args) if name not in failed else (None, args)
             plugin = name if spec is None else spec.plugin
             if plugin in failed:  # the bot would not serve it, so no graph of it would be queued
                 print(f"{plugin} failed to load, so the bot would not serve it: {failed[plugin].reason}", file=sys.stderr)
                 return 1
-            rendered = bot.render(spec, parse_cli_values(spec, rest), user_id=0)
+            rendered = bot.plugins.render(spec, parse_cli_values(spec, rest), user_id=0)
         except DisComfyError as exc:
             print(exc.user_message, file=sys.stderr)
             return 1

@@ -35,7 +35,7 @@ def describe_failure(exc: BaseException) -> str:
 
 async def load_plugins(bot: Any) -> LoadReport:
     """Load host extensions, packs, folder plugins and entry-point plugins; never raises."""
-    report = bot.load_report
+    report = bot.plugins.report
     sources, duplicates = discover(bot.config)
     for source, reason in duplicates:
         report.add(source, "failed", reason)
@@ -50,7 +50,7 @@ async def load_plugins(bot: Any) -> LoadReport:
         if not is_enabled(bot.config, source.name):
             report.add(source, "disabled", "disabled in settings (plugins.enabled / plugins.disabled)")
             continue
-        bot.plugin_manager.register(WorkflowPack(source.name, source.manifest), name=source.name)
+        bot.plugins.manager.register(WorkflowPack(source.name, source.manifest), name=source.name)
         report.add(source, "loaded")
     for source in code:
         if not is_enabled(bot.config, source.name):
@@ -71,20 +71,20 @@ def drop_broken_workflows(bot: Any, report: LoadReport,
     """Report plugins whose workflows fail to load (or clash by name) and take broken packs out;
     a pack in ``last_good`` (hot reload) keeps serving those specs instead. Returns the reasons
     by plugin."""
-    _, problems = bot.workflows.collect()
+    _, problems = bot.plugins.workflows.collect()
     for owner, reason in problems.items():
-        plugin = bot.plugin_manager.get_plugin(owner)
+        plugin = bot.plugins.manager.get_plugin(owner)
         kept = (last_good or {}).get(owner)
         if isinstance(plugin, WorkflowPack):
-            bot.plugin_manager.unregister(plugin)
+            bot.plugins.manager.unregister(plugin)
             if kept:
-                bot.plugin_manager.register(WorkflowPack(owner, plugin.manifest, specs=kept), name=owner)
+                bot.plugins.manager.register(WorkflowPack(owner, plugin.manifest, specs=kept), name=owner)
         if kept:
             report.set(owner, "stale", f"{reason}\n{KEPT}")
         else:
             report.fail(owner, reason)
     if problems:
-        bot.workflows.collect()
+        bot.plugins.workflows.collect()
     return problems
 
 
@@ -96,7 +96,7 @@ async def sync_workflow_cogs(bot: Any, report: LoadReport | None = None) -> None
     for cog in [c for c in bot.cogs.values() if isinstance(c, WorkflowCog)]:
         host_made = type(cog) is WorkflowCog
         # a code plugin's own workflows change only when the plugin itself is reloaded
-        now = cog.own_specs + bot.workflows.for_command(cog.command_name, owner=None if host_made else cog.owner)
+        now = cog.own_specs + bot.plugins.workflows.for_command(cog.command_name, owner=None if host_made else cog.owner)
         if now == cog.specs:  # specs compare by identity: an edited file is a new spec
             continue
         await bot.remove_cog(cog.qualified_name)
@@ -108,8 +108,8 @@ async def sync_workflow_cogs(bot: Any, report: LoadReport | None = None) -> None
             await bot.add_cog(cog)
             if report is not None:
                 report.set(cog.owner, "stale", f"/{cog.command_name}: {describe_failure(exc)}\n{KEPT}")
-    specs = bot.workflows.all().values()
-    owned = bot.command_owners
+    specs = bot.plugins.workflows.all().values()
+    owned = bot.plugins.command_owners
     for command in sorted({s.command for s in specs if s.command not in owned}):
         owners = sorted({s.plugin for s in specs if s.command == command})
         try:
@@ -122,17 +122,17 @@ async def sync_workflow_cogs(bot: Any, report: LoadReport | None = None) -> None
 
 async def _load_code_plugin(bot: Any, source: PluginSource, report: LoadReport) -> None:
     assert source.module is not None
-    bot.extension_plugins[source.module] = source.name
+    bot.plugins.extension_plugins[source.module] = source.name
     try:
         if source.kind == "entrypoint" and not _has_setup(source.module):
-            bot.plugin_manager.register(import_module(source.module), name=source.name)
+            bot.plugins.manager.register(import_module(source.module), name=source.name)
         else:
             await bot.load_extension(source.module)
     except Exception as exc:  # one broken plugin never stops the others
         reason = describe_failure(exc)
         log.warning("plugin %s failed to load: %s", source.name, reason)
         log.debug("plugin %s traceback", source.name, exc_info=exc)
-        bot.extension_plugins.pop(source.module, None)
+        bot.plugins.extension_plugins.pop(source.module, None)
         report.add(source, "failed", reason)
         return
     report.add(source, "loaded")

@@ -24,7 +24,7 @@ PROMISED = {
 def missing_commands(bot: Any) -> list[str]:
     """One line per promised command the bot's tree lacks, saying why."""
     served = {command.name for command in bot.tree.get_commands()}
-    states = {entry.name: entry.state for entry in bot.load_report.entries}
+    states = {entry.name: entry.state for entry in bot.plugins.report.entries}
     lines = []
     for command, plugin in PROMISED.items():
         if command in served:

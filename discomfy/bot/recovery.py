@@ -47,7 +47,7 @@ NOT_ANNOUNCED = "The bot restarted before your job was queued. Press Retry to ru
 async def recover_jobs(bot: Any) -> dict[str, int]:
     """Re-attach to every unfinished job; returns how many went which way (for the log)."""
     outcome = {"followed": 0, "delivered": 0, "requeued": 0, "failed": 0}
-    for job in await bot.store.unfinished():
+    for job in await bot.jobs.store.unfinished():
         try:
             kind = await recover_one(bot, job)
         except Exception as exc:
@@ -67,11 +67,11 @@ async def recover_one(bot: Any, job: Any) -> str:
         await deliver_failure(bot, job, job.error_message or LOST, retry=job.delivery_outcome == "failed+retry",
                               state=state, resume=True)
         return "failed"
-    spec = bot.workflows.get(job.workflow)
+    spec = bot.plugins.workflows.get(job.workflow)
     if spec is None:
         await deliver_failure(bot, job, f"The workflow `{job.workflow}` is no longer installed on this bot.", resume=resume)
         return "failed"
-    server = bot.servers.get(job.server) if job.server else None
+    server = bot.jobs.servers.get(job.server) if job.server else None
     if job.prompt_id and server is not None:
         return await _reattach(bot, job, spec, server)
     if job.progress_message_id is None:  # the user was never told it was queued
@@ -82,12 +82,12 @@ async def recover_one(bot: Any, job: Any) -> str:
         if images is None:
             await deliver_failure(bot, job, NOT_UPLOADED)
             return "failed"
-        bot.generation.runs.open(job.id).inputs = images
+        bot.jobs.generation.runs.open(job.id).inputs = images
     # routed like a new job: only to servers that have what it needs
-    servers = await bot.servers.check_choices(spec, job.parameters)
-    bot.job_queue.submit(job.id, job.user_id, servers=[server.name for server in servers],
+    servers = await bot.jobs.servers.check_choices(spec, job.parameters)
+    bot.jobs.job_queue.submit(job.id, job.user_id, servers=[server.name for server in servers],
                          models=models_needed(bot, job, spec))
-    await bot.store.update(job.id, expect=("queued", "running"), state="queued", server=None, prompt_id=None)
+    await bot.jobs.store.update(job.id, expect=("queued", "running"), state="queued", server=None, prompt_id=None)
     return "requeued"
 
 
@@ -95,7 +95,7 @@ def models_needed(bot: Any, job: Any, spec: Any) -> frozenset[str]:
     """The model files ``job`` loads, from its stored parameters: what model-aware scheduling
     groups it by (empty if they no longer render; it then goes wherever a slot frees)."""
     try:
-        return models_of(bot.updater().render(spec, replay_options(job, spec)))
+        return models_of(bot.plugins.updater().render(spec, replay_options(job, spec)))
     except DisComfyError:
         return frozenset()
 
@@ -131,13 +131,13 @@ async def _reattach(bot: Any, job: Any, spec: Any, server: Any) -> str:
         # its server was found down as the bot started, so no failover will ever see it go
         # down: move the job now, as failover would have (once; the old prompt is abandoned)
         try:
-            others = [s.name for s in await bot.servers.check_choices(spec, job.parameters) if s.name != server.name]
+            others = [s.name for s in await bot.jobs.servers.check_choices(spec, job.parameters) if s.name != server.name]
         except DisComfyError:
             others = []  # no other server can: follow it, in case its own comes back
         if others:
-            if await bot.store.update(job.id, expect="running", expect_prompt=job.prompt_id, state="queued",
+            if await bot.jobs.store.update(job.id, expect="running", expect_prompt=job.prompt_id, state="queued",
                                       server=None, prompt_id=None) is not None:
-                bot.job_queue.submit(job.id, job.user_id, servers=others, models=models_needed(bot, job, spec))
+                bot.jobs.job_queue.submit(job.id, job.user_id, servers=others, models=models_needed(bot, job, spec))
                 return "requeued"
     client = server.client
     try:
@@ -187,12 +187,12 @@ async def _already_shown(bot: Any, job: Any) -> bool:
         log.info("job %s: could not look at its message (%s)", job.id, exc)
     if message is None or not message.attachments:
         return False
-    return await bot.store.finish(job.id, "delivered", intent=job.delivery_intent, result_message_id=message.id)
+    return await bot.jobs.store.finish(job.id, "delivered", intent=job.delivery_intent, result_message_id=message.id)
 
 
 def _adopt(bot: Any, job: Any, spec: Any, server: Any) -> str:
-    bot.job_queue.adopt_running(job.id, job.user_id, server.name)
-    bot.generation.runs.start(job.id, _follow(bot, job, spec, server))
+    bot.jobs.job_queue.adopt_running(job.id, job.user_id, server.name)
+    bot.jobs.generation.runs.start(job.id, _follow(bot, job, spec, server))
     return "followed"
 
 
@@ -209,4 +209,4 @@ async def _follow(bot: Any, job: Any, spec: Any, server: Any) -> None:
         await deliver_failure(bot, job, user_message_for(exc), resume=job.delivery_intent is not None)
     finally:
         await editor.stop()
-        bot.job_queue.release(job.id)
+        bot.jobs.job_queue.release(job.id)

@@ -64,8 +64,8 @@ class PluginReloader:
             if packs:
                 self._reload_packs(packs, result)
             # commands follow the workflows loaded now; Discord hears of it only if the tree changed
-            await sync_workflow_cogs(self.bot, self.bot.load_report)
-            result.synced = await self.bot.command_syncer.sync_dev_guild()
+            await sync_workflow_cogs(self.bot, self.bot.plugins.report)
+            result.synced = await self.bot.plugins.syncer.sync_dev_guild()
             for plugin, reason in result.failed.items():
                 if plugin in result.kept:
                     log.error("plugin %s: edit not applied, its last good version keeps serving: %s", plugin, reason)
@@ -85,8 +85,8 @@ class PluginReloader:
     def _reload_packs(self, packs: set[str], result: ReloadResult) -> None:
         """Swap each pack's registration for the files on disk now; a pack whose edit is broken
         keeps the workflows it served before, a deleted one is unregistered."""
-        bot, manager, report = self.bot, self.bot.plugin_manager, self.bot.load_report
-        before = bot.workflows.all().values()
+        bot, manager, report = self.bot, self.bot.plugins.manager, self.bot.plugins.report
+        before = bot.plugins.workflows.all().values()
         last_good = {pack: [s for s in before if s.plugin == pack] for pack in packs}
         present: dict[str, Path] = {}
         for pack in sorted(packs):
@@ -121,7 +121,7 @@ class PluginReloader:
         if not any((d / plugin / "__init__.py").is_file() for d in self.plugin_dirs):
             if loaded:  # its folder was deleted: so are its commands
                 await bot.unload_extension(extension)
-                bot.load_report.remove(plugin)
+                bot.plugins.report.remove(plugin)
                 result.removed.append(plugin)
             return
         try:
@@ -129,7 +129,7 @@ class PluginReloader:
                 self._check_workflows(plugin)
                 await bot.reload_extension(extension)
             else:
-                bot.extension_plugins[extension] = plugin
+                bot.plugins.extension_plugins[extension] = plugin
                 await bot.load_extension(extension)
         except Exception as exc:
             reason = describe_failure(exc)
@@ -137,22 +137,22 @@ class PluginReloader:
             result.failed[plugin] = reason
             if extension in bot.extensions:  # discord.py kept the old module, or we never replaced it
                 result.kept.append(plugin)
-                bot.load_report.set(plugin, "stale", f"{reason}\n{KEPT}")
+                bot.plugins.report.set(plugin, "stale", f"{reason}\n{KEPT}")
             else:
-                bot.load_report.fail(plugin, reason)
+                bot.plugins.report.fail(plugin, reason)
             return
         log.info("reloaded plugin %s", plugin)
         origin = next((str(d / plugin) for d in self.plugin_dirs if (d / plugin).is_dir()), "")
-        bot.load_report.set(plugin, "loaded", kind="builtin", origin=origin)
+        bot.plugins.report.set(plugin, "loaded", kind="builtin", origin=origin)
         result.reloaded.append(plugin)
 
     def _check_workflows(self, plugin: str) -> None:
         """Load the workflows a code plugin ships before reloading it: discord.py's fallback
         would rebuild the old cog from the same broken files, losing the command."""
         for cog in list(self.bot.cogs.values()):
-            if self.bot.plugin_name_of(cog) == plugin:
+            if self.bot.plugins.plugin_name_of(cog) == plugin:
                 for manifest in getattr(cog, "own_manifests", ()):
-                    self.bot.workflows.load(manifest, plugin)
+                    self.bot.plugins.workflows.load(manifest, plugin)
 
     async def watch(self) -> None:
         """Reload on every change under the plugin and pack folders until cancelled."""

@@ -50,7 +50,7 @@ async def review_submission(bot: Any, review: SubmissionReview) -> None:
     """Let every plugin decide; raises ``ValidationError`` with the first refusal (after
     giving back whatever plugins reserved)."""
     try:
-        pending = bot.plugin_manager.hook.discomfy_review_submission(review=review)
+        pending = bot.plugins.manager.hook.discomfy_review_submission(review=review)
         for follow_up in pending:
             if review.refused:
                 break
@@ -77,7 +77,7 @@ async def review_result(bot: Any, job: Any, files: list[tuple[str, bytes]]) -> R
     """Let every plugin decide on a result before it is delivered."""
     review = ResultReview(job=job, files=files, channel_nsfw=channel_is_nsfw(job_channel(bot, job)))
     try:
-        for follow_up in bot.plugin_manager.hook.discomfy_review_result(review=review):
+        for follow_up in bot.plugins.manager.hook.discomfy_review_result(review=review):
             if callable(follow_up):
                 outcome = follow_up(review)
                 if inspect.isawaitable(outcome):
@@ -93,7 +93,7 @@ def access_notes(bot: Any, interaction: discord.Interaction) -> list[str]:
     /status; a failing plugin is logged and left out, so the command still answers."""
     requester = requester_of(interaction)
     lines: list[str] = []
-    for impl in bot.plugin_manager.hook.discomfy_describe_access.get_hookimpls():
+    for impl in bot.plugins.manager.hook.discomfy_describe_access.get_hookimpls():
         try:
             lines += impl.function(requester=requester) or []
         except Exception:

@@ -51,7 +51,7 @@ async def submission_from_command(bot: Any, interaction: discord.Interaction, co
     model = options.pop("model", None)
     explicit = frozenset(k for k, v in options.items() if v is not None) | ({"model"} if model else set())
     if model is None:  # the user's own default model, if a plugin keeps one and it is offered
-        preferred = bot.default_model(command.name, interaction.user.id)
+        preferred = bot.plugins.default_model(command.name, interaction.user.id)
         model = preferred if preferred in command.workflows else None
     spec = command.workflow_for(model)
     attachments = {k: v for k, v in options.items() if isinstance(v, discord.Attachment)}

@@ -1,8 +1,8 @@
 """Small per-user and per-server values plugins keep across restarts, in the job store's file.
 
 A plugin that remembers something about a user (personal defaults, a favourite style...)
-asks ``bot.preferences``; one that remembers something about a Discord server (its word
-lists, quotas, which channels a command works in) asks ``bot.guild_preferences``. Neither
+asks ``bot.jobs.preferences``; one that remembers something about a Discord server (its word
+lists, quotas, which channels a command works in) asks ``bot.jobs.guild_preferences``. Neither
 opens a database of its own. Values live under the plugin's ``namespace`` and are any JSON
 value; the two differ only in the table and the id they are keyed by. Reads are synchronous, from memory, because
 hooks that need them (``discomfy_prepare_parameters``) cannot await: the table is read once

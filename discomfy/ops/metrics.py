@@ -68,7 +68,7 @@ class LiveState(Collector):
         self.bot = bot
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        snapshot = self.bot.job_queue.snapshot()
+        snapshot = self.bot.jobs.job_queue.snapshot()
         yield GaugeMetricFamily("discomfy_queue_length", "Jobs waiting in the fair queue", value=len(snapshot.pending))
         yield GaugeMetricFamily("discomfy_waiting_users", "Users with at least one job waiting",
                                 value=len({job.user_id for job in snapshot.pending}))
@@ -77,13 +77,13 @@ class LiveState(Collector):
         running = GaugeMetricFamily("discomfy_jobs_running", "Jobs this bot runs on each ComfyUI server",
                                     labels=["server"])
         per_server = Tally(job.server for job in snapshot.running)
-        for server in self.bot.servers:
+        for server in self.bot.jobs.servers:
             up.add_metric([server.name], 1.0 if server.healthy else 0.0)
             running.add_metric([server.name], per_server[server.name])
         yield up
         yield running
         yield GaugeMetricFamily("discomfy_servers_up", "ComfyUI servers that passed their last health check",
-                                value=sum(1 for server in self.bot.servers if server.healthy))
+                                value=sum(1 for server in self.bot.jobs.servers if server.healthy))
         yield GaugeMetricFamily("discomfy_gateway_connected", "1 while the Discord gateway session is ready",
                                 value=1.0 if gateway_connected(self.bot) else 0.0)
 

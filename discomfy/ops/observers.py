@@ -76,12 +76,12 @@ def observe_delivery(metrics: BotMetrics, job: Any, seconds: float) -> None:
 def attach(bot: Any, metrics: BotMetrics) -> None:
     """Feed ``metrics`` from ``bot`` (its trace must already be in discord.py's options)."""
     metrics.watch(bot)
-    bot.plugin_manager.register(JobsEnded(metrics), name="discomfy-metrics")
+    bot.plugins.manager.register(JobsEnded(metrics), name="discomfy-metrics")
     sessions = GatewaySessions(metrics)
     bot.add_listener(sessions.on_connect, "on_connect")
     bot.add_listener(sessions.on_resumed, "on_resumed")
     bot.deliveries.listeners.append(lambda job, seconds: observe_delivery(metrics, job, seconds))
-    policy = bot.job_queue.policy
+    policy = bot.jobs.job_queue.policy
     if policy is not None:
         policy.holdings.load_listeners.append(
             lambda server, models: metrics.model_loads.labels(server=server).inc(len(models)))

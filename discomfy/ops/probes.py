@@ -28,10 +28,10 @@ async def readiness(bot: Any) -> list[str]:
         problems.append("the bot is stopping")
     if not gateway_connected(bot):
         problems.append("not connected to the Discord gateway")
-    down = [server.name for server in bot.servers if not server.healthy]
-    if len(down) == len(bot.servers):
+    down = [server.name for server in bot.jobs.servers if not server.healthy]
+    if len(down) == len(bot.jobs.servers):
         problems.append(f"no ComfyUI server is healthy (down: {', '.join(down)})")
-    store = await store_problem(bot.store)
+    store = await store_problem(bot.jobs.store)
     if store:
         problems.append(store)
     return problems

@@ -49,7 +49,7 @@ class GracefulStop:
     async def stop(self) -> None:
         bot = self.bot
         bot.stopping = True
-        bot.job_queue.close()
+        bot.jobs.job_queue.close()
         under_way = bot.deliveries.under_way
         log.info("SIGTERM: taking no more commands; waiting up to %.0f s for %d deliver%s under way",
                  self.grace, under_way, "y" if under_way == 1 else "ies")

@@ -56,7 +56,7 @@ def build_config(root: Path, *, emulator: Any, comfyui_url: str, plugin_dirs: li
 
 def install_models(fake: FakeComfyUI, bot: ComfyUIBot) -> None:
     """Put every model file the bot's workflows need on the fake server."""
-    install_model_files(fake, [needed for spec in bot.workflows.all().values() for needed in spec.model_files])
+    install_model_files(fake, [needed for spec in bot.plugins.workflows.all().values() for needed in spec.model_files])
 
 
 def install_model_files(fake: FakeComfyUI, model_files: Iterable[Any]) -> None:
@@ -71,13 +71,13 @@ def install_model_files(fake: FakeComfyUI, model_files: Iterable[Any]) -> None:
 async def running_bot(emulator: Any, fake: FakeComfyUI, config: Any, **bot_options: Any) -> AsyncIterator[ComfyUIBot]:
     bot = ComfyUIBot(config, **bot_options)
     bot.discord_clock = emulator.clock.now  # Discord's time is the emulator's (tests advance it)
-    original = bot.load_plugins
+    original = bot.plugins.load
 
     async def load_then_install() -> Any:
         report = await original()
         install_models(fake, bot)
         return report
 
-    bot.load_plugins = load_then_install  # type: ignore[method-assign]
+    bot.plugins.load = load_then_install  # type: ignore[method-assign]
     async with emulator.run_bot(bot):
         yield bot

@@ -113,12 +113,12 @@ async def setup(bot: Any) -> None:
     if problems:  # moderation that silently misreads its rules is worse than none: refuse to load
         raise ValueError("; ".join(problems))
     moderation = Moderation(lambda guild, name, value: (
-        bot.guild_preferences.delete(guild, MODERATION, name) if value is None
-        else bot.guild_preferences.set(guild, MODERATION, name, value)))
+        bot.jobs.guild_preferences.delete(guild, MODERATION, name) if value is None
+        else bot.jobs.guild_preferences.set(guild, MODERATION, name, value)))
     quotas = QuotaLedger()
-    if bot.store.is_open:  # not in `discomfy check`, which loads plugins without the store
-        moderation.load(bot.guild_preferences.owners(MODERATION))
-        await quotas.load(bot.store, time.time())
+    if bot.jobs.store.is_open:  # not in `discomfy check`, which loads plugins without the store
+        moderation.load(bot.jobs.guild_preferences.owners(MODERATION))
+        await quotas.load(bot.jobs.store, time.time())
     section = bot.config.get("community", {}) or {}
     audit = AuditLog(channel_sender(bot), lambda guild: rulebook.for_guild(guild).audit_channel,
                      # at most a few messages per batch: Discord allows about 5 per 5 s in a channel

@@ -1,7 +1,7 @@
 """One Discord server's rules: what its admins set in Discord, over the operator's defaults.
 
 Admins edit their server's rules with ``/server`` (``admin.py``); the values live in
-``bot.guild_preferences`` under this plugin's namespace, one JSON value per setting, so a
+``bot.jobs.guild_preferences`` under this plugin's namespace, one JSON value per setting, so a
 restart keeps them and one server never reads another's. Anything a server has not set comes
 from the ``[community]`` section of ``settings.toml``, which is therefore the policy of every
 server that sets nothing. ``GuildRules`` is the read-only view every part of the plugin asks;
@@ -150,7 +150,7 @@ def rules_for(guild_id: int, saved: dict[str, Any], defaults: dict[str, Any]) ->
 
 
 class RuleBook:
-    """Every server's rules, read from ``bot.guild_preferences`` on each use."""
+    """Every server's rules, read from ``bot.jobs.guild_preferences`` on each use."""
 
     def __init__(self, bot: Any) -> None:
         self.bot = bot
@@ -160,7 +160,7 @@ class RuleBook:
         return defaults_from(self.bot.config)
 
     def saved(self, guild_id: int) -> dict[str, Any]:
-        return self.bot.guild_preferences.get(guild_id, NAMESPACE)
+        return self.bot.jobs.guild_preferences.get(guild_id, NAMESPACE)
 
     def for_guild(self, guild_id: int | None) -> GuildRules:
         """The rules of ``guild_id``; direct messages (no guild) follow the operator's defaults."""
@@ -169,10 +169,10 @@ class RuleBook:
         return rules_for(int(guild_id), self.saved(guild_id), self.defaults)
 
     async def set(self, guild_id: int, name: str, value: Any) -> None:
-        await self.bot.guild_preferences.set(int(guild_id), NAMESPACE, name, value)
+        await self.bot.jobs.guild_preferences.set(int(guild_id), NAMESPACE, name, value)
 
     async def reset(self, guild_id: int, name: str) -> None:
-        await self.bot.guild_preferences.delete(int(guild_id), NAMESPACE, name)
+        await self.bot.jobs.guild_preferences.delete(int(guild_id), NAMESPACE, name)
 
 
 __all__ = ["DAY", "GuildRules", "NAMESPACE", "NSFW_ACTIONS", "NSFW_POLICIES", "QUOTA_UNITS", "QuotaRules",

@@ -3,7 +3,7 @@
 A member refused ``count`` times within a server's strike window is blocked there for its
 block time; an admin can ban a member (for a while or for good) and unban them. Every refusal
 is answered from memory inside Discord's 3-second window, so the state lives here and is
-written to ``bot.guild_preferences`` in the background (one value per member), read back when
+written to ``bot.jobs.guild_preferences`` in the background (one value per member), read back when
 the bot starts: a block or a ban survives a restart.
 """
 
@@ -52,7 +52,7 @@ class Moderation:
         self._writes: set[asyncio.Task[None]] = set()
 
     def load(self, values: dict[int, dict[str, Any]]) -> None:
-        """``{guild id: {name: value}}`` as ``bot.guild_preferences`` holds this namespace."""
+        """``{guild id: {name: value}}`` as ``bot.jobs.guild_preferences`` holds this namespace."""
         for guild_id, names in values.items():
             for name, value in names.items():
                 kind, _, user = name.partition(":")

@@ -67,7 +67,7 @@ class GalleryCog(commands.Cog, name="gallery"):
         await interaction.followup.send(embeds=embeds, view=view, ephemeral=True)
 
     async def delivered(self, user_id: int, guild_id: int | None) -> list[Any]:
-        recent = await self.bot.store.jobs_for_user(user_id, active_only=False, limit=SCAN)
+        recent = await self.bot.jobs.store.jobs_for_user(user_id, active_only=False, limit=SCAN)
         return [job for job in recent if job.state == "delivered" and job.guild_id == guild_id]
 
     async def page(self, interaction: discord.Interaction, number: int) -> tuple[list[discord.Embed], discord.ui.View]:
@@ -81,7 +81,7 @@ class GalleryCog(commands.Cog, name="gallery"):
         thumbnails = await asyncio.gather(*(self.thumbnail(job) for job in shown))
         embeds = []
         for index, (job, thumbnail) in enumerate(zip(shown, thumbnails), start=(number - 1) * PAGE + 1):
-            spec = self.bot.workflows.get(job.workflow or "")
+            spec = self.bot.plugins.workflows.get(job.workflow or "")
             embed = discord.Embed(title=f"{index}. {title_of(job)}"[:256], colour=discord.Colour.blurple())
             embed.add_field(name="Model", value=f"/{job.command} · {spec.model if spec else job.workflow}")
             embed.add_field(name="Date", value=f"<t:{int(job.created_at)}:f>")
@@ -124,7 +124,7 @@ class GalleryCog(commands.Cog, name="gallery"):
 
     async def show_job(self, interaction: discord.Interaction, job_id: str) -> None:
         try:
-            job = await self.bot.store.get(job_id) if JOB_ID.fullmatch(job_id) else None
+            job = await self.bot.jobs.store.get(job_id) if JOB_ID.fullmatch(job_id) else None
             user, guild = interaction.user.id, interaction.guild_id
             if job is None or not visible_to(job, user, guild):
                 raise ValidationError(NOT_FOUND.format(job_id[:40]))
@@ -132,7 +132,7 @@ class GalleryCog(commands.Cog, name="gallery"):
             if job.state != "delivered":
                 raise ValidationError(f"Job `{job.id}` has no result to show: it ended {job.state}"
                                       + (f" ({job.error_message})" if job.error_message else "") + ".")
-            spec = self.bot.workflows.get(job.workflow or "")
+            spec = self.bot.plugins.workflows.get(job.workflow or "")
             if spec is None:
                 raise ValidationError(f"The model of job `{job.id}` (`{job.workflow}`) is not installed any more.")
         except Exception as exc:
@@ -161,7 +161,7 @@ class GalleryCog(commands.Cog, name="gallery"):
                 return [(a.filename.removeprefix("SPOILER_"), await a.read()) for a in message.attachments]
             except discord.HTTPException as exc:
                 log.info("job %s: Discord no longer serves its result (%s); asking ComfyUI", job.id, exc)
-        server = self.bot.servers.get(job.server or "")
+        server = self.bot.jobs.servers.get(job.server or "")
         if server is None or not job.outputs:
             raise ValidationError(f"Discord no longer has the result of job `{job.id}` and the image server that "
                                   "made it is not configured any more; run the command again.")

@@ -71,7 +71,7 @@ class LorasCog(commands.Cog, name="loras"):
         self.bot.remove_dynamic_items(PageButton)
 
     async def installed(self) -> list[str]:
-        return await self.bot.servers.primary.client.list_loras()
+        return await self.bot.jobs.servers.primary.client.list_loras()
 
     async def render_page(self, page: int, text: str | None) -> tuple[discord.Embed, discord.ui.View]:
         loras = await self.installed()

@@ -116,7 +116,7 @@ class RegionCog(WorkflowCog, name="region"):
         try:
             job = await self.bot.button_actions.job_for(interaction, match["job"])
             cells, prompt = submitted(interaction.data)
-            context = ActionContext(self.bot, interaction, job, self.bot.workflows.get(job.workflow or ""),
+            context = ActionContext(self.bot, interaction, job, self.bot.plugins.workflows.get(job.workflow or ""),
                                     int(match["image"]))
             filename, data = await context.image()
             size = await asyncio.to_thread(image_size, data)

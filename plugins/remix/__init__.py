@@ -38,7 +38,7 @@ REMIXED: ContextVar[frozenset[str]] = ContextVar("remixed", default=frozenset())
 
 
 def remix_on(bot: Any, user_id: int) -> bool:
-    return bot.preferences.get(user_id, SETTINGS).get("remix") == "on"
+    return bot.jobs.preferences.get(user_id, SETTINGS).get("remix") == "on"
 
 
 def editable(spec: Any) -> list[str]:
@@ -150,7 +150,7 @@ class RemixCog(commands.Cog, name="remix"):
 
     async def run(self, interaction: discord.Interaction, job_id: str, kind: str, image: int) -> None:
         job = await self.bot.button_actions.job_for(interaction, job_id)
-        spec = self.bot.workflows.get(job.workflow or "")
+        spec = self.bot.plugins.workflows.get(job.workflow or "")
         if spec is None:
             raise ValidationError(f"The model of this result (`{job.workflow}`) is not installed any more.")
         values = submitted(interaction.data)

@@ -2,7 +2,7 @@
 prompt, LoRA and its strength, whether results are shown to the channel or only to them, and
 Remix mode (read by ``plugins/remix``: 🎛️ Remix buttons under the user's results).
 
-Nothing here is special to the host. Values are kept in ``bot.preferences`` (the per-user
+Nothing here is special to the host. Values are kept in ``bot.jobs.preferences`` (the per-user
 preference store every plugin may use, in the job store's file, so they survive restarts),
 and reach jobs through three hooks: ``discomfy_default_model`` picks the model when the user
 names none, ``discomfy_prepare_parameters`` fills options the user did not give (an explicit
@@ -68,7 +68,7 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="Y
         super().__init__()
 
     def saved(self, user_id: int) -> dict[str, Any]:
-        return self.bot.preferences.get(user_id, NAMESPACE)
+        return self.bot.jobs.preferences.get(user_id, NAMESPACE)
 
     def embed(self, user: discord.abc.User, title: str) -> discord.Embed:
         embed = discord.Embed(title=title, colour=discord.Colour.blurple())
@@ -101,7 +101,7 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="Y
     def models(self) -> dict[str, list[str]]:
         """Commands with more than one model -> their models, from what is loaded now."""
         offered: dict[str, list[str]] = {}
-        for spec in self.bot.workflows.all().values():
+        for spec in self.bot.plugins.workflows.all().values():
             offered.setdefault(spec.command, []).append(spec.model)
         return {command: names for command, names in offered.items() if len(names) > 1}
 
@@ -113,7 +113,7 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="Y
                 if all(w in label.lower() for w in words)][:25]
 
     async def lora_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        provider = self.bot.autocompleters().get("lora")  # whichever plugin offers LoRA names
+        provider = self.bot.plugins.autocompleters().get("lora")  # whichever plugin offers LoRA names
         try:
             pairs = await provider(self.bot, current) if provider else []
         except Exception:  # the image server is down: no suggestions beats an error popup
@@ -150,7 +150,7 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="Y
             changes = self.changes(model, aspect_ratio=aspect_ratio, negative_prompt=negative_prompt,
                                    lora=lora, lora_strength=lora_strength, results=results, remix=remix)
             for name, value in changes.items():
-                await self.bot.preferences.set(interaction.user.id, NAMESPACE, name, value)
+                await self.bot.jobs.preferences.set(interaction.user.id, NAMESPACE, name, value)
         except Exception as exc:
             await report_error(interaction, exc)
             return
@@ -181,11 +181,11 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="Y
         user_id = interaction.user.id
         try:
             if setting is None:
-                await self.bot.preferences.delete(user_id, NAMESPACE)
+                await self.bot.jobs.preferences.delete(user_id, NAMESPACE)
             else:
                 names = [n for n in self.saved(user_id) if n == setting or (setting == "model" and n.startswith("model:"))]
                 for name in names:
-                    await self.bot.preferences.delete(user_id, NAMESPACE, name)
+                    await self.bot.jobs.preferences.delete(user_id, NAMESPACE, name)
         except Exception as exc:
             await report_error(interaction, exc)
             return

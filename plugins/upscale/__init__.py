@@ -90,7 +90,7 @@ class UpscaleCog(WorkflowCog, name="upscale"):
         ``discomfy check --server`` names that file when the server lacks it."""
         specs = []
         for path in super().workflow_sources():
-            spec = self.bot.workflows.load(path, self.owner)
+            spec = self.bot.plugins.workflows.load(path, self.owner)
             template = spec.template
             for node in template.values():
                 if node.get("class_type") == "UpscaleModelLoader":

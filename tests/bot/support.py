@@ -83,7 +83,7 @@ async def answer_text(emu: Any, inter: Any, timeout: float = 5.0) -> str:
 async def wait_idle(bot: Any, timeout: float = 10.0) -> None:
     """Until no job task runs any more (every accepted job reached its end)."""
     async def idle() -> None:
-        while bot.generation.runs.tasks() or len(bot.job_queue):
+        while bot.jobs.generation.runs.tasks() or len(bot.jobs.job_queue):
             await asyncio.sleep(0.01)
 
     await asyncio.wait_for(idle(), timeout)
@@ -94,7 +94,7 @@ async def final_state(bot: Any, job_id: str, timeout: float = 5.0) -> Any:
     message is sent (the delivery protocol writes it last)."""
     async def ended() -> Any:
         while True:
-            job = await bot.store.get(job_id)
+            job = await bot.jobs.store.get(job_id)
             if job is not None and job.is_final:
                 return job.state
             await asyncio.sleep(0.01)
@@ -105,7 +105,7 @@ async def final_state(bot: Any, job_id: str, timeout: float = 5.0) -> Any:
 async def no_open_jobs(bot: Any, timeout: float = 5.0) -> bool:
     """True once the store holds no unfinished job (its end is recorded after the message)."""
     async def closed() -> bool:
-        while await bot.store.unfinished():
+        while await bot.jobs.store.unfinished():
             await asyncio.sleep(0.01)
         return True
 
@@ -115,7 +115,7 @@ async def no_open_jobs(bot: Any, timeout: float = 5.0) -> bool:
 async def assert_settled(emu: Any, bot: Any) -> None:
     """The closing check of every test: no job left open, nothing Discord would have refused."""
     await wait_idle(bot)
-    open_jobs = await bot.store.unfinished()
+    open_jobs = await bot.jobs.store.unfinished()
     assert not open_jobs, f"jobs left open: {[(j.id, j.state) for j in open_jobs]}"
     assert not emu.violations, [str(v) for v in emu.violations]
     assert not emu.unhandled, emu.unhandled

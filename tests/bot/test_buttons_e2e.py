@@ -26,7 +26,7 @@ async def test_reroll_starts_a_new_job_with_a_new_seed(discord_emulator, fake_co
     click = await emu.click(result, button(result, "reroll"))
     rerolled = await wait_result(emu, click)
     assert rerolled.id != result.id and job_id_of(rerolled) != job_id_of(result)
-    new_job = await bot.store.get(job_id_of(rerolled))
+    new_job = await bot.jobs.store.get(job_id_of(rerolled))
     assert new_job.seed != 11 and new_job.parameters["aspect_ratio"] == "9:16"
     assert rerolled.attachments[0].data in saved_outputs(fake_comfyui)
     await assert_settled(emu, bot)
@@ -40,7 +40,7 @@ async def test_edit_opens_a_modal_and_edits_the_result_image(discord_emulator, f
     assert opened.modal is not None
     submitted = await emu.submit_modal(opened, {"What should change?": "make it snow"})
     edited = await wait_result(emu, submitted)
-    job = await bot.store.get(job_id_of(edited))
+    job = await bot.jobs.store.get(job_id_of(edited))
     assert job.workflow == "editflux" and job.parameters["prompt"] == "make it snow"
     assert result.attachments[0].data in fake_comfyui.files.files["input"].values(), "the result image was the input"
     await assert_settled(emu, bot)
@@ -105,15 +105,15 @@ async def test_buttons_work_after_the_bot_restarts(discord_emulator, fake_comfyu
     async with running_bot(emu, fake_comfyui, bot_config) as second:
         # a modal opened before the restart is answered after it
         edited = await wait_result(emu, await emu.submit_modal(opened, {"What should change?": "add a moon"}))
-        assert (await second.store.get(job_id_of(edited))).workflow == "editqwen"
+        assert (await second.jobs.store.get(job_id_of(edited))).workflow == "editqwen"
         info = await emu.click(result, button(result, "info"), user=bob)
         assert "a red fox" in await answer_text(emu, info)
         reroll = await emu.click(result, button(result, "reroll"), user=bob)
         rerolled = await wait_result(emu, reroll)
-        assert (await second.store.get(job_id_of(rerolled))).user_id == int(bob.id)
+        assert (await second.jobs.store.get(job_id_of(rerolled))).user_id == int(bob.id)
         opened = await emu.click(other, next(c for c in other.custom_ids if c.endswith(":editflux")), user=bob)
         edited = await wait_result(emu, await emu.submit_modal(opened, {"What should change?": "add a sun"}))
-        assert (await second.store.get(job_id_of(edited))).workflow == "editflux"
+        assert (await second.jobs.store.get(job_id_of(edited))).workflow == "editflux"
         refused = await emu.click(result, button(result, "delete"), user=bob)
         assert not result.deleted and alice.mention in await answer_text(emu, refused)
         deleted = await emu.click(result, button(result, "delete"), user=alice)
@@ -128,7 +128,7 @@ async def test_reroll_of_an_edit_reuses_the_image_comfyui_stored_even_when_it_wa
     second = await wait_result(emu, await emu.invoke("editflux", {"prompt": "b"},
                                                      attachments={"image": ("photo.png", png_bytes(60, 90, "blue"), "image/png")}))
     await wait_idle(bot)  # the store is updated right after the message is sent
-    assert (await bot.store.get(job_id_of(second))).parameters["image"] == "photo (1).png", "ComfyUI renamed the clash"
+    assert (await bot.jobs.store.get(job_id_of(second))).parameters["image"] == "photo (1).png", "ComfyUI renamed the clash"
     click = await emu.click(second, button(second, "reroll"))
     rerolled = await wait_result(emu, click)
     graph = list(fake_comfyui.worker.history.values())[-1]["prompt"][2]
@@ -147,7 +147,7 @@ async def test_a_job_lost_by_a_comfyui_restart_offers_retry_with_the_same_seed(d
     assert is_failure(failed) and "lost this job" in embed_text(failed)
     fake_comfyui.simulate("SamplerCustomAdvanced", steps=1, step_delay=0)
     retried = await wait_result(emu, await emu.click(failed, button(failed, "retry")))
-    assert (await bot.store.get(job_id_of(retried))).seed == 99
+    assert (await bot.jobs.store.get(job_id_of(retried))).seed == 99
     await assert_settled(emu, bot)
 
 
@@ -162,7 +162,7 @@ async def test_cancel_while_the_inputs_upload_is_honoured(discord_emulator, fake
     await emu.wait_for_message(lambda m: m.id == progress.id and "Starting" in embed_text(m))
     cancel = button(progress, "cancel")
     job_id = cancel.split(":")[2]
-    assert (await bot.store.get(job_id)).prompt_id is None, "still uploading"
+    assert (await bot.jobs.store.get(job_id)).prompt_id is None, "still uploading"
     click = await emu.click(progress, cancel)
     assert "Cancelled" in await answer_text(emu, click)
     ended = await wait_outcome(emu, inter)

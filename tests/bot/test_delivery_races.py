@@ -18,6 +18,7 @@ import asyncio
 import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any
+from types import SimpleNamespace
 
 import discord
 import pytest
@@ -114,7 +115,7 @@ class RaceBot:
     """What the protocol needs of the bot: the store, Discord's clock, and a record of sends."""
 
     def __init__(self, store: Any, interleaver: Interleaver) -> None:
-        self.store = store
+        self.jobs = SimpleNamespace(store=store)  # the protocol reads the store as bot.jobs.store
         self.interleaver = interleaver
         self.sent: list[tuple[str, str]] = []  # (intent, outcome kind)
 

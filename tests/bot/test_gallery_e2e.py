@@ -64,7 +64,7 @@ async def test_show_after_a_restart_reads_comfyui_history_once_the_message_is_go
         shown = await wait_result(emu, await emu.invoke("show", {"job": job}))
         assert shown.attachments[0].data == original, "the same picture, from ComfyUI's history"
         varied = await wait_result(emu, await emu.click(shown, button_of(shown, "discomfy:vary:")))
-        assert (await second.store.get(job_id_of(varied))).parameters["prompt"] == "a lighthouse at dusk"
+        assert (await second.jobs.store.get(job_id_of(varied))).parameters["prompt"] == "a lighthouse at dusk"
 
         fake_comfyui.files.files["output"].clear()  # ComfyUI cleaned its output folder too
         await answer_text(emu, await emu.click(shown, button_of(shown, "discomfy:delete:")))

@@ -15,11 +15,11 @@ async def test_no_job_run_outlives_its_job(discord_emulator, fake_comfyui, bot):
     running = await emu.invoke("generate", {"prompt": "running"}, user=alice)
     waiting = await emu.invoke("generate", {"prompt": "waiting"}, user=alice)
     await emu.wait_for_message(lambda m: m.id == running.original_message.id and "Step" in embed_text(m))
-    assert len(list(bot.generation.runs)) == 2  # both are held while they live
+    assert len(list(bot.jobs.generation.runs)) == 2  # both are held while they live
     for inter in (waiting, running):
         message = inter.original_message
         await emu.click(message, button(message, "cancel"), user=alice)
     assert is_failure(await wait_outcome(emu, running))
 
     await assert_settled(emu, bot)
-    assert list(bot.generation.runs) == []
+    assert list(bot.jobs.generation.runs) == []

@@ -42,7 +42,7 @@ async def test_a_job_whose_message_was_deleted_gets_its_result_posted_once(disco
     await assert_settled_allowing_the_404(emu, bot)
     view = seen(emu, job_id)
     assert view.kind == "result" and view.results == 1 and view.duplicates == 0, view
-    assert (await bot.store.get(job_id)).delivery_intent == f"post:discomfy-{job_id}"
+    assert (await bot.jobs.store.get(job_id)).delivery_intent == f"post:discomfy-{job_id}"
 
 
 async def assert_settled_allowing_the_404(emu, bot):

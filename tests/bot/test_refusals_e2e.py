@@ -87,7 +87,7 @@ async def test_an_unknown_lora_is_named_with_a_suggestion(discord_emulator, fake
 async def test_comfyui_down_is_answered_at_once(discord_emulator, fake_comfyui, bot):
     emu = discord_emulator
     await fake_comfyui.stop()
-    await bot.servers.check_all()  # the health check saw it go (the bot read its nodes at start)
+    await bot.jobs.servers.check_all()  # the health check saw it go (the bot read its nodes at start)
     text = await refusal(emu, "generate", {"prompt": "x"})
     assert "not reachable" in text and "try again" in text.lower()
     assert "127.0.0.1" not in text and "http" not in text

@@ -53,7 +53,7 @@ async def test_vary_region_changes_only_the_chosen_cells(discord_emulator, fake_
     mask = decoded(next(data for name, data in fake_comfyui.files.files["input"].items() if name == loaded[1]))
     assert mask.getpixel((512, 512)) == (255, 255, 255) and mask.getpixel((800, 100)) == (0, 0, 0)
     assert mask.getpixel((340, 512))[0] == 0 < mask.getpixel((342, 512))[0] < 255, "the edge fades in inside the cell"
-    job = await bot.store.get(job_id_of(varied))
+    job = await bot.jobs.store.get(job_id_of(varied))
     assert job.workflow == "inpaint" and job.parameters["prompt"] == "a blue bird" and "a blue bird" in embed_text(varied)
     await assert_settled(emu, bot)
 

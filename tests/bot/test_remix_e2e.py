@@ -52,7 +52,7 @@ async def test_remix_reroll_runs_the_edited_prompts_and_the_result_names_them(di
     remixed = await wait_result(emu, await emu.submit_modal(opened, {"Prompt": "a blue fox in snow"}))
 
     assert texts(last_graph(fake_comfyui)) == {"a blue fox in snow", "fog"}, "the edited prompt reached the graph"
-    job = await bot.store.get(job_id_of(remixed))
+    job = await bot.jobs.store.get(job_id_of(remixed))
     assert job.workflow == "generate-sdxl" and job.seed != 5
     text = embed_text(remixed)
     assert "a blue fox in snow" in text and "From your remix: prompt" in text
@@ -87,7 +87,7 @@ async def test_a_remix_form_opened_before_a_restart_still_runs_and_remix_can_be_
         await wait_idle(first)
     async with running_bot(emu, fake_comfyui, bot_config) as second:
         remixed = await wait_result(emu, await emu.submit_modal(opened, {"Prompt": "an owl on a green branch"}))
-        assert (await second.store.get(job_id_of(remixed))).parameters["prompt"] == "an owl on a green branch"
+        assert (await second.jobs.store.get(job_id_of(remixed))).parameters["prompt"] == "an owl on a green branch"
         assert "Remix: on" in await answer_text(emu, await emu.invoke("settings show"))
         await answer_text(emu, await emu.invoke("settings set", {"remix": "off"}))
         later = await wait_result(emu, await emu.invoke("generate", {"prompt": "an owl"}))

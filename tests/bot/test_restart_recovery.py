@@ -43,11 +43,11 @@ async def start_job(emu, fake, config, *, wait_for_prompt: bool):
 
 
 async def _settled(bot):
-    return not await bot.store.unfinished()
+    return not await bot.jobs.store.unfinished()
 
 
 async def _has_prompt(bot):
-    jobs = await bot.store.unfinished()
+    jobs = await bot.jobs.store.unfinished()
     return bool(jobs and jobs[0].prompt_id)
 
 
@@ -115,19 +115,19 @@ async def test_a_job_waiting_in_our_queue_is_requeued_after_restart_with_the_mod
         await emu.invoke("generate", {"prompt": "a slow lighthouse"}, user=alice)
         await emu.invoke("generate", {"prompt": "a patient harbour"}, user=bob)  # waits: one slot
         await until(lambda: _waiting_with_message(bot))
-        first_models = {j.job_id: j.models for j in bot.job_queue.snapshot().pending}
+        first_models = {j.job_id: j.models for j in bot.jobs.job_queue.snapshot().pending}
     (waiting_id, models), = first_models.items()
     assert "flux1-dev.safetensors" in models
     async with running_bot(emu, fake_comfyui, bot_config) as bot:
-        snapshot = bot.job_queue.snapshot()
+        snapshot = bot.jobs.job_queue.snapshot()
         again = {j.job_id: j.models for j in (*snapshot.pending, *snapshot.running)}
         assert again.get(waiting_id) == models
         await until(lambda: _settled(bot), timeout=20)
 
 
 async def _waiting_with_message(bot):
-    pending = bot.job_queue.snapshot().pending
+    pending = bot.jobs.job_queue.snapshot().pending
     if not pending:
         return False
-    job = await bot.store.get(pending[0].job_id)
+    job = await bot.jobs.store.get(pending[0].job_id)
     return job is not None and job.progress_message_id is not None

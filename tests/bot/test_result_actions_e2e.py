@@ -70,7 +70,7 @@ async def test_v1_varies_image_one_with_a_new_seed_and_subtle_denoise(discord_em
     batch = await generate(emu, batch=4, steps=12)
     first = batch.attachments[0]
     varied = await wait_result(emu, await emu.click(batch, button(batch, "vary", 1)))
-    job = await bot.store.get(job_id_of(varied))
+    job = await bot.jobs.store.get(job_id_of(varied))
     assert job.workflow == "generate-flux" and job.parameters["prompt"] == "a red fox" and job.parameters["steps"] == 12
     assert job.seed != 11 and job.parameters["denoise"] == 0.35
     assert "Denoise" not in embed_text(varied)  # a hidden option: nothing a user reads names it
@@ -87,7 +87,7 @@ async def test_vary_strong_on_a_single_image_and_no_vary_for_a_model_without_img
     emu = discord_emulator
     single = await generate(emu)
     strong = await wait_result(emu, await emu.click(single, button(single, "vary_strong")))
-    assert (await bot.store.get(job_id_of(strong))).parameters["denoise"] == 0.65
+    assert (await bot.jobs.store.get(job_id_of(strong))).parameters["denoise"] == 0.65
     assert last_graph(fake_comfyui)["9"]["inputs"]["denoise"] == 0.65
     edited = await wait_result(emu, await emu.invoke("editflux", {"prompt": "add a hat"},
                                                      attachments={"image": ("cat.png", png_bytes(), "image/png")}))
@@ -127,7 +127,7 @@ async def test_the_upscale_menu_upscales_an_image_another_user_posted(discord_em
     inter = await emu.invoke_message_command("Upscale", posted, user=bob)
     result = await wait_result(emu, inter)
     assert image_size(result.attachments[0].data) == (100, 80)
-    assert (await bot.store.get(job_id_of(result))).user_id == int(bob.id)
+    assert (await bot.jobs.store.get(job_id_of(result))).user_id == int(bob.id)
     text_only = await emu.post_message("no picture here", user=alice)
     refused = await emu.invoke_message_command("Upscale", text_only, user=bob)
     assert "no image to upscale" in await answer_text(emu, refused)
@@ -144,9 +144,9 @@ async def test_per_image_buttons_work_after_a_restart(discord_emulator, fake_com
         upscaled = await wait_result(emu, await emu.click(batch, button(batch, "upscale", 2)))
         assert image_size(upscaled.attachments[0].data) == tuple(2 * s for s in image_size(batch.attachments[1].data))
         varied = await wait_result(emu, await emu.click(batch, button(batch, "vary", 1)))
-        assert (await second.store.get(job_id_of(varied))).parameters["denoise"] == 0.35
+        assert (await second.jobs.store.get(job_id_of(varied))).parameters["denoise"] == 0.35
         strong = await wait_result(emu, await emu.click(single, button(single, "vary_strong")))
-        assert (await second.store.get(job_id_of(strong))).parameters["prompt"] == "an owl"
+        assert (await second.jobs.store.get(job_id_of(strong))).parameters["prompt"] == "an owl"
         await assert_settled(emu, second)
 
 

@@ -33,7 +33,7 @@ async def test_each_job_goes_to_the_server_that_has_its_model(tmp_path, discord_
     async with running_bot(emu, fake_comfyui, config) as bot:
         # gpu2 has only the SDXL checkpoint; gpu1 has everything
         second_comfyui.checkpoints = ["sd_xl_base_1.0.safetensors"]
-        await bot.servers.refresh_object_info()
+        await bot.jobs.servers.refresh_object_info()
         flux = await emu.invoke("generate", {"prompt": "flux job", "seed": 1})
         await emu.wait_for_message(lambda m: m.id == flux.original_message.id and m.attachments, timeout=10)
         assert fake_comfyui.count("POST", "/prompt") == 1 and second_comfyui.count("POST", "/prompt") == 0
@@ -45,7 +45,7 @@ async def test_a_server_dying_mid_job_moves_the_job_and_it_is_delivered(tmp_path
     config = two_server_config(tmp_path, emu, fake_comfyui, second_comfyui)
     async with running_bot(emu, fake_comfyui, config) as bot:
         install_models(second_comfyui, bot)
-        await bot.servers.refresh_object_info()
+        await bot.jobs.servers.refresh_object_info()
         for fake in (fake_comfyui, second_comfyui):
             fake.simulate("SamplerCustomAdvanced", 40, 0.05)  # two seconds of sampling
         inter = await emu.invoke("generate", {"prompt": "survives a dead server", "seed": 5})
@@ -66,7 +66,7 @@ async def _server_of_running_job(bot):
     from tests.bot.test_restart_recovery import until
 
     async def running():
-        jobs = await bot.store.unfinished()
+        jobs = await bot.jobs.store.unfinished()
         return jobs and jobs[0].prompt_id and jobs[0].server
 
     return await until(running)
@@ -111,7 +111,7 @@ async def test_status_shows_what_each_server_holds_with_model_affinity(tmp_path,
     config.set("comfyui.scheduling", "model_affinity")
     async with running_bot(emu, fake_comfyui, config) as bot:
         second_comfyui.checkpoints = ["sd_xl_base_1.0.safetensors"]
-        await bot.servers.refresh_object_info()
+        await bot.jobs.servers.refresh_object_info()
         flux = await emu.invoke("generate", {"prompt": "flux job", "seed": 1})
         await emu.wait_for_message(lambda m: m.id == flux.original_message.id and m.attachments, timeout=10)
         status = await emu.invoke("status")
@@ -133,13 +133,13 @@ async def test_a_server_dying_while_the_result_is_being_delivered_does_not_cut_t
     config = two_server_config(tmp_path, emu, fake_comfyui, second_comfyui)
     async with running_bot(emu, fake_comfyui, config) as bot:
         install_models(second_comfyui, bot)
-        await bot.servers.refresh_object_info()
+        await bot.jobs.servers.refresh_object_info()
         limited = emu.inject_429(lambda r: r.method == "PATCH" and any(p.filename != "preview.jpg" for p in r.files),
                                  retry_after=1.5, times=1)
         inter = await emu.invoke("generate", {"prompt": "delivered while its server dies", "seed": 4})
 
         async def delivering():
-            job = await bot.store.get(_job_of(inter))
+            job = await bot.jobs.store.get(_job_of(inter))
             return job.delivery_intent is not None and job
 
         job = await until(delivering, what="the delivery intent")
@@ -147,7 +147,7 @@ async def test_a_server_dying_while_the_result_is_being_delivered_does_not_cut_t
         await dead.stop()  # the health check (every 0.2 s) sees it during the 1.5 s upload
         await emu.wait_for_message(lambda m: m.id == inter.original_message.id and m.attachments, timeout=10)
         assert await no_open_jobs(bot)
-        final = await bot.store.get(job.id)
+        final = await bot.jobs.store.get(job.id)
     assert limited.times == 0, "the result upload must have been slowed while the server died"
     view = seen(emu, job.id)
     assert final.state.value == "delivered" and view.kind == "result" and view.duplicates == 0, (final.state, view)

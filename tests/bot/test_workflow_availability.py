@@ -22,9 +22,9 @@ async def until(predicate, timeout: float = 10.0) -> None:
 
 async def server_down_then_up(bot, fake) -> None:
     await fake.stop()
-    await bot.servers.check_all()  # seen down
+    await bot.jobs.servers.check_all()  # seen down
     await fake.start()
-    await bot.servers.check_all()  # seen up: the listeners run, availability among them
+    await bot.jobs.servers.check_all()  # seen up: the listeners run, availability among them
 
 
 async def test_a_workflow_no_server_can_run_is_named_and_comes_back_with_a_server_that_can(

@@ -78,7 +78,7 @@ async def test_words_strikes_blocks_and_the_audit_channel_survive_a_restart(disc
         assert "fox" not in (await answer_text(emu, await emu.invoke("server show", {}, user=admin)))
         first = await refusal(emu, alice, "a cute N.S.F.W cat")
         assert "\u201cnsfw\u201d is on this server's word list" in first and "1 more" in first
-        assert await bot.store.jobs_for_user(int(alice.id), active_only=False) == []
+        assert await bot.jobs.store.jobs_for_user(int(alice.id), active_only=False) == []
 
         stripped = await wait_result(emu, await emu.invoke("generate", {"prompt": "a blurry dog"}, user=alice), timeout=15)
         assert stripped.embeds[0]["description"] == "a dog"
@@ -195,7 +195,7 @@ async def test_twenty_submissions_at_once_with_one_unit_left_make_exactly_one_jo
         assert len(accepted) == 1 and len(refused) == 19, refused
         assert all(text.startswith("You have used your 2 jobs") for text in refused), refused
         await wait_result(emu, accepted[0], timeout=15)
-        assert len(await bot.store.jobs_for_user(int(alice.id), active_only=False)) == 2
+        assert len(await bot.jobs.store.jobs_for_user(int(alice.id), active_only=False)) == 2
         await assert_settled(emu, bot)
 
 
@@ -214,11 +214,11 @@ async def test_an_admin_menu_cannot_be_replayed_by_a_member_or_aimed_at_another_
         forged = await emu.click(shown.original_message, f"community:nsfw:{other_guild}", user=admin,
                                  values=["everywhere"])
         assert await answer_text(emu, forged) == "This menu belongs to another server's rules."
-        assert bot.guild_preferences.owners("community") == {}  # nothing changed, for either server
+        assert bot.jobs.guild_preferences.owners("community") == {}  # nothing changed, for either server
         shown.original_message.component(f"community:nsfw:{other_guild}")["custom_id"] = menu
         done = await emu.click(shown.original_message, menu, user=admin, values=["off"])
         assert await answer_text(emu, done) == "Done: set the NSFW policy to off."
-        assert bot.guild_preferences.owners("community") == {int(emu.guild_id): {"nsfw_policy": "off"}}
+        assert bot.jobs.guild_preferences.owners("community") == {int(emu.guild_id): {"nsfw_policy": "off"}}
         await assert_settled(emu, bot)
 
 

@@ -37,7 +37,7 @@ async def test_check_warns_and_names_the_install_command(without_nudenet, config
     with caplog.at_level(logging.WARNING):
         bot = await load_offline(config)
         await bot.close()
-    assert "community" in bot.load_report.names("loaded")
+    assert "community" in bot.plugins.report.names("loaded")
     warning = next(r.getMessage() for r in caplog.records if "NSFW classifier is off" in r.getMessage())
     assert "pip install 'discomfy[nsfw]'" in warning and "word lists" in warning and "quotas" in warning
 
@@ -62,6 +62,6 @@ async def test_a_bad_operator_setting_stops_the_plugin_with_the_key_and_the_fix(
     override(config, "community.nsfw_policy", "sometimes")
     bot = await load_offline(config)
     await bot.close()
-    (failed,) = [e for e in bot.load_report.failed if e.name == "community"]
+    (failed,) = [e for e in bot.plugins.report.failed if e.name == "community"]
     assert "[community] refuse: '***' cannot be used" in failed.reason
     assert "[community] nsfw_policy = 'sometimes': use one of off, nsfw_channels, everywhere" in failed.reason

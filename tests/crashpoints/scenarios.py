@@ -87,7 +87,7 @@ async def deliver_one_first(stage: Stage) -> None:
         lambda m: m.id == first.original_message.id and m.attachments, timeout=20)
 
     async def recorded() -> bool:
-        return not await stage.bot.store.unfinished()
+        return not await stage.bot.jobs.store.unfinished()
 
     await _until(recorded, 10)  # its end is written: the first job's effects are not the reroll's
 
@@ -192,12 +192,12 @@ async def _play(scenario: Scenario, root: Path, stop_before: int | None, emu: Di
                 stage.bot = bot
                 for fake in fakes[1:]:
                     install_models(fake, bot)
-                await bot.servers.refresh_object_info()
+                await bot.jobs.servers.refresh_object_info()
                 if scenario.prepare is not None:
                     await scenario.prepare(stage)
                 plan.counting = True
                 stage.interaction = await scenario.act(stage)
-                await _until(lambda: _ended(stage, bot.store, plan), SETTLE_TIMEOUT)
+                await _until(lambda: _ended(stage, bot.jobs.store, plan), SETTLE_TIMEOUT)
                 plan.counting = False
         except Exception:
             if not plan.killed:
@@ -213,7 +213,7 @@ async def _play(scenario: Scenario, root: Path, stop_before: int | None, emu: Di
         second = incarnation.set(2)
         try:
             async with running_bot(emu, fakes[0], config) as bot:
-                settled = await _until(lambda: _ended(stage, bot.store), SETTLE_TIMEOUT)
+                settled = await _until(lambda: _ended(stage, bot.jobs.store), SETTLE_TIMEOUT)
         finally:
             incarnation.reset(second)
     job_ids = await _jobs_of(config, stage)

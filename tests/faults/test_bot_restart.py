@@ -47,11 +47,11 @@ async def test_restart_with_jobs_in_every_state_ends_each_exactly_once(discord_e
                              attachments={"image": (name, png_bytes(), "image/png")})
 
         async def two_on_comfyui() -> bool:
-            return all([(await job_of(bot.store, u)).prompt_id for u in (done_meanwhile, still_running)])
+            return all([(await job_of(bot.jobs.store, u)).prompt_id for u in (done_meanwhile, still_running)])
 
         await until(two_on_comfyui, what="two jobs queued on ComfyUI")
-        first = await job_of(bot.store, done_meanwhile)
-        second = await job_of(bot.store, still_running)
+        first = await job_of(bot.jobs.store, done_meanwhile)
+        second = await job_of(bot.jobs.store, still_running)
     # the bot is down; ComfyUI finishes the first prompt and starts the second
     await until(lambda: first.prompt_id in fake.worker.history, what="first prompt finished while the bot was down")
     assert second.prompt_id not in fake.worker.history
@@ -62,7 +62,7 @@ async def test_restart_with_jobs_in_every_state_ends_each_exactly_once(discord_e
         del emu.cdn[key]  # Discord no longer serves e's attachment
 
     async with running_bot(emu, fake, bot_config) as bot:
-        settled = await settle(bot.store, users, emu=emu, at_least=5, timeout=30)
+        settled = await settle(bot.jobs.store, users, emu=emu, at_least=5, timeout=30)
     audit = await fault_figures.audit(request, emu, bot_config, users, faults=1)
     assert settled, audit.explain()
     outcome = {v.job_id: v for v in audit.verdicts}
@@ -82,14 +82,14 @@ async def test_bot_stopped_again_during_recovery_still_delivers_once(discord_emu
     async with running_bot(emu, fake, bot_config) as bot:
         for user in users:
             await emu.invoke("generate", {"prompt": f"job of {user.name}"}, user=user)
-        await until(lambda: _any_prompt(bot.store, users), what="a job on ComfyUI")
+        await until(lambda: _any_prompt(bot.jobs.store, users), what="a job on ComfyUI")
     for _ in range(2):  # start, let recovery begin, stop again before everything is done
         restarts += 1
         async with running_bot(emu, fake, bot_config) as bot:
-            await until(lambda: _any_prompt(bot.store, users), what="recovery re-attached a job")
+            await until(lambda: _any_prompt(bot.jobs.store, users), what="recovery re-attached a job")
     restarts += 1
     async with running_bot(emu, fake, bot_config) as bot:
-        settled = await settle(bot.store, users, emu=emu, at_least=3, timeout=40)
+        settled = await settle(bot.jobs.store, users, emu=emu, at_least=3, timeout=40)
     audit = await fault_figures.audit(request, emu, bot_config, users, faults=restarts)
     assert settled, audit.explain()
     assert audit.delivered == 3, audit.explain()
@@ -113,14 +113,14 @@ async def test_bot_restarted_while_comfyui_is_down_follows_the_job_once_it_is_ba
     user = emu.make_user("rebooted")
     async with running_bot(emu, fake, bot_config) as bot:
         await emu.invoke("generate", {"prompt": "survives a reboot"}, user=user)
-        await until(lambda: _any_prompt(bot.store, [user]), what="the job on ComfyUI")
+        await until(lambda: _any_prompt(bot.jobs.store, [user]), what="the job on ComfyUI")
     kept = [item for item in (fake.worker.running, *fake.worker.pending) if item is not None]
     await fake.stop()
     async with running_bot(emu, fake, bot_config) as bot:
         await fake.start()  # back with its persisted queue, the bot already running
         for item in kept:
             fake.worker.put(item)
-        settled = await settle(bot.store, [user], emu=emu, timeout=20)
+        settled = await settle(bot.jobs.store, [user], emu=emu, timeout=20)
     audit = await fault_figures.audit(request, emu, bot_config, [user], faults=2)
     assert settled and audit.delivered == 1, audit.explain()
     assert not emu.violations and not emu.unhandled

@@ -55,8 +55,8 @@ async def test_socket_dropped_every_few_hundred_ms_loses_no_job(discord_emulator
     async with running_bot(emu, fake, bot_config) as bot:
         async with dropping_sockets(fake) as drops:
             await start_jobs(emu, users, per_user=2)
-            settled = await settle(bot.store, users, emu=emu, at_least=6, timeout=40)
-        reconnects = bot.servers.primary.client.socket.connect_count
+            settled = await settle(bot.jobs.store, users, emu=emu, at_least=6, timeout=40)
+        reconnects = bot.jobs.servers.primary.client.socket.connect_count
     audit = await fault_figures.audit(request, emu, bot_config, users, faults=drops[0])
     assert drops[0] >= 3, "the scenario must actually drop the socket while jobs run"
     assert drops[1] >= 1, "at least one drop must hit a running prompt"
@@ -77,7 +77,7 @@ async def test_comfyui_restarted_mid_job_fails_the_lost_job_clearly_and_runs_the
         # the first job is running on ComfyUI, the other two wait in the bot's fair queue
         await until(lambda: fake.worker.running is not None, what="a prompt running on ComfyUI")
         await fake.restart(lose_queue=True)
-        settled = await settle(bot.store, users, emu=emu, at_least=3, timeout=40)
+        settled = await settle(bot.jobs.store, users, emu=emu, at_least=3, timeout=40)
     audit = await fault_figures.audit(request, emu, bot_config, users, faults=1)
     assert settled, audit.explain()
     failed = [v for v in audit.verdicts if v.state != "delivered"]
@@ -100,7 +100,7 @@ async def test_comfyui_restarted_twice_while_a_burst_runs(discord_emulator, fake
             await until(lambda: fake.worker.running is not None, what="a prompt running on ComfyUI")
             await fake.restart(lose_queue=True)
             restarts += 1
-        settled = await settle(bot.store, users, emu=emu, at_least=8, timeout=60)
+        settled = await settle(bot.jobs.store, users, emu=emu, at_least=8, timeout=60)
     audit = await fault_figures.audit(request, emu, bot_config, users, faults=restarts)
     assert settled, audit.explain()
     assert audit.delivered >= audit.jobs - restarts, audit.explain()
@@ -117,7 +117,7 @@ async def test_comfyui_answering_500_mid_burst_fails_only_the_hit_jobs_clearly(d
     async with running_bot(emu, fake, bot_config) as bot:
         await start_jobs(emu, users, per_user=1)
         fake.fail_http(500, times=3)
-        settled = await settle(bot.store, users, emu=emu, at_least=4, timeout=30)
+        settled = await settle(bot.jobs.store, users, emu=emu, at_least=4, timeout=30)
     all_answered = fake.take_http_failure() is None
     audit = await fault_figures.audit(request, emu, bot_config, users, faults=3)
     assert all_answered, "the injected 500s must all have been answered while the jobs ran"

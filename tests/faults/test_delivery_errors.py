@@ -56,10 +56,10 @@ async def run_one(emu, fake, config, *, past_token: bool = False, private: bool 
         refused = await emu.wait_for_request(lambda r: r.status is not None and r.status >= 400, timeout=15)
         loop = asyncio.get_running_loop()
         first_refusal = loop.time()
-        job = await until(lambda: _final(bot.store, job_id), timeout=25, what="the job ended")
+        job = await until(lambda: _final(bot.jobs.store, job_id), timeout=25, what="the job ended")
         ended_after = loop.time() - first_refusal
     async with running_bot(emu, fake, config) as bot:
-        left_open = await bot.store.unfinished()
+        left_open = await bot.jobs.store.unfinished()
     return job, ended_after, left_open, rule, refused
 
 

@@ -44,7 +44,7 @@ async def test_429_on_webhook_edits_and_results_delays_but_never_loses_or_double
         for round_ in range(2):
             for user in users:
                 await emu.invoke("generate", {"prompt": f"rate limited {user.name} {round_}"}, user=user)
-        settled = await settle(bot.store, users, emu=emu, at_least=6, timeout=40)
+        settled = await settle(bot.jobs.store, users, emu=emu, at_least=6, timeout=40)
     limited = [r for r in emu.requests if r.status == 429]
     audit = await fault_figures.audit(request, emu, bot_config, users, faults=len(limited))
     assert progress.times == 0 and results.times == 0, "progress edits and result uploads must be limited"
@@ -62,7 +62,7 @@ async def test_result_upload_limited_until_discordpy_gives_up_is_still_delivered
     async with running_bot(emu, fake, bot_config) as bot:
         await emu.invoke("generate", {"prompt": "a rate limited result"}, user=user)
         emu.inject_429(result_upload, retry_after=0.05, times=5)
-        settled = await settle(bot.store, [user], emu=emu, timeout=20)
+        settled = await settle(bot.jobs.store, [user], emu=emu, timeout=20)
     limited = [r for r in emu.requests if r.status == 429]
     audit = await fault_figures.audit(request, emu, bot_config, [user], faults=len(limited))
     assert len(limited) == 5 and all(r.files for r in limited)
@@ -82,7 +82,7 @@ async def test_bot_stopped_while_its_result_upload_is_rate_limited_delivers_afte
         await emu.invoke("generate", {"prompt": "stopped mid-upload"}, user=user)
         await emu.wait_for_request(lambda r: r.status == 429 and r.files, timeout=10)
     async with running_bot(emu, fake, bot_config) as bot:
-        settled = await settle(bot.store, [user], emu=emu, timeout=8)
+        settled = await settle(bot.jobs.store, [user], emu=emu, timeout=8)
     audit = await fault_figures.audit(request, emu, bot_config, [user], faults=2)
     assert settled, audit.explain()
     assert audit.delivered == 1, audit.explain()
@@ -111,7 +111,7 @@ async def test_gateway_reconnect_mid_job_keeps_jobs_and_commands_sent_meanwhile(
         await emu.gateway.ws.close(code=4000, message=b"unknown error")
         await until(lambda: emu.gateway.resumes > resumed, what="the bot resumed after an abrupt close")
         reconnects += 1
-        settled = await settle(bot.store, users, emu=emu, at_least=2, timeout=30)
+        settled = await settle(bot.jobs.store, users, emu=emu, at_least=2, timeout=30)
     audit = await fault_figures.audit(request, emu, bot_config, users, faults=reconnects)
     assert emu.gateway.resumes == reconnects
     assert settled, audit.explain()

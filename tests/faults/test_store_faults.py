@@ -77,7 +77,7 @@ async def test_disk_full_when_a_job_is_accepted(discord_emulator, fake_comfyui, 
     # the owner frees space: the same store file takes jobs again
     async with running_bot(emu, fake, bot_config) as bot:
         await emu.invoke("generate", {"prompt": "room again"}, user=user)
-        settled = await settle(bot.store, [user], emu=emu, timeout=20)
+        settled = await settle(bot.jobs.store, [user], emu=emu, timeout=20)
     audit = await fault_figures.audit(request, emu, bot_config, [user], faults=1)
     assert settled and audit.delivered == 1, audit.explain()
     assert not emu.violations and not emu.unhandled
@@ -103,7 +103,7 @@ async def test_store_locked_by_another_process_when_a_job_is_accepted(discord_em
         queued_while_locked = prompts_queued(fake)
         # the lock is gone: the next attempt goes through
         await emu.invoke("generate", {"prompt": "unlocked"}, user=user)
-        settled = await settle(bot.store, [user], emu=emu, timeout=5)
+        settled = await settle(bot.jobs.store, [user], emu=emu, timeout=5)
     assert integrity(bot_config) == "ok"
     audit = await fault_figures.audit(request, emu, bot_config, [user], faults=1)
     answer = refused.original_message
@@ -135,7 +135,7 @@ async def test_store_locked_while_a_job_finishes_leaves_no_job_open(discord_emul
         await emu.invoke("generate", {"prompt": "locked at the finish"}, user=user)
 
         async def on_comfyui() -> bool:
-            jobs = await bot.store.jobs_for_user(int(user.id), active_only=False)
+            jobs = await bot.jobs.store.jobs_for_user(int(user.id), active_only=False)
             return bool(jobs and jobs[0].prompt_id)
 
         await until(on_comfyui, what="the job running on ComfyUI")
@@ -148,7 +148,7 @@ async def test_store_locked_while_a_job_finishes_leaves_no_job_open(discord_emul
             other.execute("ROLLBACK")
         finally:
             other.close()
-        settled = await settle(bot.store, [user], emu=emu, timeout=5)
+        settled = await settle(bot.jobs.store, [user], emu=emu, timeout=5)
     assert integrity(bot_config) == "ok"
     audit = await fault_figures.audit(request, emu, bot_config, [user], faults=1)
     assert settled, audit.explain()

@@ -23,11 +23,11 @@ async def test_the_house_style_example_fills_in_only_what_the_user_left_out(proj
     config = get_config(project)
     override(config, "plugins.dirs", [str(REPO_ROOT / "plugins"), str(project / "plugins")])
     bot = ComfyUIBot(config)
-    await bot.load_plugins()
-    assert not bot.load_report.failed, bot.load_report.format()
-    spec = bot.workflows.get("generate-flux")
-    styled = bot.render(spec, {"prompt": "a harbour"}, user_id=1)
+    await bot.plugins.load()
+    assert not bot.plugins.report.failed, bot.plugins.report.format()
+    spec = bot.plugins.workflows.get("generate-flux")
+    styled = bot.plugins.render(spec, {"prompt": "a harbour"}, user_id=1)
     assert styled.parameters["prompt"] == "a harbour, watercolour"
     assert styled.sources == {"prompt": "the house style"}
-    plain = bot.render(spec, {"prompt": "a harbour", "lora": "style_a.safetensors"}, user_id=1)
+    plain = bot.plugins.render(spec, {"prompt": "a harbour", "lora": "style_a.safetensors"}, user_id=1)
     assert plain.parameters["prompt"] == "a harbour" and plain.sources == {}

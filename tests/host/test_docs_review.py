@@ -31,7 +31,7 @@ async def test_the_review_example_refuses_rewrites_and_spoilers(project, discord
     async with running_bot(emu, fake, config) as bot:
         refused = await emu.invoke("generate", {"prompt": "a cat on a sofa"})
         assert await answer_text(emu, refused) == "Cats are for the age-restricted channels of this server."
-        assert await bot.store.jobs_for_user(int(emu.owner.id), active_only=False) == []
+        assert await bot.jobs.store.jobs_for_user(int(emu.owner.id), active_only=False) == []
 
         dog = await wait_result(emu, await emu.invoke("generate", {"prompt": "a dog", "model": "sdxl"}), timeout=15)
         assert negative_prompt(fake) == "cats"

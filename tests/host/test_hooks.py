@@ -80,8 +80,8 @@ async def test_a_strategy_from_one_plugin_is_used_by_another_plugins_pack(projec
     config = get_config(project)
     override(config, "plugins.dirs", [str(REPO_ROOT / "plugins"), str(project / "plugins")])
     bot = ComfyUIBot(config)
-    await bot.load_plugins()
-    assert not bot.load_report.failed, bot.load_report.format()
-    rendered = bot.render(bot.workflows.get("loud"), {"prompt": "a quiet library"}, user_id=1)
+    await bot.plugins.load()
+    assert not bot.plugins.report.failed, bot.plugins.report.format()
+    rendered = bot.plugins.render(bot.plugins.workflows.get("loud"), {"prompt": "a quiet library"}, user_id=1)
     prompts = [n["inputs"]["text"] for n in rendered.graph.values() if n.get("_meta", {}).get("title") == "Positive Prompt"]
     assert prompts == ["A QUIET LIBRARY"]

@@ -11,7 +11,7 @@ from tests.conftest import command_plugin_source, write_plugin
 
 
 async def next_reload(bot):
-    return await asyncio.wait_for(bot.reloader.results.get(), timeout=15)
+    return await asyncio.wait_for(bot.plugins.reloader.results.get(), timeout=15)
 
 
 async def test_edit_reloads_the_plugin_and_a_syntax_error_keeps_the_old_version(project, discord_emulator, fake_comfyui):
@@ -21,7 +21,7 @@ async def test_edit_reloads_the_plugin_and_a_syntax_error_keeps_the_old_version(
         first = await discord_emulator.invoke("hello")
         assert first.original_message.content == "v1"
         syncs = len([r for r in discord_emulator.requests if r.method == "PUT"])
-        await asyncio.wait_for(bot.reloader.watching.wait(), timeout=10)
+        await asyncio.wait_for(bot.plugins.reloader.watching.wait(), timeout=10)
 
         source.write_text(source.read_text().replace("v1", "v2"))
         result = await next_reload(bot)
@@ -45,7 +45,7 @@ async def test_a_new_data_pack_becomes_a_model_choice_without_a_restart(project,
                           plugin_dirs=[REPO_ROOT / "plugins"], workflow_dirs=[project / "workflows"])
     async with running_bot(discord_emulator, fake_comfyui, config, dev=True) as bot:
         assert "model" not in {o["name"] for o in discord_emulator.command("generate")["options"]}
-        await asyncio.wait_for(bot.reloader.watching.wait(), timeout=10)
+        await asyncio.wait_for(bot.plugins.reloader.watching.wait(), timeout=10)
 
         staged = project / "staging" / "sdxl"  # then one rename: the watcher sees a whole pack
         shutil.copytree(REPO_ROOT / "workflows" / "sdxl", staged)
@@ -65,7 +65,7 @@ async def test_a_broken_pack_under_dev_is_reported_and_the_command_keeps_working
     config = build_config(project, emulator=discord_emulator, comfyui_url=fake_comfyui.url,
                           plugin_dirs=[REPO_ROOT / "plugins"], workflow_dirs=[project / "workflows"])
     async with running_bot(discord_emulator, fake_comfyui, config, dev=True) as bot:
-        await asyncio.wait_for(bot.reloader.watching.wait(), timeout=10)
+        await asyncio.wait_for(bot.plugins.reloader.watching.wait(), timeout=10)
         staged = project / "staging" / "broken"
         shutil.copytree(REPO_ROOT / "workflows" / "sdxl", staged)
         (staged / "workflow.json").write_text('{"nodes": [], "links": []}')
@@ -87,7 +87,7 @@ async def test_editing_a_packs_schema_updates_the_command(project, discord_emula
     config = build_config(project, emulator=discord_emulator, comfyui_url=fake_comfyui.url,
                           plugin_dirs=[REPO_ROOT / "plugins"], workflow_dirs=[project / "workflows"])
     async with running_bot(discord_emulator, fake_comfyui, config, dev=True) as bot:
-        await asyncio.wait_for(bot.reloader.watching.wait(), timeout=10)
+        await asyncio.wait_for(bot.plugins.reloader.watching.wait(), timeout=10)
         schema = project / "workflows" / "sdxl" / "params.schema.json"
         text = schema.read_text()
         old = json.loads(text)["properties"]["negative_prompt"]["description"]

@@ -71,7 +71,7 @@ def puts(emu: Any) -> int:
 
 
 async def next_reload(bot: Any) -> Any:
-    return await asyncio.wait_for(bot.reloader.results.get(), timeout=15)
+    return await asyncio.wait_for(bot.plugins.reloader.results.get(), timeout=15)
 
 
 # (kind, file) -> (edit to make, what the development guild must show afterwards, or None when
@@ -108,7 +108,7 @@ async def test_every_edit_of_every_plugin_kind_reaches_the_guild_and_runs(projec
     config = build_config(project, emulator=emu, comfyui_url=fake_comfyui.url, plugin_dirs=kind.plugin_dirs,
                           workflow_dirs=kind.workflow_dirs)
     async with running_bot(emu, fake_comfyui, config, dev=True) as bot:
-        await asyncio.wait_for(bot.reloader.watching.wait(), timeout=10)
+        await asyncio.wait_for(bot.plugins.reloader.watching.wait(), timeout=10)
         before, syncs = synced_commands(emu), puts(emu)
         assert kind.command in before
 
@@ -141,7 +141,7 @@ async def test_broken_schema_keeps_the_last_good_version_until_it_is_fixed(proje
     schema = kind.folder / "params.schema.json"
     good = schema.read_text()
     async with running_bot(emu, fake_comfyui, config, dev=True) as bot:
-        await asyncio.wait_for(bot.reloader.watching.wait(), timeout=10)
+        await asyncio.wait_for(bot.plugins.reloader.watching.wait(), timeout=10)
         before, syncs = synced_commands(emu), puts(emu)
 
         schema.write_text(good[: len(good) // 2])  # a save in the middle of an edit: invalid JSON
@@ -173,7 +173,7 @@ async def test_adding_and_deleting_a_pack_folder_adds_and_removes_its_command(pr
     config = build_config(project, emulator=emu, comfyui_url=fake_comfyui.url, plugin_dirs=[REPO_ROOT / "plugins"],
                           workflow_dirs=[project / "workflows"])
     async with running_bot(emu, fake_comfyui, config, dev=True) as bot:
-        await asyncio.wait_for(bot.reloader.watching.wait(), timeout=10)
+        await asyncio.wait_for(bot.plugins.reloader.watching.wait(), timeout=10)
         before = synced_commands(emu)
         assert before and "anime" not in before
 
@@ -193,7 +193,7 @@ async def test_adding_and_deleting_a_pack_folder_adds_and_removes_its_command(pr
         result = await next_reload(bot)
         assert result.removed == ["anime"] and result.synced
         assert set(synced_commands(emu)) == set(before)
-        assert "anime" not in bot.load_report.format()
+        assert "anime" not in bot.plugins.report.format()
         await wait_result(emu, await emu.invoke("generate", {"prompt": "others still run", "seed": 2}))
     assert not emu.violations and not emu.unhandled
 
@@ -206,7 +206,7 @@ async def test_a_syntax_error_in_a_workflow_plugin_keeps_its_command_serving(pro
     module = kind.folder / "__init__.py"
     good = module.read_text()
     async with running_bot(emu, fake_comfyui, config, dev=True) as bot:
-        await asyncio.wait_for(bot.reloader.watching.wait(), timeout=10)
+        await asyncio.wait_for(bot.plugins.reloader.watching.wait(), timeout=10)
         before = synced_commands(emu)
         module.write_text(good.replace("async def setup(bot):", "async def setup(bot:"))
         result = await next_reload(bot)
@@ -226,7 +226,7 @@ async def test_adding_and_deleting_a_code_plugin_folder_adds_and_removes_its_com
     emu = discord_emulator
     config = build_config(project, emulator=emu, comfyui_url=fake_comfyui.url)
     async with running_bot(emu, fake_comfyui, config, dev=True) as bot:
-        await asyncio.wait_for(bot.reloader.watching.wait(), timeout=10)
+        await asyncio.wait_for(bot.plugins.reloader.watching.wait(), timeout=10)
         before = synced_commands(emu)
         assert before and "hello" not in before
         staging = project / "staging"
@@ -242,5 +242,5 @@ async def test_adding_and_deleting_a_code_plugin_folder_adds_and_removes_its_com
         result = await next_reload(bot)
         assert result.removed == ["hello"] and result.synced
         assert set(synced_commands(emu)) == set(before)
-        assert "hello" not in bot.load_report.format()
+        assert "hello" not in bot.plugins.report.format()
     assert not emu.violations and not emu.unhandled

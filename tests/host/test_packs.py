@@ -28,7 +28,7 @@ async def load(project, with_repo_plugins: bool = True) -> ComfyUIBot:
     if with_repo_plugins:
         override(config, "plugins.dirs", [str(REPO_ROOT / "plugins")])
     bot = ComfyUIBot(config)
-    await bot.load_plugins()
+    await bot.plugins.load()
     return bot
 
 
@@ -42,7 +42,7 @@ async def test_a_pack_joining_generate_appears_as_a_new_model_choice(project):
     bot = await load(project)
     model = options_of(bot, "generate")["model"]
     assert [c["value"] for c in model["choices"]] == ["flux", "juggernaut"]
-    assert "juggernaut" in bot.load_report.names("loaded")
+    assert "juggernaut" in bot.plugins.report.names("loaded")
 
 
 async def test_a_pack_with_a_new_command_gets_its_own_slash_command(project):
@@ -51,7 +51,7 @@ async def test_a_pack_with_a_new_command_gets_its_own_slash_command(project):
     options = options_of(bot, "anime")
     assert options["prompt"]["required"] is True
     assert "negative_prompt" in options and "model" not in options
-    assert bot.command_owners["anime"] == "anime"
+    assert bot.plugins.command_owners["anime"] == "anime"
 
 
 async def test_a_broken_pack_is_reported_with_file_node_and_input_and_others_still_load(project):
@@ -63,7 +63,7 @@ async def test_a_broken_pack_is_reported_with_file_node_and_input_and_others_sti
     copy_pack(project, "fine")
 
     bot = await load(project)
-    failed = {e.name: e.reason for e in bot.load_report.failed}
+    failed = {e.name: e.reason for e in bot.plugins.report.failed}
     assert set(failed) == {"broken", "uiexport"}
     assert failed["broken"].startswith("broken: workflow.json node 99 input `steps`")
     assert "Save (API)" in failed["uiexport"]
@@ -75,7 +75,7 @@ async def test_duplicate_workflow_names_fail_naming_both_owners(project):
     copy_pack(project, "twin", name="generate-sdxl")
     copy_pack(project, "zwin", name="generate-sdxl")
     bot = await load(project)
-    (failed,) = bot.load_report.failed
+    (failed,) = bot.plugins.report.failed
     assert failed.name == "zwin"
     assert "'twin'" in failed.reason and "'zwin'" in failed.reason
 

@@ -28,7 +28,7 @@ HOOK_PLUGIN = '''
 
 async def load(project) -> ComfyUIBot:
     bot = ComfyUIBot(get_config(project))
-    await bot.load_plugins()
+    await bot.plugins.load()
     return bot
 
 
@@ -36,7 +36,7 @@ async def test_one_broken_plugin_is_reported_and_the_others_load(project):
     write_plugin(project, "good", command_plugin_source("good"))
     write_plugin(project, "broken", "async def setup(bot):\n    raise RuntimeError('model folder not configured')\n")
     bot = await load(project)
-    report = bot.load_report
+    report = bot.plugins.report
     assert "good" in report.names("loaded")
     (failed,) = report.failed
     assert failed.name == "broken"
@@ -50,7 +50,7 @@ async def test_disabled_plugins_are_listed_but_not_loaded(project, monkeypatch):
     write_plugin(project, "quiet", command_plugin_source("quiet"))
     (project / "settings.toml").write_text('[plugins]\ndisabled = ["quiet"]\n')
     bot = await load(project)
-    assert bot.load_report.names("disabled") == ["quiet"]
+    assert bot.plugins.report.names("disabled") == ["quiet"]
     assert "quiet" not in {c.name for c in bot.tree.get_commands()}
 
 
@@ -58,7 +58,7 @@ async def test_duplicate_command_names_both_owners(project):
     write_plugin(project, "alpha", command_plugin_source("draw"))
     write_plugin(project, "beta", command_plugin_source("draw").replace('name="draw")', 'name="draw2")'))
     bot = await load(project)
-    (failed,) = bot.load_report.failed
+    (failed,) = bot.plugins.report.failed
     assert failed.name == "beta"
     assert "duplicate command /draw" in failed.reason
     assert "'alpha'" in failed.reason and "'beta'" in failed.reason
@@ -68,19 +68,19 @@ async def test_cog_is_the_pluggy_plugin_through_load_unload_reload(project):
     write_plugin(project, "hooky", HOOK_PLUGIN)
     bot = await load(project)
     params: dict = {}
-    bot.plugin_manager.hook.discomfy_prepare_parameters(workflow=None, parameters=params, user_id=1,
+    bot.plugins.manager.hook.discomfy_prepare_parameters(workflow=None, parameters=params, user_id=1,
                                                      explicit=frozenset(), sources={})
     assert params["seen_by"] == ["hooky"]
 
     await bot.reload_extension("discomfy_plugins.hooky")
     params = {}
-    bot.plugin_manager.hook.discomfy_prepare_parameters(workflow=None, parameters=params, user_id=1,
+    bot.plugins.manager.hook.discomfy_prepare_parameters(workflow=None, parameters=params, user_id=1,
                                                      explicit=frozenset(), sources={})
     assert params["seen_by"] == ["hooky"]  # re-registered exactly once
 
     await bot.unload_extension("discomfy_plugins.hooky")
     params = {}
-    bot.plugin_manager.hook.discomfy_prepare_parameters(workflow=None, parameters=params, user_id=1,
+    bot.plugins.manager.hook.discomfy_prepare_parameters(workflow=None, parameters=params, user_id=1,
                                                      explicit=frozenset(), sources={})
     assert params == {}
 
@@ -96,8 +96,8 @@ async def test_entry_point_distribution_adds_a_command_without_host_changes(proj
     importlib.invalidate_caches()
 
     bot = await load(project)
-    assert "throwaway" in bot.load_report.names("loaded")
-    entry = next(e for e in bot.load_report.entries if e.name == "throwaway")
+    assert "throwaway" in bot.plugins.report.names("loaded")
+    entry = next(e for e in bot.plugins.report.entries if e.name == "throwaway")
     assert entry.kind == "entrypoint" and "discomfy-throwaway" in entry.origin
     assert "throwaway" in {c.name for c in bot.tree.get_commands()}
 

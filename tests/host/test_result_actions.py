@@ -38,7 +38,7 @@ async def test_the_worked_example_of_the_guide_adds_a_working_button(project, di
         wide = await wait_result(emu, await emu.invoke("generate", {"prompt": "a fox", "aspect_ratio": "16:9", "seed": 5}))
         square_id = next(c for c in wide.custom_ids if c.startswith("discomfy:square:"))
         squared = await wait_result(emu, await emu.click(wide, square_id, user=emu.make_user("bob")))
-        job = await bot.store.get(job_id_of(squared))
+        job = await bot.jobs.store.get(job_id_of(squared))
         assert (job.parameters["aspect_ratio"], job.seed, job.parameters["prompt"]) == ("1:1", 5, "a fox")
         await assert_settled(emu, bot)
 

@@ -135,12 +135,12 @@ async def judge(emu: Any, fake: Any, bot: Any, interaction: Any, user: Any, expe
                 f"the refusal names none of the bad fields {sorted(expected.fields)}: {text!r}"
         tally["refused"] += 1
         return
-    finished = await settle(bot.store, [user], emu=emu, timeout=15)  # before judging: the next example starts clean
+    finished = await settle(bot.jobs.store, [user], emu=emu, timeout=15)  # before judging: the next example starts clean
     if expected.verdict == INVALID:
         tally["unvalidated"] += 1
         raise AssertionError(f"an invalid input ({sorted(expected.fields)}) was accepted: {text!r}")
     assert finished, f"the accepted job did not finish: {text!r}"
-    (job,) = await bot.store.jobs_for_user(int(user.id), active_only=False)
+    (job,) = await bot.jobs.store.jobs_for_user(int(user.id), active_only=False)
     assert job.state.value == "delivered", (job.state, job.error_message)
     assert seen(emu, job.id).kind == "result", f"the user was not shown the result of job {job.id}"
     assert fake.count("POST", "/prompt") - before[0] == 1, "an accepted job is queued on ComfyUI exactly once"

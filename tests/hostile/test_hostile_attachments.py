@@ -97,7 +97,7 @@ def combined(verdicts: list[Expectation], names: list[str]) -> Expectation:
 
 
 async def idle(bot) -> bool:
-    return not await bot.store.unfinished()
+    return not await bot.jobs.store.unfinished()
 
 
 @HOSTILE

@@ -71,7 +71,7 @@ def generate_options() -> st.SearchStrategy[dict]:
 
 
 async def idle(bot) -> bool:
-    return not await bot.store.unfinished()
+    return not await bot.jobs.store.unfinished()
 
 
 def shown(values: dict) -> dict:

@@ -35,15 +35,15 @@ async def test_json_lines_about_a_job_carry_its_ids_and_no_token(json_log, disco
     hold = fake_comfyui.hold_at("SamplerCustomAdvanced")
     async with running_bot(emu, fake_comfyui, bot_config) as bot:
         interaction = await emu.invoke("generate", {"prompt": "a lighthouse"})
-        while not (await bot.store.unfinished() or [None])[0] or not (await bot.store.unfinished())[0].prompt_id:
+        while not (await bot.jobs.store.unfinished() or [None])[0] or not (await bot.jobs.store.unfinished())[0].prompt_id:
             await asyncio.sleep(0.02)
         interaction.original_message.deleted = True  # a moderator deleted it: the bot logs a move, naming the job
         hold.set()
         await emu.wait_for_message(lambda m: m.id != interaction.original_message.id and bool(m.attachments),
                                    timeout=15)
-        while await bot.store.unfinished():
+        while await bot.jobs.store.unfinished():
             await asyncio.sleep(0.02)
-        job = (await bot.store.jobs_for_user(int(interaction.user_id), active_only=False))[0]
+        job = (await bot.jobs.store.jobs_for_user(int(interaction.user_id), active_only=False))[0]
     text = json_log.getvalue()
     lines = [json.loads(line) for line in text.splitlines()]  # every line is one JSON object
     assert len(lines) > 20 and all({"time", "level", "logger", "message"} <= set(line) for line in lines)

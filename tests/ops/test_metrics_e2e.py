@@ -26,7 +26,7 @@ async def test_metrics_count_what_happened(discord_emulator, fake_comfyui, bot_c
     alice, bob = emu.make_user("alice"), emu.make_user("bob")
     gate = fake_comfyui.hold_at("SamplerCustomAdvanced")
     async with running_bot(emu, fake_comfyui, bot_config) as bot, endpoint(bot) as url:
-        server = bot.servers.names[0]
+        server = bot.jobs.servers.names[0]
         assert await get(url + "/healthz") == (200, "ok\n")
         await bot.wait_until_ready()
         assert await get(url + "/readyz") == (200, "ok\n")
@@ -34,7 +34,7 @@ async def test_metrics_count_what_happened(discord_emulator, fake_comfyui, bot_c
         interactions = [await emu.invoke("generate", {"prompt": f"a lighthouse {n}"}, user=user)
                         for n, user in enumerate((alice, alice, bob))]
         # the first job is held on ComfyUI: one running there, two waiting (one user each)
-        while not (await bot.store.unfinished())[0].prompt_id and len(await bot.store.unfinished()) == 3:
+        while not (await bot.jobs.store.unfinished())[0].prompt_id and len(await bot.jobs.store.unfinished()) == 3:
             await asyncio.sleep(0.02)
         during = await scrape(url)
         assert value(during, "discomfy_jobs_running", server=server) == 1
@@ -44,11 +44,11 @@ async def test_metrics_count_what_happened(discord_emulator, fake_comfyui, bot_c
         for interaction in interactions:
             await emu.wait_for_message(lambda m, i=interaction: m.id == i.original_message.id and m.attachments,
                                        timeout=15)
-        while await bot.store.unfinished():
+        while await bot.jobs.store.unfinished():
             await asyncio.sleep(0.02)
         await emu.request_reconnect()
         after = await scrape(url)
-        held = bot.job_queue.policy.holdings.held(server)
+        held = bot.jobs.job_queue.policy.holdings.held(server)
 
     assert value(after, "discomfy_jobs_total", command="generate", outcome="delivered") == 3
     assert value(after, "discomfy_jobs_total", command="generate", outcome="failed") == 0
@@ -75,7 +75,7 @@ async def test_two_bots_in_one_process_count_apart(discord_emulator, fake_comfyu
         interaction = await discord_emulator.invoke("generate", {"prompt": "a cat"})
         await discord_emulator.wait_for_message(lambda m: m.id == interaction.original_message.id and m.attachments,
                                                 timeout=15)
-        while await bot.store.unfinished():
+        while await bot.jobs.store.unfinished():
             await asyncio.sleep(0.02)
         assert value(await scrape(url), "discomfy_jobs_total", command="generate", outcome="delivered") == 1
     assert b'discomfy_jobs_total{' not in other.metrics.render()
@@ -85,7 +85,7 @@ async def test_readyz_fails_without_a_healthy_comfyui_and_healthz_still_passes(d
                                                                               bot_config):
     async with running_bot(discord_emulator, fake_comfyui, bot_config) as bot, endpoint(bot) as url:
         await fake_comfyui.stop()
-        await bot.servers.check_all()
+        await bot.jobs.servers.check_all()
         status, text = await get(url + "/readyz")
         assert status == 503 and "no ComfyUI server is healthy" in text
         assert await get(url + "/healthz") == (200, "ok\n")

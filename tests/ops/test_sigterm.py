@@ -42,7 +42,7 @@ async def test_sigterm_mid_job_answers_restarting_finishes_the_delivery_and_exit
         tmp_path, discord_emulator, fake_comfyui, bot_config):
     emu = discord_emulator
     probe = ComfyUIBot(bot_config)
-    await probe.load_plugins()
+    await probe.plugins.load()
     install_models(fake_comfyui, probe)
     held = fake_comfyui.hold_at("KSampler")  # the sdxl job stays running on ComfyUI until released
     # the first result upload is answered 429 for 3 s: a delivery under way when SIGTERM comes
@@ -76,7 +76,7 @@ async def test_sigterm_mid_job_answers_restarting_finishes_the_delivery_and_exit
     held.set()
     async with running_bot(emu, fake_comfyui, bot_config) as bot:  # the next start
         await emu.wait_for_message(lambda m: m.id == left.original_message.id and m.attachments, timeout=30)
-        while await bot.store.unfinished():
+        while await bot.jobs.store.unfinished():
             await asyncio.sleep(0.05)
     assert len(uploads(emu, left.original_message.id)) == 1
     assert len(uploads(emu, delivering.original_message.id)) == 1

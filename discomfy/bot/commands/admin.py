@@ -35,7 +35,7 @@ class AdminCog(commands.GroupCog, group_name="discomfy", group_description="Bot 
     @app_commands.command(name="reload", description="Reload every plugin from disk (a broken one keeps its old version)")
     async def reload(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.bot.reloader.reload_all()
+        result = await self.bot.plugins.reloader.reload_all()
         lines = [f"Reloaded: {', '.join(result.reloaded) or 'nothing'}"]
         lines += [f"Kept the old version of {name}: {reason}" for name, reason in result.failed.items()]
         if result.synced:
@@ -46,7 +46,7 @@ class AdminCog(commands.GroupCog, group_name="discomfy", group_description="Bot 
     @app_commands.describe(scope="global: every server (takes a while to appear); guild: the development guild")
     async def sync(self, interaction: discord.Interaction, scope: Literal["guild", "global"] = "guild") -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        syncer = self.bot.command_syncer
+        syncer = self.bot.plugins.syncer
         if scope == "global":
             changed = await syncer.sync_global()
             text = "Global commands synced." if changed else "Global commands were already up to date."
@@ -59,7 +59,7 @@ class AdminCog(commands.GroupCog, group_name="discomfy", group_description="Bot 
 
     @app_commands.command(name="plugins", description="Show the plugin load report")
     async def plugins(self, interaction: discord.Interaction) -> None:
-        report = self.bot.load_report.format()
+        report = self.bot.plugins.report.format()
         await interaction.response.send_message(f"```\n{report[:1900]}\n```", ephemeral=True)
 
 

@@ -79,13 +79,13 @@ def user_defaults(bot: Any, user_id: int) -> list[str]:
     """One line per command whose options a plugin fills for this user, naming the source:
     ``/generate: model `sdxl`, aspect_ratio `16:9` (your defaults)``."""
     lines = []
-    for name, command in sorted(group_commands(list(bot.workflows.all().values())).items()):
-        preferred = bot.default_model(name, user_id)
+    for name, command in sorted(group_commands(list(bot.plugins.workflows.all().values())).items()):
+        preferred = bot.plugins.default_model(name, user_id)
         spec = command.workflows.get(preferred) or command.workflow_for(None)
         values: dict[str, Any] = {}
         sources: dict[str, str] = {}
         try:
-            bot.plugin_manager.hook.discomfy_prepare_parameters(
+            bot.plugins.manager.hook.discomfy_prepare_parameters(
                 workflow=spec, parameters=values, user_id=user_id, explicit=frozenset(), sources=sources)
         except Exception:  # a hook that needs a real job's values: /help still answers
             log.warning("discomfy_prepare_parameters failed for /help of /%s", name, exc_info=True)

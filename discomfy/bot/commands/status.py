@@ -35,9 +35,9 @@ class StatusCog(commands.Cog, name="status"):
     async def status_command_handler(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot = self.bot
-        servers = list(bot.servers)
+        servers = list(bot.jobs.servers)
         probes = await asyncio.gather(*(probe(s) for s in servers))  # live, not the last health check
-        rows = {row["name"]: row for row in bot.servers.status()}
+        rows = {row["name"]: row for row in bot.jobs.servers.status()}
         embed = discord.Embed(title="DisComfy status", colour=discord.Colour.blurple())
         lines = []
         for server, (up, length) in zip(servers, probes):
@@ -54,15 +54,15 @@ class StatusCog(commands.Cog, name="status"):
             lines.append(f"**{server.name}**: {state}")
         embed.add_field(name="Image servers", value="\n".join(lines)[:1024], inline=False)
 
-        snapshot = bot.job_queue.snapshot()
+        snapshot = bot.jobs.job_queue.snapshot()
         running = ", ".join(f"`{j.job_id}` (<@{j.user_id}>)" for j in snapshot.running) or "nothing"
         embed.add_field(name="Queue", value=f"{len(snapshot.pending)} waiting · running: {running}"[:1024], inline=False)
 
-        mine = await bot.store.jobs_for_user(interaction.user.id, active_only=True)
+        mine = await bot.jobs.store.jobs_for_user(interaction.user.id, active_only=True)
         if mine:
             rows = []
             for job in mine[:10]:
-                position = bot.job_queue.position(job.id)
+                position = bot.jobs.job_queue.position(job.id)
                 where = f"position {position}" if position else str(job.state)
                 rows.append(f"`{job.id}` /{job.command} — {where}")
             embed.add_field(name="Your jobs", value="\n".join(rows)[:1024], inline=False)
@@ -77,8 +77,8 @@ class StatusCog(commands.Cog, name="status"):
         if notes:
             embed.add_field(name="On this server", value="\n".join(notes)[:1024], inline=False)
 
-        loaded = bot.load_report.names("loaded") + bot.load_report.names("stale")
-        failed = bot.load_report.names("failed")
+        loaded = bot.plugins.report.names("loaded") + bot.plugins.report.names("stale")
+        failed = bot.plugins.report.names("failed")
         plugins = ", ".join(loaded) + (f" · failed: {', '.join(failed)}" if failed else "")
         embed.add_field(name="Plugins", value=plugins[:1024] or "none", inline=False)
         await interaction.followup.send(embed=embed, ephemeral=True)
