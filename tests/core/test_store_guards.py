@@ -1,0 +1,103 @@
+"""The job store's guards, each as its user meets it: what a row keeps across a restart, what a
+write may not store, and the errors an operator or plugin author reads when a call is wrong.
+
+Written to kill the mutants of rows.py, transitions.py and store.py that the store's main tests
+let live (bench/mutation.py, docs/mutation.md); each test names what would go wrong without
+its guard. Tests taking ``engine`` run on SQLite and on PostgreSQL (tests/core/conftest.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from discomfy.core.jobs.job import Job, JobState
+from discomfy.core.jobs.store import JobStore
+from discomfy.core.jobs.transitions import IllegalTransition
+
+USER = 1_180_000_000_000_000_123
+
+
+def job(state: JobState = JobState.ACCEPTED, **fields) -> Job:
+    return Job(user_id=USER, plugin="generate", state=state, **fields)
+
+
+# --- what a row keeps --------------------------------------------------------------------
+
+
+async def test_a_private_job_is_still_private_and_delivered_after_a_restart(engine):
+    """A /generate private:True job must not come back public after a restart: its result would
+    be posted in the channel for everyone instead of sent to its owner alone."""
+    private = job(JobState.RUNNING, private=True)
+    public = job(JobState.RUNNING)
+    async with engine.store() as first:
+        await first.add(private)
+        await first.add(public)
+        await first.claim_intent(private.id, "dm:1", "result")
+        assert await first.finish(private.id, "delivered", intent="dm:1")
+    async with engine.store() as second:
+        kept, other = await second.get(private.id), await second.get(public.id)
+    assert kept.private is True and kept.delivered is True
+    assert other.private is False and other.delivered is False
+
+
+async def test_a_parameter_that_is_not_standard_json_is_refused_and_nothing_is_stored(engine):
+    """NaN is not JSON: a row holding it could not be read by PostgreSQL's JSON functions nor by
+    anything else outside Python; the job is refused, naming the field, before it exists."""
+    async with engine.store() as store:
+        with pytest.raises(TypeError, match="job parameters must be JSON-serialisable"):
+            await store.add(job(parameters={"cfg": math.nan}))
+        with pytest.raises(TypeError, match="job outputs must be JSON-serialisable"):
+            await store.add(job(outputs=[{"scale": math.inf}]))
+        assert await store.unfinished() == []
+
+
+# --- the errors a wrong call gets ---------------------------------------------------------
+
+
+async def test_a_write_that_names_no_expected_state_is_refused_with_the_reason(engine):
+    async with engine.store() as store:
+        added = await store.add(job())
+        with pytest.raises(ValueError, match="^a store write must name the state"):
+            await store.update(added.id, expect=[], state="queued")
+        assert (await store.get(added.id)).state is JobState.ACCEPTED
+
+
+async def test_an_illegal_move_names_every_state_it_cannot_leave(engine):
+    async with engine.store() as store:
+        added = await store.add(job())
+        with pytest.raises(IllegalTransition, match="^a job cannot go from delivered, failed to queued$"):
+            await store.update(added.id, expect=["delivered", "failed"], state="queued")
+
+
+# --- SQLite settings (pragmas) ------------------------------------------------------------
+
+
+async def test_a_word_pragma_takes_effect(tmp_path):
+    """``pragmas={"synchronous": "FULL"}`` is how an operator trades speed for power-loss safety."""
+    async with JobStore(tmp_path / "jobs.sqlite3", pragmas={"synchronous": "FULL", "cache_size": 500}) as store:
+        assert (await store.execute("PRAGMA synchronous"))[0][0] == 2  # FULL
+        assert (await store.execute("PRAGMA cache_size"))[0][0] == 500
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (True, "pragma values must be int or str, got True"),
+    (None, "pragma values must be int or str, got None"),
+    (1.5, "pragma values must be int or str, got 1.5"),
+    ("FULL; DROP TABLE jobs", "not a plain pragma value: 'FULL; DROP TABLE jobs'"),
+    ("FULL_", "not a plain pragma value: 'FULL_'"),
+])
+async def test_a_pragma_value_that_is_not_a_plain_int_or_word_is_refused_by_name(tmp_path, value, message):
+    """A value is pasted into ``PRAGMA name = value``: anything but an int or a word is refused
+    before it reaches SQLite (naming the value), and the store stays closed and untouched."""
+    path = tmp_path / "jobs.sqlite3"
+    async with JobStore(path) as store:
+        kept = await store.add(job())
+    refused = JobStore(path, pragmas={"synchronous": value})
+    with pytest.raises(ValueError) as caught:
+        await refused.open()
+    assert str(caught.value) == message
+    assert not refused.is_open
+    async with JobStore(path) as store:
+        assert await store.get(kept.id) == kept
