@@ -92,7 +92,7 @@ class ButtonActions:
         if job.is_final:
             raise DisComfyError("This job has already finished.")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        cancelled = await self.bot.jobs.generation.cancel(job)
+        cancelled = await self.bot.jobs.cancel(job)  # wherever it waits or runs
         await interaction.followup.send("Cancelled." if cancelled else "It was too late to cancel this job.", ephemeral=True)
 
     async def _retry(self, interaction: discord.Interaction, job: Any) -> None:

@@ -137,13 +137,7 @@ class GenerationFlow:
                                    rendered=rendered, upload_limit=getattr(interaction, "filesize_limit", None)))
         announced = run.announced
         try:
-            await self.bot.jobs.store.add(job)
-            try:
-                self.bot.jobs.job_queue.submit(job.id, user_id, servers=servers, models=models_of(rendered))
-            except Exception:
-                # the refusal below is the user's answer: the job ends without a delivery of its own
-                await self.bot.jobs.store.finish(job.id, "cancelled", intent=None, error_message="refused by the queue")
-                raise
+            await self.bot.jobs.admit(job, servers=servers, models=models_of(rendered))
         except Exception as exc:
             self.runs.forget(job.id)
             dropped(review)
@@ -174,6 +168,7 @@ class GenerationFlow:
         await persist(lambda: self.bot.jobs.store.update(job.id, expect="accepted", progress_message_id=message_id, state="queued"),
                       f"record the progress message of job {job.id}")
         announced.set()
+        await self.bot.jobs.announced(job.id)  # with a shared store: the scheduler takes it from here
         return job
 
     def _rewritten(self, submission: Submission, rendered: Any, review: SubmissionReview) -> Any:

@@ -21,6 +21,7 @@ delivered once.
 from __future__ import annotations
 
 import logging
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -34,6 +35,7 @@ from discomfy.bot.responses import user_message_for
 from discomfy.core.comfyui.reconcile import terminal_from_history
 from discomfy.bot.submission import replay_options
 from discomfy.core.jobs.execution import ImageInput, follow_to_result, result_of
+from discomfy.core.jobs.job import JobState
 from discomfy.core.scheduling.job_models import models_of
 from discomfy.exceptions import ComfyUIError, DisComfyError
 
@@ -44,10 +46,27 @@ NOT_UPLOADED = "The bot restarted before your image reached the image server; pl
 NOT_ANNOUNCED = "The bot restarted before your job was queued. Press Retry to run it again."
 
 
-async def recover_jobs(bot: Any) -> dict[str, int]:
-    """Re-attach to every unfinished job; returns how many went which way (for the log)."""
+#: a job its accepting process left half-done this long is that process's no more (Discord's
+#: window is 3 s): with several processes on one store, a younger one may still be in hand
+ORPHANED_AFTER = 60.0
+
+
+def orphaned(job: Any, now: float) -> bool:
+    """Left half-done by a process that may have died: never announced, or ending outside a run."""
+    half_done = job.state is JobState.ACCEPTED or (job.delivery_intent is not None and job.state is JobState.QUEUED)
+    return half_done and now - job.updated_at > ORPHANED_AFTER
+
+
+async def recover_jobs(bot: Any, *, shared: bool = False) -> dict[str, int]:
+    """Re-attach to every unfinished job; returns how many went which way (for the log).
+    ``shared``: other processes write to the store too, so a half-done job (accepted, or
+    waiting with a delivery under way) is left to its process until it is ``orphaned``."""
     outcome = {"followed": 0, "delivered": 0, "requeued": 0, "failed": 0}
+    now = time.time()
     for job in await bot.jobs.store.unfinished():
+        if shared and job.state is not JobState.RUNNING and not orphaned(job, now) \
+                and (job.state is JobState.ACCEPTED or job.delivery_intent is not None):
+            continue
         try:
             kind = await recover_one(bot, job)
         except Exception as exc:
@@ -60,7 +79,9 @@ async def recover_jobs(bot: Any) -> dict[str, int]:
     return outcome
 
 
-async def recover_one(bot: Any, job: Any) -> str:
+async def recover_one(bot: Any, job: Any, *, capped: bool = True) -> str:
+    """Resume one unfinished job; ``capped=False`` queues a waiting job past the per-user cap
+    (it was counted when a shared store admitted it)."""
     resume = job.delivery_intent is not None
     if resume and job.delivery_outcome != "result":  # a failure was being delivered: finish it
         state = job.delivery_outcome if job.delivery_outcome in ("cancelled", "withheld") else "failed"
@@ -73,7 +94,7 @@ async def recover_one(bot: Any, job: Any) -> str:
         return "failed"
     server = bot.jobs.servers.get(job.server) if job.server else None
     if job.prompt_id and server is not None:
-        return await _reattach(bot, job, spec, server)
+        return await _reattach(bot, job, spec, server, capped)
     if job.progress_message_id is None:  # the user was never told it was queued
         await deliver_failure(bot, job, NOT_ANNOUNCED, retry=True)
         return "failed"
@@ -86,7 +107,7 @@ async def recover_one(bot: Any, job: Any) -> str:
     # routed like a new job: only to servers that have what it needs
     servers = await bot.jobs.servers.check_choices(spec, job.parameters)
     bot.jobs.job_queue.submit(job.id, job.user_id, servers=[server.name for server in servers],
-                         models=models_needed(bot, job, spec))
+                         models=models_needed(bot, job, spec), capped=capped)
     await bot.jobs.store.update(job.id, expect=("queued", "running"), state="queued", server=None, prompt_id=None)
     return "requeued"
 
@@ -126,7 +147,7 @@ async def read_inputs_again(bot: Any, job: Any, spec: Any) -> dict[str, ImageInp
     return images
 
 
-async def _reattach(bot: Any, job: Any, spec: Any, server: Any) -> str:
+async def _reattach(bot: Any, job: Any, spec: Any, server: Any, capped: bool) -> str:
     if not server.healthy and not had_images(job, spec) and job.delivery_intent is None:
         # its server was found down as the bot started, so no failover will ever see it go
         # down: move the job now, as failover would have (once; the old prompt is abandoned)
@@ -137,7 +158,8 @@ async def _reattach(bot: Any, job: Any, spec: Any, server: Any) -> str:
         if others:
             if await bot.jobs.store.update(job.id, expect="running", expect_prompt=job.prompt_id, state="queued",
                                       server=None, prompt_id=None) is not None:
-                bot.jobs.job_queue.submit(job.id, job.user_id, servers=others, models=models_needed(bot, job, spec))
+                bot.jobs.job_queue.submit(job.id, job.user_id, servers=others, models=models_needed(bot, job, spec),
+                                     capped=capped)
                 return "requeued"
     client = server.client
     try:

@@ -75,6 +75,9 @@ async def _serve(bot: ComfyUIBot, config: Any) -> int:
         return 1
     except asyncio.CancelledError:
         pass
+    if bot.jobs.stopped_because:  # several processes share the store: a supervisor restarts this one
+        log.error("This process stopped because %s", bot.jobs.stopped_because)
+        return 1
     return 0
 
 

@@ -292,7 +292,7 @@ async def test_a_store_written_before_delivery_intents_upgrades_and_finishes_its
                           "VALUES ('run1', 5, 'generate', 'running', 'p-1', 1, 1, 1)", write=True)
     monkeypatch.undo()
     async with engine.store() as store:
-        assert await store.schema_version() == LATEST_VERSION == 5
+        assert await store.schema_version() == LATEST_VERSION == 6
         job = await store.get("run1")
         assert (job.state, job.prompt_id, job.private) == (JobState.RUNNING, "p-1", True)
         assert (job.delivery_intent, job.input_urls) == (None, {})

@@ -11,7 +11,7 @@ is a :class:`JobStoreError`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from discomfy.core.jobs.migrations import Migration
@@ -47,6 +47,12 @@ class Engine(Protocol):
 
     async def execute(self, sql: str, args: tuple[Any, ...], write: bool) -> list[Any]:
         """Any one statement (a write is its own transaction); the rows it returned."""
+
+    async def insert_checked(self, check: tuple[str, tuple[Any, ...]], refusal: Callable[[Any], Exception | None],
+                             insert: tuple[str, tuple[Any, ...]], lock: int) -> None:
+        """Read ``check``'s one row, and unless ``refusal(row)`` is an error (raised), run
+        ``insert``: one transaction, serialised with every other holder of ``lock`` (the
+        admission of a job, :mod:`discomfy.core.jobs.admission`)."""
 
     async def schema_version(self) -> int: ...
 

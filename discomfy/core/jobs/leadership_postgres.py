@@ -36,6 +36,8 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from discomfy.core.jobs.engine import JobStoreError
+
 log = logging.getLogger(__name__)
 
 #: what a notification may announce (see discomfy.core.jobs.leadership)
@@ -80,9 +82,24 @@ class PostgresLeadership:
         return self.elected.is_set() and not self.lost.is_set()
 
     async def start(self, on_event: Callable[[str, str], Any]) -> None:
+        """Try for the lock once before returning (a process alone is elected at once, so it
+        schedules before it takes commands, as a process with its own store does), then go on
+        campaigning in the background."""
         self._on_event = on_event
-        if self._task is None:
-            self._task = asyncio.create_task(self._campaign(), name="scheduler-election")
+        if self._task is not None:
+            return
+        import asyncpg  # the postgres extra; the store opened with it already
+
+        try:
+            key, _ = await self._store_identity()
+            conn = await self._connect(asyncpg)
+            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+                await self._elected(conn)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError, JobStoreError) as exc:
+            log.warning("scheduler election: the job store did not answer (%s: %s); trying again in the background",
+                        type(exc).__name__, exc)
+            await self._drop_connection()
+        self._task = asyncio.create_task(self._campaign(), name="scheduler-election")
 
     async def announce(self, kind: str, job_id: str) -> None:
         if kind not in EVENT_KINDS:
@@ -95,6 +112,13 @@ class PostgresLeadership:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        if self._conn is not None and self.is_leader:
+            # the server frees a closed session's locks when its backend exits, a moment after
+            # the client has gone: unlock first, so a process started right after is elected
+            try:
+                await asyncio.wait_for(self._conn.execute("SELECT pg_advisory_unlock_all()"), 2.0)
+            except Exception:  # noqa: BLE001 - then closing the connection frees it
+                log.debug("could not release the scheduling lock before closing", exc_info=True)
         await self._drop_connection()
 
     # --- the campaign -------------------------------------------------------------------
@@ -114,24 +138,34 @@ class PostgresLeadership:
                 return  # lost while leading: lost is set
             except asyncio.CancelledError:
                 raise
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError) as exc:
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError, JobStoreError) as exc:
                 if self.elected.is_set():
                     self._lose(f"its connection to the job store failed: {type(exc).__name__}: {exc}")
                     return
                 log.warning("scheduler election: the job store did not answer (%s: %s); trying again in %g s",
                             type(exc).__name__, exc, self.check_interval)
-            finally:
+            if not self.elected.is_set():
                 await self._drop_connection()
             await asyncio.sleep(self.check_interval)
 
-    async def _lead_once(self, asyncpg: Any) -> None:
-        key, channel = await self._store_identity()
-        self._conn = conn = await asyncpg.connect(
-            self.url, server_settings={"application_name": self.name, "lock_timeout": "0"})
-        await conn.execute("SELECT pg_advisory_lock($1)", key)  # waits while another process leads
+    async def _connect(self, asyncpg: Any) -> Any:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(
+                self.url, server_settings={"application_name": self.name, "lock_timeout": "0"})
+        return self._conn
+
+    async def _elected(self, conn: Any) -> None:
+        _, channel = await self._store_identity()
         await conn.add_listener(channel, self._heard)
         self.elected.set()
         log.info("this process now schedules the GPU fleet (%s)", self.name)
+
+    async def _lead_once(self, asyncpg: Any) -> None:
+        key, _ = await self._store_identity()
+        conn = await self._connect(asyncpg)
+        if not self.elected.is_set():
+            await conn.execute("SELECT pg_advisory_lock($1)", key)  # waits while another process leads
+            await self._elected(conn)
         while True:
             await asyncio.sleep(self.check_interval)
             await asyncio.wait_for(conn.fetchval("SELECT 1"), max(1.0, 5 * self.check_interval))

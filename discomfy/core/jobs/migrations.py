@@ -118,6 +118,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE jobs ADD COLUMN started_at REAL",
         ),
     ),
+    Migration(
+        6,
+        "jobs by creation time: processes sharing a store count the rate window in it",
+        # discomfy.core.jobs.admission: everyone's jobs of the last window, newest first
+        ("CREATE INDEX jobs_by_creation ON jobs (created_at)",),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -92,16 +92,17 @@ class FairQueue:
 
     def submit(
         self, job_id: str, user_id: Hashable, *, servers: Iterable[str] | None = None,
-        models: Iterable[str] = (),
+        models: Iterable[str] = (), capped: bool = True,
     ) -> int:
         """Queue a job; return its 1-based position. Raises ``QueueFullError`` when the user
-        is at their cap and ``QueueClosedError`` after ``close()``."""
+        is at their cap and ``QueueClosedError`` after ``close()``. ``capped=False`` takes in a
+        job whose cap was already counted elsewhere (a store shared by several processes)."""
         if self._closed:
             raise QueueClosedError(detail=f"submit({job_id!r}) after the queue was closed")
         if job_id in self._pending_ids or job_id in self._running:
             raise ValueError(f"job {job_id!r} is already in the queue")
         active = self._active_per_user[user_id]
-        if active >= self.max_per_user:
+        if capped and active >= self.max_per_user:
             noun = "job" if self.max_per_user == 1 else "jobs"
             raise QueueFullError(
                 f"You already have {active} {noun} waiting or running; "
@@ -267,6 +268,10 @@ class FairQueue:
 
     def is_running(self, job_id: str) -> bool:
         return job_id in self._running
+
+    def holds(self, job_id: str) -> bool:
+        """Waiting or running here."""
+        return job_id in self._pending_ids or job_id in self._running
 
     def active_count(self, user_id: Hashable) -> int:
         """Jobs this user has waiting or running (what the per-user cap counts)."""

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from discomfy.config import resolve_path
+from discomfy.core.jobs.admission import ADMISSION_LOCK, Admission
 from discomfy.core.jobs.engine import Engine, JobStoreError, newer_schema
 from discomfy.core.jobs.job import FINAL_STATES, JOB_FIELDS, UNFINISHED_STATES, Job, JobState
 from discomfy.core.jobs.migrations import LATEST_VERSION, MIGRATIONS, Migration
@@ -112,12 +113,21 @@ class JobStore:
 
     # --- the API ------------------------------------------------------------------------
 
-    async def add(self, job: Job) -> Job:
-        """Store a new job. Call before telling the user it is queued."""
+    async def add(self, job: Job, *, admission: Admission | None = None) -> Job:
+        """Store a new job. Call before telling the user it is queued. With ``admission``
+        (several processes share the store), the per-user cap and rate limits are counted in
+        the store in the same transaction, raising ``QueueFullError`` or ``RateLimitError``."""
         row = to_row(job)
         names = ", ".join(row)
         marks = ", ".join("?" for _ in row)
-        await self._engine.change(f"INSERT INTO jobs ({names}) VALUES ({marks})", tuple(row.values()))
+        insert = (f"INSERT INTO jobs ({names}) VALUES ({marks})", tuple(row.values()))
+        if admission is None:
+            await self._engine.change(*insert)
+        else:
+            now = job.created_at
+            await self._engine.insert_checked(admission.counts(job.user_id, now),
+                                              lambda counted: admission.refusal(job.user_id, counted, now),
+                                              insert, ADMISSION_LOCK)
         return job
 
     async def update(self, job_id: str, *, expect: Any, expect_prompt: Any = ANY, **changes: Any) -> Job | None:
@@ -309,6 +319,18 @@ class SqliteEngine:
             return conn.execute(sql, args).fetchall()
 
         return await self._call(work)
+
+    async def insert_checked(self, check: tuple[str, tuple[Any, ...]], refusal: Callable[[Any], Exception | None],
+                             insert: tuple[str, tuple[Any, ...]], lock: int) -> None:
+        """The check and the insert in one IMMEDIATE transaction (the file's write lock
+        serialises them; ``lock`` is PostgreSQL's)."""
+        def work(conn: sqlite3.Connection) -> None:
+            refused = refusal(conn.execute(*check).fetchone())
+            if refused is not None:
+                raise refused
+            conn.execute(*insert)
+
+        await self._call(lambda c: self._write(c, lambda: work(c)))
 
     async def schema_version(self) -> int:
         return await self._call(lambda c: c.execute("PRAGMA user_version").fetchone()[0])

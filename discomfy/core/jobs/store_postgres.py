@@ -30,7 +30,7 @@ Every driver or server failure becomes a ``JobStoreError`` naming the condition 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -123,6 +123,18 @@ class PostgresEngine:
     async def execute(self, sql: str, args: tuple[Any, ...], write: bool) -> list[Any]:
         """SQLite's dialect, translated; one statement is one transaction here, write or not."""
         return await self.rows(sql, args)
+
+    async def insert_checked(self, check: tuple[str, tuple[Any, ...]], refusal: Callable[[Any], Exception | None],
+                             insert: tuple[str, tuple[Any, ...]], lock: int) -> None:
+        """Under READ COMMITTED each statement sees what committed before it began, so the
+        check and the insert run after a transaction advisory lock: the next admission waits,
+        then counts this one."""
+        async with self._errors() as pool, pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)
+            refused = refusal(await conn.fetchrow(to_postgres(check[0]), *check[1]))
+            if refused is not None:
+                raise refused
+            await conn.execute(to_postgres(insert[0]), *insert[1])
 
     async def schema_version(self) -> int:
         rows = await self.rows("SELECT version FROM discomfy_schema", ())

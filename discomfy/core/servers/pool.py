@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from discomfy.config import resolve_path
 from discomfy.core.comfyui.client import ComfyUIClient
@@ -41,8 +42,18 @@ OBJECT_INFO_MIN_AGE = 10.0
 
 
 def stable_client_id(config: Any, server_name: str) -> str:
-    """The same ComfyUI client_id across restarts of the same bot (same job store)."""
-    store = str(resolve_path(config, config.jobs.store_path).resolve())
+    """The same ComfyUI client_id across restarts of the same bot, and across every process
+    sharing its job store: ComfyUI sends a prompt's events to the socket of the client_id that
+    queued it, and the process that schedules (the only one with sockets open) must hear the
+    events of prompts an earlier scheduler queued. The store is named by its file (resolved)
+    or by ``jobs.store_url`` without its user and password (every process must name the same
+    host, port, database and options there)."""
+    url = str(config.jobs.get("store_url") or "")
+    if url:
+        parts = urlsplit(url)
+        store = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    else:
+        store = str(resolve_path(config, config.jobs.store_path).resolve())
     return "discomfy-" + hashlib.sha256(f"{store}|{server_name}".encode()).hexdigest()[:24]
 
 
@@ -114,11 +125,18 @@ class ServerPool:
 
     # --- lifecycle and health -------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, *, listen: bool = True) -> None:
         """Open every client and check each server once; one that is down is reported (and
-        its listeners told), not fatal."""
-        await asyncio.gather(*(s.client.initialize() for s in self))
+        its listeners told), not fatal. ``listen=False`` leaves the event sockets closed: a
+        process that does not schedule (several share the store) opens them with ``listen``
+        once it does, as ComfyUI sends a client_id's events to one socket."""
+        if listen:
+            await self.listen()
         await self.check_all()
+
+    async def listen(self) -> None:
+        """Open every client's event socket (waiting at most ``request_timeout`` for each)."""
+        await asyncio.gather(*(s.client.initialize() for s in self))
 
     async def close(self) -> None:
         """Close every client, each within ``request_timeout`` (shutdown never hangs)."""
