@@ -25,9 +25,6 @@ from discomfy.testing.fake_comfyui import FakeComfyUI
 PROBE_TIMEOUT = 2.0  # seconds a configured server gets to answer GET /system_stats
 #: Seconds per sampling step on the fake: a /generate takes a few seconds, so progress is visible.
 PLACEHOLDER_STEP_DELAY = 0.12
-#: FLUX's sampler takes its step count from another node, which the fake does not follow: it
-#: reports this many steps (KSampler workflows report the steps asked for).
-PLACEHOLDER_FLUX_STEPS = 20
 
 
 @dataclasses.dataclass
@@ -85,7 +82,6 @@ async def choose_comfyui(config: Any, *, probe_timeout: float = PROBE_TIMEOUT) -
     if any(up):
         return ComfyUIChoice(urls=urls)
     fake = FakeComfyUI(step_delay=PLACEHOLDER_STEP_DELAY, preview_frames=True)
-    fake.simulate("SamplerCustomAdvanced", steps=PLACEHOLDER_FLUX_STEPS)
     await fake.start()
     try:
         await _install_models(config, fake)

@@ -235,7 +235,7 @@ class PromptWorker:
             await gate.wait()
         if self.fake.cost_model is not None:
             await self.fake.cost_model.run_node(item.prompt, nid, class_type, bool(info.get("output_node")))
-        steps, delay = self.fake.steps_for(nid, class_type, inputs, info)
+        steps, delay = self.fake.steps_for(nid, class_type, inputs, info, item.prompt)
         for step in range(steps):
             if delay:
                 await asyncio.sleep(delay)

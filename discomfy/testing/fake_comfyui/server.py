@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -149,12 +150,18 @@ class FakeComfyUI:
         """Make a node (by class or id) report ``steps`` progress steps, ``step_delay`` apart."""
         self._steps[node_class_or_id] = (steps, step_delay)
 
-    def steps_for(self, nid: str, class_type: str, inputs: dict[str, Any], info: dict[str, Any]) -> tuple[int, float]:
+    def steps_for(self, nid: str, class_type: str, inputs: dict[str, Any], info: dict[str, Any],
+                  prompt: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[int, float]:
         configured = self._steps.get(nid) or self._steps.get(class_type)
         if configured:
             return configured[0], self.step_delay if configured[1] is None else configured[1]
-        if isinstance(inputs.get("steps"), int) and "LATENT" in (info.get("output") or []):
+        if "LATENT" not in (info.get("output") or []):
+            return 0, 0.0
+        if isinstance(inputs.get("steps"), int):
             return inputs["steps"], self.step_delay  # samplers: step+1 of steps
+        scheduled = scheduler_steps(prompt or {}, nid)
+        if scheduled:  # SamplerCustomAdvanced: one step per sigma its scheduler made, as on ComfyUI
+            return scheduled, self.step_delay
         return 0, 0.0
 
     def fail_at(self, node_class_or_id: str, message: str, exception_type: str = "RuntimeError") -> None:
@@ -250,3 +257,13 @@ class FakeComfyUI:
             conn.outbox.put_nowait(encode_text(frame[1], frame[2]))
         else:
             conn.outbox.put_nowait(encode_preview(frame[2], frame[1], frame[3]))
+
+
+def scheduler_steps(prompt: Mapping[str, Mapping[str, Any]], nid: str) -> int:
+    """The ``steps`` of the scheduler node (BasicScheduler and kin) feeding node ``nid``'s
+    ``sigmas``: how many steps a custom sampler reports, since it has no ``steps`` of its own."""
+    link = (prompt.get(nid, {}).get("inputs") or {}).get("sigmas")
+    if not (isinstance(link, list) and link):
+        return 0
+    steps = (prompt.get(str(link[0]), {}).get("inputs") or {}).get("steps")
+    return steps if isinstance(steps, int) and steps > 0 else 0
