@@ -1,8 +1,8 @@
 """Edit-to-sync time of ``discomfy run --dev`` for the three plugin kinds (issue 16; goal <= 2 s).
 
 One bot (the real one, in this process, ``dev=True``) between the Discord emulator and the fake
-ComfyUI, with a code plugin (a copy of plugins/generate), a data pack joining /generate and a
-data pack with a command of its own. Each round edits one option description in a schema and
+ComfyUI, with a code plugin (plugins/generate's files and a module of its own), a data pack
+joining /generate and a data pack with a command of its own. Each round edits one option description in a schema and
 times, with ``time.perf_counter``, from the write to the moment the emulator has answered the
 development guild's ``PUT .../commands`` that carries the new text. The figure includes the
 file watcher's wait for the writes to settle (``step`` 50 ms); it prints medians and maxima and
@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from discomfy.testing.bot_harness import build_config, running_bot  # noqa: E402
 from discomfy.testing.discord_emulator import DiscordEmulator  # noqa: E402
 from discomfy.testing.fake_comfyui import FakeComfyUI  # noqa: E402
+from tests.conftest import workflow_plugin_source, write_plugin  # noqa: E402
 
 
 def stage(root: Path) -> dict[str, tuple[Path, str, str]]:
@@ -39,6 +40,8 @@ def stage(root: Path) -> dict[str, tuple[Path, str, str]]:
     (root / "workflows").mkdir()
     shutil.copytree(REPO_ROOT / "plugins" / "generate", root / "plugins" / "generate",
                     ignore=shutil.ignore_patterns("__pycache__"))
+    # plugins/generate itself is data only: the module makes this copy the code plugin it times
+    write_plugin(root, "generate", workflow_plugin_source("generate"))
     shutil.copytree(REPO_ROOT / "workflows" / "sdxl", root / "workflows" / "sdxl")
     own = root / "workflows" / "anime"
     shutil.copytree(REPO_ROOT / "workflows" / "sdxl", own)

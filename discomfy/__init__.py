@@ -23,10 +23,10 @@ def __getattr__(name: str):
     """The names that live with the bot load on first use: they import discord.py, and
     ``import discomfy.core...`` (which runs this file first) must not pull discord.py in. These
     are the only function-level imports of the package, kept for exactly that reason."""
-    if name == "WorkflowCog":
-        from discomfy.bot.cog import WorkflowCog
+    if name in ("WorkflowCog", "command_handler"):
+        from discomfy.bot import cog
 
-        return WorkflowCog
+        return getattr(cog, name)
     if name in ("ResultAction", "image_result"):
         from discomfy.bot import result_actions
 
@@ -45,6 +45,7 @@ def __getattr__(name: str):
 __all__ = [
     "hookimpl",
     "WorkflowCog",
+    "command_handler",
     "ResultAction",
     "ActionContext",
     "image_result",

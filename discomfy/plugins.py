@@ -6,8 +6,11 @@ Plugins come from three places, all ending up in one pluggy manager:
   ``plugins``, see :mod:`discomfy.shipped`): each ``<dir>/<name>/__init__.py`` is a discord.py
   extension imported as ``discomfy_plugins.<name>``. Nothing named ``plugins`` is ever
   installed into site-packages: the folders are mounted under a private namespace package.
-* **data packs** (``plugins.workflow_dirs``): each ``<dir>/<name>/manifest.toml`` is a workflow
-  with no Python; a :class:`WorkflowPack` object stands in for it in pluggy.
+  A folder there with a ``manifest.toml`` and no ``__init__.py`` is a data pack: a model plugin
+  that is only its workflow (``plugins/generate``) needs no Python.
+* **data packs** (``plugins.workflow_dirs``, and the code-less folders above): each
+  ``<dir>/<name>/manifest.toml`` is a workflow with no Python; a :class:`WorkflowPack` object
+  stands in for it in pluggy, and the host makes its slash command.
 * **entry points** in the ``discomfy.plugins`` group of any installed distribution: the target
   module is loaded as an extension when it has ``setup``, else registered for its hooks.
 
@@ -149,9 +152,14 @@ def _folder_plugins(folders: Iterable[Path]) -> list[PluginSource]:
             for child in _children_with(folders, "__init__.py")]
 
 
-def _packs(folders: Iterable[Path]) -> list[PluginSource]:
+def is_code_less(folder: Path) -> bool:
+    """A plugin folder that is only a workflow: a manifest and no Python of its own."""
+    return (folder / MANIFEST_NAME).is_file() and not (folder / "__init__.py").is_file()
+
+
+def _packs(folders: Iterable[Path], *, code_less_only: bool = False) -> list[PluginSource]:
     return [PluginSource(child.name, "pack", str(child), manifest=child / MANIFEST_NAME)
-            for child in _children_with(folders, MANIFEST_NAME)]
+            for child in _children_with(folders, MANIFEST_NAME) if not code_less_only or is_code_less(child)]
 
 
 def _entry_point_plugins() -> list[PluginSource]:
@@ -174,7 +182,8 @@ def discover(config: Any) -> tuple[list[PluginSource], list[tuple[PluginSource, 
     mount_plugin_folders(plugin_dirs)
     chosen: dict[str, PluginSource] = {}
     duplicates: list[tuple[PluginSource, str]] = []
-    for source in _folder_plugins(plugin_dirs) + _packs(pack_dirs) + _entry_point_plugins():
+    found = _folder_plugins(plugin_dirs) + _packs(plugin_dirs, code_less_only=True) + _packs(pack_dirs)
+    for source in found + _entry_point_plugins():
         first = chosen.get(source.name)
         if first is None:
             chosen[source.name] = source

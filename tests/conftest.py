@@ -139,6 +139,27 @@ def command_plugin_source(command: str, reply: str = "hi") -> str:
     '''
 
 
+def workflow_plugin_source(command: str) -> str:
+    """A code plugin shipping its own workflow (the manifest.toml beside it) with a handler of
+    its own, the shape of plugins/upscale: what the hot-reload and handler tests edit."""
+    return f'''
+        from discomfy import WorkflowCog, command_handler
+
+
+        class Cog(WorkflowCog, name="{command}"):
+            command_name = "{command}"
+            manifest_files = ("manifest.toml",)
+
+            @command_handler
+            async def {command}_command_handler(self, interaction, options):
+                await self.run(interaction, options)
+
+
+        async def setup(bot):
+            await bot.add_cog(Cog(bot))
+    '''
+
+
 def unregistered_image_node() -> str:
     """A real ComfyUI node that takes and returns an IMAGE and has no semantics in the fake."""
     nodes = recorded_nodes()

@@ -1,9 +1,11 @@
 """``WorkflowCog``: a plugin's slash command, built from the workflows that share its name.
 
-A model plugin is a few lines: subclass, name the command and its manifest, call
-``self.run`` from the handler. Options, ranges, choices and autocomplete all come from the
-workflows' schemas; every command and button goes through the one generation flow
-(:mod:`discomfy.bot.generation`), so no plugin re-implements validation, queueing or delivery.
+A model plugin needs no code at all: a data pack (manifest, schema, workflow) gets a host-made
+``WorkflowCog``. A plugin that does something of its own subclasses it, names the command and
+its manifest, and marks the one method its slash command calls with :func:`command_handler`.
+Options, ranges, choices and autocomplete all come from the workflows' schemas; every command
+and button goes through the one generation flow (:mod:`discomfy.bot.generation`), so no plugin
+re-implements validation, queueing or delivery.
 """
 
 from __future__ import annotations
@@ -23,7 +25,38 @@ from discomfy.core.comfyui.workflows.commands import group_commands
 from discomfy.hookspecs import hookimpl
 
 MAX_AUTOCOMPLETE = 25
+HANDLER_MARK = "__discomfy_command_handler__"
 log = logging.getLogger(__name__)
+
+
+def command_handler(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """Mark the method a ``WorkflowCog``'s slash command calls: ``async def f(self, interaction,
+    options)``. Explicit, so that no handler is found, or missed, by how its name is spelt."""
+    setattr(method, HANDLER_MARK, True)
+    return method
+
+
+def marked_handler(cls: type) -> Callable[..., Awaitable[None]] | None:
+    """The one method ``cls`` itself marks with :func:`command_handler`, or None. Raises
+    ``TypeError`` naming the class's module (its plugin) and the method when the marking is
+    wrong: two handlers, one that is not ``async``, or a ``*_command_handler`` (the API.md
+    names) left unmarked, which the slash command would silently never call."""
+    where = f"{cls.__module__}.{cls.__qualname__}"
+    members = {name: value for name, value in vars(cls).items() if callable(value)}
+    marked = sorted(name for name, value in members.items() if getattr(value, HANDLER_MARK, False))
+    unmarked = sorted(name for name in members if name.endswith("_command_handler") and name not in marked)
+    if unmarked:
+        raise TypeError(f"{where}.{unmarked[0]} is named like a command handler but not marked: put "
+                        "@command_handler (from discomfy) above it, or rename it if the command must not call it")
+    if len(marked) > 1:
+        raise TypeError(f"{where} defines {len(marked)} command handlers ({', '.join(marked)}); "
+                        "a WorkflowCog has one slash command, so keep one")
+    if not marked:
+        return None
+    handler = members[marked[0]]
+    if not inspect.iscoroutinefunction(handler):
+        raise TypeError(f"{where}.{marked[0]} is marked @command_handler but is not `async def`")
+    return handler
 
 
 class WorkflowCog(commands.Cog):
@@ -38,9 +71,9 @@ class WorkflowCog(commands.Cog):
     command_description: ClassVar[str | None] = None
     manifest_files: ClassVar[tuple[str, ...]] = ()
 
-    # what the slash command calls: the subclass's ``<command>_command_handler`` (the API.md
-    # names), bound once when the class is defined; ``run`` (the shared flow) when it has none
-    command_handler: ClassVar[Callable[..., Awaitable[None]] | None] = None
+    # what the slash command calls: the method the class marks with @command_handler, found
+    # once when the class is defined; ``run`` (the shared flow) when it marks none
+    _handler: ClassVar[Callable[..., Awaitable[None]] | None] = None
     _folder: ClassVar[Path] = Path(__file__).parent
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -48,13 +81,7 @@ class WorkflowCog(commands.Cog):
         # found now, while the module is imported: discord.py's reload fallback rebuilds the old
         # cog after the module has left sys.modules, when inspect could no longer find it
         cls._folder = Path(inspect.getfile(cls)).parent
-        handlers = sorted(name for name, value in vars(cls).items()
-                          if name.endswith("_command_handler") and callable(value))
-        if len(handlers) > 1:
-            raise TypeError(f"{cls.__name__} defines {len(handlers)} command handlers ({', '.join(handlers)}); "
-                            "a WorkflowCog has one slash command, so keep one")
-        if handlers and "command_handler" not in vars(cls):  # an explicit one wins
-            cls.command_handler = vars(cls)[handlers[0]]
+        cls._handler = marked_handler(cls) or cls._handler  # a subclass of a plugin's cog keeps its handler
 
     def __init__(self, bot: Any, *, command_name: str | None = None, owner: str | None = None) -> None:
         self.bot = bot
@@ -66,12 +93,16 @@ class WorkflowCog(commands.Cog):
         self.owner = bot.plugins.plugin_name_of(self)
         self.own_manifests = self.workflow_sources()
         self.specs = bot.plugins.workflows.for_command(self.command_name, extra=self.own_manifests,
-                                               owner=self.owner if self.own_manifests else None)
+                                                       owner=self.owner if self.own_manifests else None,
+                                                       lead=self.owner)
         if not self.specs:
             raise ValueError(f"no workflow is registered for /{self.command_name}")
         # this plugin's own workflows as loaded now: the rest of the host sees exactly the
         # version this command was built from, even while an edit on disk is broken
         self.own_specs = self.specs[:len(self.own_manifests)]
+        # API.md names the handler of /<command> `<command>_command_handler`: every workflow
+        # command answers to it, a data pack's host-made one included
+        setattr(self, f"{self.command_name}_command_handler", (self._handler or WorkflowCog.run).__get__(self))
         self.slash_command = self._build_command()
         self.__cog_app_commands__.append(self.slash_command)
 
@@ -92,10 +123,9 @@ class WorkflowCog(commands.Cog):
         self.command = group_commands(self.specs)[self.command_name]
         # providers are looked up at call time, so a plugin loaded later still completes
         completed = {o.name for o in self.command.options if o.autocomplete} | set(self.bot.plugins.autocompleters())
-        handler = self.command_handler or WorkflowCog.run
         return build_command(
             self.command,
-            handler.__get__(self),
+            getattr(self, f"{self.command_name}_command_handler"),
             autocompleters={name: self._autocompleter(name) for name in completed},
             description=self.command_description,
         )

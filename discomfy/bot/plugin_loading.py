@@ -96,7 +96,8 @@ async def sync_workflow_cogs(bot: Any, report: LoadReport | None = None) -> None
     for cog in [c for c in bot.cogs.values() if isinstance(c, WorkflowCog)]:
         host_made = type(cog) is WorkflowCog
         # a code plugin's own workflows change only when the plugin itself is reloaded
-        now = cog.own_specs + bot.plugins.workflows.for_command(cog.command_name, owner=None if host_made else cog.owner)
+        now = cog.own_specs + bot.plugins.workflows.for_command(cog.command_name, owner=None if host_made else cog.owner,
+                                                                lead=cog.owner)
         if now == cog.specs:  # specs compare by identity: an edited file is a new spec
             continue
         await bot.remove_cog(cog.qualified_name)
@@ -112,8 +113,11 @@ async def sync_workflow_cogs(bot: Any, report: LoadReport | None = None) -> None
     owned = bot.plugins.command_owners
     for command in sorted({s.command for s in specs if s.command not in owned}):
         owners = sorted({s.plugin for s in specs if s.command == command})
+        # the pack named like its command owns it (plugins/generate owns /generate, and its model
+        # stays the default when a pack like workflows/sdxl joins); else the first by name
+        owner = command if command in owners else owners[0]
         try:
-            await bot.add_cog(WorkflowCog(bot, command_name=command, owner=owners[0]))
+            await bot.add_cog(WorkflowCog(bot, command_name=command, owner=owner))
         except Exception as exc:
             for owner in owners:
                 if report is not None:

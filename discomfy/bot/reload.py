@@ -3,7 +3,9 @@
 discord.py's ``reload_extension`` keeps the old module when the new one fails to import or set
 up, so a broken edit leaves the previous version serving users; we only report why. A changed
 data pack is re-registered and the plugin owning its command is reloaded so the command picks
-the pack up. Afterwards the development guild is re-synced only if the tree actually changed.
+the pack up. A folder under ``plugins.dirs`` with a manifest and no ``__init__.py`` (a model
+plugin that is only its workflow) reloads as a pack. Afterwards the development guild is
+re-synced only if the tree actually changed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from discomfy.plugins import MANIFEST_NAME, PLUGIN_NAMESPACE, WorkflowPack, is_enabled
+from discomfy.plugins import MANIFEST_NAME, PLUGIN_NAMESPACE, WorkflowPack, is_code_less, is_enabled
 from discomfy.shipped import folders
 from discomfy.bot.plugin_loading import KEPT, describe_failure, drop_broken_workflows, sync_workflow_cogs
 
@@ -49,7 +51,10 @@ class PluginReloader:
             path = Path(raw).resolve()
             for folder in self.plugin_dirs:
                 if path.is_relative_to(folder) and path != folder:
-                    extensions.add(f"{PLUGIN_NAMESPACE}.{path.relative_to(folder).parts[0]}")
+                    name = path.relative_to(folder).parts[0]
+                    extensions.add(f"{PLUGIN_NAMESPACE}.{name}")
+                    if is_code_less(folder / name) or not (folder / name).exists():  # a pack, or gone
+                        packs.add(name)
             for folder in self.pack_dirs:
                 if path.is_relative_to(folder) and path != folder:
                     packs.add(path.relative_to(folder).parts[0])
@@ -95,7 +100,7 @@ class PluginReloader:
                 continue  # a code plugin or an entry point of that name owns it
             if old is not None:
                 manager.unregister(old)
-            manifest = next((d / pack / MANIFEST_NAME for d in self.pack_dirs if (d / pack / MANIFEST_NAME).is_file()), None)
+            manifest = self._pack_manifest(pack)
             if manifest is None:
                 if old is not None:
                     report.remove(pack)
@@ -114,6 +119,12 @@ class PluginReloader:
             else:
                 report.set(pack, "loaded", kind="pack", origin=str(manifest.parent))
                 result.reloaded.append(pack)
+
+    def _pack_manifest(self, pack: str) -> Path | None:
+        """Where pack ``pack`` lives now, searched in discovery's order (None when deleted)."""
+        code_less = [d / pack for d in self.plugin_dirs if is_code_less(d / pack)]
+        in_packs = [d / pack for d in self.pack_dirs if (d / pack / MANIFEST_NAME).is_file()]
+        return next((folder / MANIFEST_NAME for folder in code_less + in_packs), None)
 
     async def _reload(self, extension: str, result: ReloadResult) -> None:
         bot, plugin = self.bot, extension.rsplit(".", 1)[-1]

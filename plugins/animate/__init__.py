@@ -97,11 +97,7 @@ class VideoStrategies(commands.Cog, name="animate-strategies"):
 
 class AnimateCog(WorkflowCog, name="animate"):
     command_name = "animate"
-    manifest_files = ("manifest.toml",)
-
-    async def animate_command_handler(self, interaction, options):
-        """Handle /animate: run the shared generation flow."""
-        await self.run(interaction, options)
+    manifest_files = ("manifest.toml",)  # with no handler marked, /animate runs the shared flow
 
     @hookimpl
     def discomfy_register_result_actions(self) -> list[Any]:

@@ -22,7 +22,8 @@ import discord
 from discord.ext import commands
 from PIL import Image
 
-from discomfy import ActionContext, ResultAction, ValidationError, WorkflowCog, hookimpl, image_result, report_error
+from discomfy import (ActionContext, ResultAction, ValidationError, WorkflowCog, command_handler, hookimpl,
+                      image_result, report_error)
 
 from .plan import MOVES, OutpaintPlan, plan
 
@@ -87,6 +88,7 @@ class OutpaintCog(WorkflowCog, name="outpaint"):
             await self.outpaint(context, filename, data, move, prompt)
         return handler
 
+    @command_handler
     async def outpaint_command_handler(self, interaction: discord.Interaction, options: dict[str, Any]) -> None:
         """/outpaint image: move: prompt:"""
         try:

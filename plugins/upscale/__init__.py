@@ -25,7 +25,8 @@ from discord import app_commands
 from discord.ext import commands
 from PIL import Image
 
-from discomfy import ActionContext, ResultAction, ValidationError, WorkflowCog, hookimpl, image_result, report_error
+from discomfy import (ActionContext, ResultAction, ValidationError, WorkflowCog, command_handler, hookimpl,
+                      image_result, report_error)
 
 WORKFLOW = "upscale"
 DEFAULT_MODEL = "4x-UltraSharp.pth"
@@ -111,6 +112,7 @@ class UpscaleCog(WorkflowCog, name="upscale"):
 
     # --- the three ways in ----------------------------------------------------------------
 
+    @command_handler
     async def upscale_command_handler(self, interaction: discord.Interaction, options: dict[str, Any]) -> None:
         """/upscale image: factor:"""
         await self._upscale_attachment(interaction, ActionContext(self.bot, interaction), options.get("image"),

@@ -1,7 +1,7 @@
 """discomfy run --dev, for every kind of plugin and every file it has (issue 16).
 
-Three kinds: a code plugin shipping its own workflow (a copy of plugins/generate), a data pack
-joining /generate as a model, a data pack with a command of its own. Each edit must reach the
+Three kinds: a code plugin shipping its own workflow (plugins/generate's files with a module of
+its own), a data pack joining /generate as a model, a data pack with a command of its own. Each edit must reach the
 development guild in the next sync, keep every other command there, and the command must run.
 A broken edit keeps the last good version serving; pack folders come and go with their commands.
 """
@@ -19,7 +19,7 @@ import pytest
 from discomfy.testing.bot_harness import build_config, install_models, running_bot
 
 from tests.bot.support import embed_text, wait_result
-from tests.conftest import REPO_ROOT, command_plugin_source, write_plugin
+from tests.conftest import REPO_ROOT, command_plugin_source, workflow_plugin_source, write_plugin
 
 
 @dataclass
@@ -40,6 +40,7 @@ def make_kind(project: Path, kind: str) -> Kind:
     if kind == "code":
         folder = project / "plugins" / "generate"
         shutil.copytree(REPO_ROOT / "plugins" / "generate", folder, ignore=shutil.ignore_patterns("__pycache__"))
+        write_plugin(project, "generate", workflow_plugin_source("generate"))
         return Kind(folder, "generate", invocation, [project / "plugins"], [project / "workflows"])
     folder = project / "workflows" / ("sdxl" if kind == "joining" else "anime")
     shutil.copytree(REPO_ROOT / "workflows" / "sdxl", folder)

@@ -45,6 +45,19 @@ async def test_a_pack_joining_generate_appears_as_a_new_model_choice(project):
     assert "juggernaut" in bot.plugins.report.names("loaded")
 
 
+async def test_the_pack_named_like_its_command_gives_the_default_model(project):
+    """plugins/generate is a manifest, a schema and a workflow: it loads as a pack (plugins/upscale,
+    with code beside its manifest, as code), owns the host-made /generate, and its model stays the
+    first choice (the default) even beside a pack whose workflow sorts before it."""
+    copy_pack(project, "aurora")  # workflow generate-aurora: before generate-flux by name
+    bot = await load(project)
+    assert [c["value"] for c in options_of(bot, "generate")["model"]["choices"]] == ["flux", "aurora"]
+    assert bot.plugins.command_owners["generate"] == "generate"
+    kinds = {e.name: (e.kind, e.state) for e in bot.plugins.report.entries}
+    assert kinds["generate"] == kinds["editflux"] == kinds["editqwen"] == ("pack", "loaded")
+    assert kinds["upscale"] == ("builtin", "loaded")
+
+
 async def test_a_pack_with_a_new_command_gets_its_own_slash_command(project):
     copy_pack(project, "anime", command="anime", description="Anime pictures from a prompt")
     bot = await load(project)

@@ -90,15 +90,17 @@ class WorkflowCatalog:
 
     # --- queries ----------------------------------------------------------------------------
 
-    def for_command(self, command: str, *, extra: Iterable[Path] = (), owner: str | None = None) -> list[WorkflowSpec]:
+    def for_command(self, command: str, *, extra: Iterable[Path] = (), owner: str | None = None,
+                    lead: str | None = None) -> list[WorkflowSpec]:
         """The workflows of one command: the owner's own first (its first is the default model),
-        then those other plugins and packs registered. The owner's own load errors raise."""
+        then those other plugins and packs registered, ``lead``'s first (the pack that owns a
+        command no code plugin does), the rest by name. The owner's own load errors raise."""
         own = [self.load(path, owner or "") for path in extra]
         specs, _ = self.collect()
         others = [s for s in specs.values() if s.command == command and (owner is None or s.plugin != owner)]
         for spec in own:
             self._by_name[spec.name] = spec
-        return own + sorted(others, key=lambda s: s.name)
+        return own + sorted(others, key=lambda s: (s.plugin != lead, s.name))
 
     def get(self, name: str) -> WorkflowSpec | None:
         if name not in self._by_name:
