@@ -1,0 +1,216 @@
+"""Issue 21 point 5: mutation testing of the exactly-once modules, as a gate.
+
+For each critical module, mutmut (3.x) breaks the code one small change at a time (a flipped
+condition, a dropped argument, a changed string) and runs the tests that reach the changed
+function; a change no test notices is a *survivor*: either a gap in the tests or a change that
+alters nothing a user or operator could see (an *equivalent* mutant, listed with its reason in
+docs/mutation.md). Printed per module: mutants, killed, equivalent, survivors and the score
+``killed / (mutants - equivalent)``; the exit status is 1 while any non-equivalent mutant
+survives, so this can gate a release.
+
+Each module has its own fast test selection (``MODULES``): the unit tests of tests/core and the
+focused tests of tests/bot that drive it, a few seconds per mutant. mutmut mutates a *copy*:
+every module is staged in its own folder outside the repository (``--workdir``, default
+``$TMPDIR/discomfy-mutation``: the last commit, or with ``--worktree`` the working tree's
+files, plus a ``[tool.mutmut]`` section naming that module and its tests), and mutmut writes its mutants under that folder's
+``mutants/``. Nothing in the working tree is ever changed, so other runs of the tests are safe.
+One worker (``--max-children 1``) by default: the machine is shared.
+
+    .venv/bin/python bench/mutation.py                  # every module (~1 hour on 2 shared cores)
+    .venv/bin/python bench/mutation.py rows transitions # some of them
+    .venv/bin/python bench/mutation.py --list           # the modules and their tests
+    .venv/bin/python bench/mutation.py --report         # the scores of the last run, no new run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _mutation_equivalents import Equivalent, load_equivalents  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MUTMUT = Path(sys.executable).parent / "mutmut"
+
+
+@dataclass(frozen=True)
+class Module:
+    """One module under mutation and the tests that must notice every change to it."""
+
+    path: str
+    tests: tuple[str, ...]  # pytest's arguments: test files, and a -k where one is needed
+
+    @property
+    def dotted(self) -> str:
+        return self.path.removesuffix(".py").replace("/", ".")
+
+
+#: The store's tests run on SQLite only here: these modules build every statement in SQLite's
+#: dialect and hand it to an engine, so the PostgreSQL copy of each test exercises the same
+#: lines through another engine (store_postgres.py, not mutated) and would only add a server
+#: start to every mutant's run. Tests that exist for PostgreSQL alone still run.
+SQLITE_ONLY = ("-k", "not postgresql]")
+
+MODULES: dict[str, Module] = {
+    "transitions": Module("discomfy/core/jobs/transitions.py", (
+        "tests/core/test_job_store.py", "tests/core/test_store_guards.py", *SQLITE_ONLY)),
+    "rows": Module("discomfy/core/jobs/rows.py", (
+        "tests/core/test_job_store.py", "tests/core/test_store_guards.py", *SQLITE_ONLY)),
+    "store": Module("discomfy/core/jobs/store.py", (
+        "tests/core/test_job_store.py", "tests/core/test_store_guards.py", "tests/core/test_preferences.py",
+        *SQLITE_ONLY)),
+    "delivery_protocol": Module("discomfy/bot/delivery_protocol.py", (
+        "tests/bot/test_delivery_races.py", "tests/bot/test_delivery_guards.py")),
+    "recovery": Module("discomfy/bot/recovery.py", (
+        "tests/bot/test_restart_recovery.py", "tests/bot/test_recovery_resumes.py")),
+    "affinity": Module("discomfy/core/scheduling/affinity.py", (
+        "tests/core/test_scheduling_policy.py", "tests/core/test_scheduling_aging_checks.py")),
+}
+
+#: mutmut's exit codes per mutant (mutmut.stats.status_by_exit_code), folded into what counts:
+#: a timeout or a crash is a test that failed, so the change was noticed.
+KILLED = {1: "killed", 3: "killed", 36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout",
+          255: "timeout", -11: "crashed", -9: "crashed"}
+NOT_RUN = {None: "not checked", 2: "interrupted", 33: "no tests", 5: "no tests", 34: "skipped"}
+
+
+@dataclass
+class Score:
+    name: str
+    total: int = 0
+    killed: int = 0
+    equivalent: list[str] = field(default_factory=list)
+    survivors: list[str] = field(default_factory=list)  # survived, or no test reaches them
+    diffs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        counted = self.total - len(self.equivalent)
+        return 100.0 if counted == 0 else 100.0 * self.killed / counted
+
+
+def stage(module: Module, where: Path, worktree: bool) -> None:
+    """A fresh copy of the last commit (or, with ``worktree``, of the working tree's tracked
+    files as they are now), configured for this module alone."""
+    if where.exists():
+        shutil.rmtree(where)
+    where.mkdir(parents=True)
+    if worktree:
+        files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, check=True, capture_output=True).stdout
+        for name in filter(None, files.decode().split("\0")):
+            source = ROOT / name
+            if source.is_file():
+                target = where / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+    else:
+        archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    config = {
+        "source_paths": ["discomfy"],
+        "only_mutate": [module.path],
+        # one process per mutant run (pyproject's addopts ask xdist for 4); a hung mutant fails
+        # at pytest-timeout's limit, not mutmut's
+        "pytest_add_cli_args": ["-n", "0", "-p", "no:cacheprovider"],
+        "pytest_add_cli_args_test_selection": list(module.tests),
+        "also_copy": ["plugins", "workflows"],
+    }
+    lines = [f"{key} = {json.dumps(value)}" for key, value in config.items()]
+    with (where / "pyproject.toml").open("a") as out:
+        out.write("\n[tool.mutmut]\n" + "\n".join(lines) + "\n")
+
+
+def run(where: Path, max_children: int) -> int:
+    log = where / "mutmut.log"
+    with log.open("w") as out:
+        done = subprocess.run([str(MUTMUT), "run", "--max-children", str(max_children)], cwd=where,
+                              stdout=out, stderr=subprocess.STDOUT)
+    return done.returncode
+
+
+def diff_of(where: Path, mutant: str) -> str:
+    """The changed lines of one mutant, as mutmut shows them (``-`` original, ``+`` mutant)."""
+    shown = subprocess.run([str(MUTMUT), "show", mutant], cwd=where, capture_output=True, text=True).stdout
+    return "\n".join(line for line in shown.splitlines()
+                     if line[:1] in "-+" and not line.startswith(("---", "+++")))
+
+
+def score(name: str, module: Module, where: Path, equivalents: list[Equivalent]) -> Score:
+    meta = where / "mutants" / (module.path + ".meta")
+    if not meta.exists():
+        raise SystemExit(f"{name}: no mutmut results in {meta} (see {where / 'mutmut.log'})")
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    result = Score(name, total=len(codes))
+    for mutant, code in sorted(codes.items()):
+        if code in KILLED:
+            result.killed += 1
+            continue
+        diff = diff_of(where, mutant)
+        result.diffs[mutant] = diff
+        if code == 0 and any(e.matches(module.path, mutant, diff) for e in equivalents):
+            result.equivalent.append(mutant)
+        else:
+            status = "survived" if code == 0 else NOT_RUN.get(code, f"exit code {code}")
+            result.survivors.append(f"{mutant} ({status})")
+    return result
+
+
+def report(scores: list[Score]) -> None:
+    print(f"{'module':<20}{'mutants':>9}{'killed':>8}{'equiv.':>8}{'survive':>9}{'score':>9}")
+    for s in scores:
+        print(f"{s.name:<20}{s.total:>9}{s.killed:>8}{len(s.equivalent):>8}{len(s.survivors):>9}"
+              f"{s.score:>8.1f}%")
+    for s in scores:
+        for survivor in s.survivors:
+            mutant = survivor.split(" ")[0]
+            print(f"\n{survivor}\n{s.diffs.get(mutant, '')}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", metavar="module", help=f"some of: {', '.join(MODULES)} (default: all)")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "discomfy-mutation")
+    parser.add_argument("--max-children", type=int, default=1, help="mutants run at once (default 1)")
+    parser.add_argument("--worktree", action="store_true",
+                        help="mutate the working tree as it is (default: the last commit, HEAD)")
+    parser.add_argument("--report", action="store_true", help="score the last run again without running")
+    parser.add_argument("--list", action="store_true", help="print the modules and their tests")
+    args = parser.parse_args(argv)
+    names = args.modules or list(MODULES)
+    unknown = [name for name in names if name not in MODULES]
+    if unknown:
+        parser.error(f"no module {', '.join(unknown)}; the modules are {', '.join(MODULES)}")
+    if args.list:
+        for name in names:
+            print(f"{name}: {MODULES[name].path} <- {' '.join(MODULES[name].tests)}")
+        return 0
+    workdir = args.workdir.resolve()
+    if workdir == ROOT or ROOT in workdir.parents:
+        raise SystemExit("--workdir must be outside the repository: mutmut's copies must not mix with it")
+    equivalents = load_equivalents(ROOT / "docs" / "mutation.md")
+    scores = []
+    for name in names:
+        where = workdir / name
+        if not args.report:
+            stage(MODULES[name], where, args.worktree)
+            print(f"{name}: mutating {MODULES[name].path} in {where} ...", flush=True)
+            code = run(where, args.max_children)
+            if code != 0:
+                print(f"{name}: mutmut exited with {code}; see {where / 'mutmut.log'}", file=sys.stderr)
+        scores.append(score(name, MODULES[name], where, equivalents))
+    report(scores)
+    return 0 if all(not s.survivors for s in scores) else 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    sys.exit(main())

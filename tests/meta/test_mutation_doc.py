@@ -1,0 +1,63 @@
+"""docs/mutation.md's equivalent mutants are what bench/mutation.py reads: each row parses, names
+a module the script mutates and a function that module still has, and the matching rules the
+doc describes (by function and mutated line, not by mutmut's number) hold."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _mutation_equivalents import Equivalent, function_of, load_equivalents, mutated_line  # noqa: E402
+from mutation import MODULES  # noqa: E402
+
+DOC = ROOT / "docs" / "mutation.md"
+
+
+def functions_in(path: str) -> set[str]:
+    names = set()
+    for node in ast.parse((ROOT / path).read_text()).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.ClassDef):
+            names |= {f"{node.name}.{item.name}" for item in node.body
+                      if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return names
+
+
+def test_every_equivalent_names_a_mutated_module_a_function_it_has_and_a_reason():
+    equivalents = load_equivalents(DOC)
+    assert len(equivalents) >= 9
+    mutated = {module.path for module in MODULES.values()}
+    for entry in equivalents:
+        assert entry.path in mutated, entry
+        assert entry.function in functions_in(entry.path), entry
+        assert len(entry.reason.split()) >= 5, entry
+
+
+def test_a_survivor_is_excused_by_function_and_mutated_line_whatever_its_number():
+    entry = Equivalent("discomfy/core/jobs/rows.py", "guard", 'sql += " and prompt_id is ?"', "case-insensitive SQL")
+    diff = '-        sql += " AND prompt_id IS ?"\n+        sql += " and prompt_id is ?"'
+    for number in (12, 40):
+        assert entry.matches("discomfy/core/jobs/rows.py", f"discomfy.core.jobs.rows.x_guard__mutmut_{number}", diff)
+    assert not entry.matches("discomfy/core/jobs/rows.py", "discomfy.core.jobs.rows.x_encode__mutmut_12", diff)
+    assert not entry.matches("discomfy/core/jobs/store.py", "discomfy.core.jobs.store.x_guard__mutmut_12", diff)
+    other = '-        sql += " AND prompt_id IS ?"\n+        sql += " AND prompt_id IS NOT ?"'
+    assert not entry.matches("discomfy/core/jobs/rows.py", "discomfy.core.jobs.rows.x_guard__mutmut_12", other)
+
+
+@pytest.mark.parametrize(("mutant", "function"), [
+    ("discomfy.core.jobs.rows.x_encode__mutmut_4", "encode"),
+    ("discomfy.core.jobs.store.xǁJobStoreǁfinish__mutmut_17", "JobStore.finish"),
+])
+def test_mutmut_names_map_to_functions_and_methods(mutant, function):
+    assert function_of(mutant) == function
+
+
+def test_a_mutant_that_only_deletes_is_named_by_the_line_it_removes():
+    assert mutated_line("-    await editor.stop()") == "removed: await editor.stop()"
