@@ -37,6 +37,7 @@ async def test_restart_with_jobs_in_every_state_ends_each_exactly_once(discord_e
     bot_config.set("comfyui.max_running_per_server", 2)  # two prompts on ComfyUI, the rest wait with us
     fake.simulate(*SAMPLER)
     fake.simulate("KSampler", 20, 0.05)
+    fake.hold_at(SAMPLER[0])  # no /generate prompt finishes before the test lets it, however slow the machine
     names = ("a", "b", "c", "d", "e")
     done_meanwhile, still_running, waiting, waiting_edit, edit_file_gone = users = [emu.make_user(n) for n in names]
     async with running_bot(emu, fake, bot_config) as bot:
@@ -52,7 +53,10 @@ async def test_restart_with_jobs_in_every_state_ends_each_exactly_once(discord_e
         await until(two_on_comfyui, what="two jobs queued on ComfyUI")
         first = await job_of(bot.jobs.store, done_meanwhile)
         second = await job_of(bot.jobs.store, still_running)
-    # the bot is down; ComfyUI finishes the first prompt and starts the second
+    # the bot is down; ComfyUI finishes the first prompt and starts the second, which it holds:
+    # the first is let go and the next sampler held again in one step, with nothing run between
+    fake.clear_faults()
+    fake.hold_at(SAMPLER[0])
     await until(lambda: first.prompt_id in fake.worker.history, what="first prompt finished while the bot was down")
     assert second.prompt_id not in fake.worker.history
     async with JobStore.from_config(bot_config) as store:
@@ -62,6 +66,7 @@ async def test_restart_with_jobs_in_every_state_ends_each_exactly_once(discord_e
         del emu.cdn[key]  # Discord no longer serves e's attachment
 
     async with running_bot(emu, fake, bot_config) as bot:
+        fake.clear_faults()  # the second prompt, followed again, and the requeued ones run to their end
         settled = await settle(bot.jobs.store, users, emu=emu, at_least=5, timeout=30)
     audit = await fault_figures.audit(request, emu, bot_config, users, faults=1)
     assert settled, audit.explain()
