@@ -21,7 +21,7 @@ import pytest
 from discomfy.bot.sharding import make_bot
 from discomfy.core.jobs.store import JobStore
 from discomfy.testing.bot_harness import build_config, install_models
-from tests.bot.support import answer_text
+from tests.bot.support import answer_text, png_bytes
 from tests.conftest import REPO_ROOT
 from tests.core.postgres_server import postgres_server  # noqa: F401 - the session's server
 from tests.faults.audit import until
@@ -174,3 +174,106 @@ async def test_when_the_scheduler_stops_the_follower_takes_over_and_delivers_the
     result = await result_of(emu, inter)
     assert (await ended(pair.url, erin)).state.value == "delivered" and uploads(emu, result.id) == 1
     assert not emu.violations and not emu.unhandled
+
+
+async def test_fairness_holds_across_processes_one_queue_serves_users_in_turn(pair, discord_emulator, fake_comfyui):
+    """Alice sends three jobs through one process, then Bob one through the other, while one
+    slot runs Alice's first: Bob's starts before her third (users in turn, as one process's
+    round-robin queue serves them), not after it (first come, first served)."""
+    emu = discord_emulator
+    held = fake_comfyui.hold_at("SamplerCustomAdvanced")
+    leader = await pair.start(0, "leader")
+    await pair.start(1, "follower")
+    alice, bob = emu.make_user("alice"), emu.make_user("bob")
+    await generate(emu, pair.guilds[1], alice, "alice's first lighthouse")
+    await until(lambda: leader.jobs.job_queue.snapshot().running, what="alice's first job on ComfyUI")
+    for n in ("second", "third"):
+        await generate(emu, pair.guilds[1], alice, f"alice's {n} lighthouse")
+    await until(lambda: len(leader.jobs.job_queue) == 2, what="alice's two jobs waiting")
+    await generate(emu, pair.guilds[0], bob, "bob's lighthouse")
+    await until(lambda: len(leader.jobs.job_queue) == 3, what="bob's job waiting behind alice's")
+    held.set()
+    bobs = await ended(pair.url, bob)
+
+    async def alices_ended() -> Any:
+        async with JobStore(pair.url) as store:
+            jobs = sorted(await store.jobs_for_user(int(alice.id), active_only=False), key=lambda j: j.created_at)
+        return jobs if all(j.is_final for j in jobs) else None
+
+    first, second, third = await until(alices_ended, what="alice's jobs ended")
+    assert first.started_at < second.started_at < bobs.started_at < third.started_at
+
+
+async def test_an_image_sent_to_the_follower_is_read_again_by_the_scheduler(pair, discord_emulator, fake_comfyui):
+    emu = discord_emulator
+    leader = await pair.start(0, "leader")
+    await pair.start(1, "follower")
+    hana = emu.make_user("hana")
+    inter = await emu.invoke("editflux", {"prompt": "add a hat"}, user=hana, channel_id=pair.guilds[1].channel_id,
+                             attachments={"image": ("cat.png", png_bytes(), "image/png")}, timeout=30)
+    await result_of(emu, inter)
+    assert (await ended(pair.url, hana)).state.value == "delivered"
+    assert leader.jobs.intake.taken == 1  # the scheduler, which never saw the interaction, ran it
+    assert fake_comfyui.count("POST", "/upload/image") == 1  # with the image it read again
+
+
+async def test_a_lost_notification_is_made_up_for_by_the_schedulers_poll(pair, discord_emulator, monkeypatch):
+    emu = discord_emulator
+    leader = await pair.start(0, "leader", **{"jobs.poll_interval": 0.5})
+    follower = await pair.start(1, "follower")
+
+    async def lost(kind: str, job_id: str) -> None:
+        return None  # as if the notification never arrived
+
+    monkeypatch.setattr(follower.jobs.leadership, "announce", lost)
+    ivan = emu.make_user("ivan")
+    inter = await generate(emu, pair.guilds[1], ivan, "a lighthouse nobody announced")
+    await result_of(emu, inter)
+    assert leader.jobs.intake.taken == 1
+
+
+async def test_a_rolling_restart_of_both_processes_loses_nothing(pair, discord_emulator, fake_comfyui, tmp_path):
+    """Each process is stopped and started again in turn, the scheduler first, while jobs wait and
+    run: every job is delivered exactly once (``discomfy run`` closes the bot the same way after
+    SIGTERM; bench/soak.py --processes 3 --term-every does it with real signals)."""
+    emu = discord_emulator
+    fake_comfyui.simulate("SamplerCustomAdvanced", 10, 0.1)  # about a second per job
+    users = [emu.make_user(f"roller{i}") for i in range(4)]
+    stack = contextlib.AsyncExitStack()
+    first = await stack.enter_async_context(process(emu, fake_comfyui, tmp_path / "a1", settings(pair.url, 0)))
+    async with contextlib.AsyncExitStack() as second_stack:
+        second = await second_stack.enter_async_context(
+            process(emu, fake_comfyui, tmp_path / "b1", settings(pair.url, 1)))
+        asked = [await generate(emu, pair.guilds[i % 2], u, f"a rolling lighthouse {i}") for i, u in enumerate(users)]
+        await stack.aclose()  # the scheduler stops first, its jobs waiting and running
+        await asyncio.wait_for(second.jobs.leadership.elected.wait(), 10)
+        first = await pair.start(0, "a2")
+    # the second (now scheduling) stops; the first, started again, takes over
+    await asyncio.wait_for(first.jobs.leadership.elected.wait(), 10)
+    await pair.start(1, "b2")
+    for inter in asked:
+        await result_of(emu, inter, timeout=60)
+    for user in users:
+        assert (await ended(pair.url, user)).state.value == "delivered"
+    for inter in asked:
+        assert uploads(emu, inter.original_message.id) == 1
+    assert not emu.violations and not emu.unhandled
+
+
+async def test_a_scheduler_that_loses_its_lock_connection_stops_and_another_leads(
+        pair, discord_emulator, postgres_server):  # noqa: F811
+    import asyncpg
+
+    from discomfy.core.jobs.leadership_postgres import LEADER_SQL
+
+    leader = await pair.start(0, "leader")
+    follower = await pair.start(1, "follower")
+    conn = await asyncpg.connect(postgres_server.url())
+    try:
+        (row,) = await conn.fetch(LEADER_SQL)
+        await conn.execute("SELECT pg_terminate_backend($1)", row["pid"])  # its connection dies, it lives
+    finally:
+        await conn.close()
+    await asyncio.wait_for(follower.jobs.leadership.elected.wait(), 10)
+    await until(lambda: leader.is_closed(), what="the deposed scheduler stopping itself", timeout=10)
+    assert "lost the scheduling lock" in leader.jobs.stopped_because
