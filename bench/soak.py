@@ -25,10 +25,21 @@ sends it, about every N jobs. The bot answers commands arriving meanwhile that i
 is started again; the jobs it left waiting or running are delivered by the next start. Goal
 (issue 23): 0 lost, 0 delivered twice, every exit status 0.
 
-RSS of the bot process (its own interpreter, see ``bench/_stack.py``) is read at start, after
-the warm-up jobs and at the end; goal (issue 7): growth under 5 % after warm-up.
+With ``--processes N`` (issue 24) N bot processes share one PostgreSQL store (the test suite's
+throwaway server), each holding one shard of the emulator with one guild, the users spread over
+the guilds, so every process accepts commands while one schedules (``bench/_fleet.py``). The
+SIGKILLs then hit a random process -- the scheduling one included -- and for each kill of the
+scheduler the time from its death to the next job dispatched (the next ``POST /prompt`` the
+fake ComfyUI receives, from the process elected after it) is reported; goal: <= 5 s. Users of the
+killed process's guild wait while it is down; the others go on. ``--term-every`` with N
+processes restarts them in turn, a rolling restart of all of them: goal 0 lost, 0 twice.
+
+RSS of the bot process (its own interpreter, see ``bench/_stack.py``; with N processes, all of
+them together) is read at start, after the warm-up jobs and at the end; goal (issue 7): growth
+under 5 % after warm-up.
 
     .venv/bin/python bench/soak.py [--jobs 1000] [--users 25] [--running 1] [--kill-every 40 | --term-every 50]
+                                   [--processes 3]
 """
 
 from __future__ import annotations
@@ -44,7 +55,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _stack import BotProcess, cpu_seconds, stage, stored_jobs, tally, wait_outcome  # noqa: E402
+from _stack import BotProcess, cpu_seconds, percentile, stage, stored_jobs, tally, wait_outcome  # noqa: E402
 
 ROUTES_429 = ["PATCH /webhooks/*", "POST /interactions/*/callback", "POST /channels/*/messages", "PATCH /channels/*"]
 
@@ -65,8 +76,15 @@ def settings_for(args: argparse.Namespace) -> dict[str, Any]:
 
 
 class Soak:
-    def __init__(self, emu: Any, fake: Any, bot: BotProcess, args: argparse.Namespace) -> None:
-        self.emu, self.fake, self.bot, self.args = emu, fake, bot, args
+    """The users, the faults and the restarts. ``bots[i]`` is process i (one, unless
+    ``--processes``); ``guilds[i]`` the guild whose commands reach it (None: the emulator's own)."""
+
+    def __init__(self, emu: Any, fake: Any, bots: list[BotProcess], args: argparse.Namespace,
+                 guilds: list[Any] | None = None, scheduler: Any = None) -> None:
+        self.emu, self.fake, self.bots, self.args = emu, fake, bots, args
+        self.bot = bots[0]
+        self.guilds = guilds or [None]
+        self.scheduler = scheduler  # async () -> index of the scheduling process (several processes)
         self.started = 0
         self.ended = 0
         self.interactions: list[Any] = []
@@ -76,24 +94,38 @@ class Soak:
         self.timeline: list[tuple[int, int]] = []  # (jobs ended, RSS kB) every tenth of the run
         self.warmed = asyncio.Event()
         self.finished = asyncio.Event()
-        self.bot_up = asyncio.Event()
-        self.bot_up.set()
+        self.up = [asyncio.Event() for _ in bots]  # process i takes commands
+        for up in self.up:
+            up.set()
+        self.bot_up = self.up[0]
         self.kills = 0
+        self.victims: Counter[str] = Counter()  # with several processes: "scheduler" / "follower"
+        self.scheduler_deaths: list[float] = []  # perf_counter times the scheduling process was killed
+        self.next_victim = 0
         self.exits: Counter[str] = Counter()  # SIGTERM variant: exit statuses ("killed" past the grace)
         self.every_jobs = args.term_every or args.kill_every
         self.kill_rng = random.Random("bot SIGKILL")
         self.next_kill = self._kill_gap()
         self.killing: asyncio.Task[None] | None = None
 
+    def all_up(self) -> bool:
+        return all(up.is_set() for up in self.up)
+
+    def rss_kb(self) -> int:
+        return sum(bot.memory()["VmRSS"] for bot in self.bots)
+
     async def user_loop(self, index: int) -> None:
         user = self.emu.make_user(f"soak{index}")
+        home = index % len(self.bots)  # the process holding this user's guild
+        channel = self.guilds[home].channel_id if self.guilds[home] is not None else None
         while self.started < self.args.jobs:
-            await self.bot_up.wait()
+            await self.up[home].wait()
             self.started += 1
             if self.every_jobs and self.started >= self.next_kill and self.killing is None:
                 self.next_kill = self.started + self._kill_gap()
                 self.killing = asyncio.create_task(self.kill_bot())
-            inter = await self.emu.invoke("generate", {"prompt": f"soak {self.started}"}, user=user, wait=False)
+            inter = await self.emu.invoke("generate", {"prompt": f"soak {self.started}"}, user=user, wait=False,
+                                          channel_id=channel)
             self.interactions.append(inter)
             try:
                 await inter.wait_response(10)
@@ -102,11 +134,11 @@ class Soak:
                 outcome = None
             self.outcomes[inter.id] = outcome
             self.ended += 1
-            if self.ended % max(1, self.args.jobs // 10) == 0 and self.bot_up.is_set():
-                self.timeline.append((self.ended, self.bot.memory()["VmRSS"]))
+            if self.ended % max(1, self.args.jobs // 10) == 0 and self.all_up():
+                self.timeline.append((self.ended, self.rss_kb()))
             if self.ended == self.args.warmup:
-                if self.bot_up.is_set():
-                    self.rss["after warm-up"] = self.bot.memory()["VmRSS"]
+                if self.all_up():
+                    self.rss["after warm-up"] = self.rss_kb()
                 self.warmed.set()
             if self.ended >= self.args.jobs:
                 self.finished.set()
@@ -134,6 +166,8 @@ class Soak:
         self.emu.inject_429(route, retry_after=0.3, times=2)
 
     async def reconnect_once(self) -> None:
+        if len(self.bots) > 1:
+            return  # op 7 goes to one session; the sharded soak's faults are the process kills
         await self.warmed.wait()
         await asyncio.sleep(2.0)
         await self.bot_up.wait()
@@ -148,26 +182,37 @@ class Soak:
         """SIGKILL the bot wherever it is (a random moment up to half a second after the job
         that triggered it started), or with ``--term-every`` SIGTERM it and let it stop (users
         go on sending commands meanwhile: it answers them that it restarts); then start it
-        again on the same store."""
+        again on the same store. With several processes the victim is a random one for
+        SIGKILL, the next in turn for SIGTERM (a rolling restart)."""
+        if self.args.term_every:
+            victim, self.next_victim = self.next_victim, (self.next_victim + 1) % len(self.bots)
+        else:
+            victim = self.kill_rng.randrange(len(self.bots))
+        bot, up = self.bots[victim], self.up[victim]
         try:
             await asyncio.sleep(self.kill_rng.uniform(0.0, 0.5))
+            leading = await self.scheduler() == victim if self.scheduler is not None else False
             if self.args.term_every:
-                status = await self.bot.stop(timeout=self.args.stop_grace + 15)
-                self.bot_up.clear()
+                status = await bot.stop(timeout=self.args.stop_grace + 15)
+                up.clear()
                 self.exits["killed" if status is None else str(status)] += 1
                 self.faults["bot SIGTERMed and restarted"] += 1
             else:
-                self.bot_up.clear()
-                await self.bot.kill()
+                up.clear()
+                await bot.kill()
                 self.faults["bot SIGKILLed and restarted"] += 1
+            if leading:
+                self.scheduler_deaths.append(time.perf_counter())
+            if self.scheduler is not None:
+                self.victims["scheduler" if leading else "follower"] += 1
             self.kills += 1
-            await self.bot.start()
+            await bot.start()
         finally:
-            self.bot_up.set()
+            up.set()
             self.killing = None
 
     async def run(self) -> float:
-        self.rss["start"] = self.bot.memory()["VmRSS"]
+        self.rss["start"] = self.rss_kb()
         began = time.perf_counter()
         faults = [
             asyncio.create_task(self.every(self.args.drop_every, "ComfyUI socket dropped", self.drop_socket)),
@@ -182,9 +227,16 @@ class Soak:
         if self.killing is not None:
             await self.killing
         self.fake.clear_faults()
-        await self.bot_up.wait()
-        self.rss["end"] = self.bot.memory()["VmRSS"]
+        for up in self.up:
+            await up.wait()
+        self.rss["end"] = self.rss_kb()
         return time.perf_counter() - began
+
+    def takeovers(self, stamps: Any) -> list[float]:
+        """Seconds from each death of the scheduling process to the next job dispatched (the
+        next POST /prompt, which only the process elected after it can send)."""
+        posts = sorted(t for t, method, path in stamps.comfy_log if method == "POST" and path == "/prompt")
+        return [next((t for t in posts if t > death), float("inf")) - death for death in self.scheduler_deaths]
 
 
 def deliveries_per_job(emu: Any) -> Counter[str]:
@@ -195,25 +247,48 @@ def deliveries_per_job(emu: Any) -> Counter[str]:
 
 
 async def main_async(args: argparse.Namespace) -> None:
+    if args.processes > 1:
+        from _fleet import postgres_store
+
+        async with postgres_store() as store_url:
+            await soak_once(args, store_url)
+    else:
+        await soak_once(args, None)
+
+
+async def soak_once(args: argparse.Namespace, store_url: str | None) -> None:
     settings = settings_for(args)
     async with stage(settings, keep=args.keep) as (emu, fake, stamps, root):
-        bot = BotProcess(emu, fake, root, settings)
-        await bot.start()
+        if store_url is None:
+            fleet = None
+            bots, guilds, where = [BotProcess(emu, fake, root, settings)], None, None
+        else:
+            from _fleet import Fleet
+
+            fleet = Fleet(emu, fake, root, settings, args.processes, store_url)
+            bots, guilds, where = fleet.processes, fleet.guilds, store_url
+        bot = bots[0]
         try:
-            soak = Soak(emu, fake, bot, args)
+            for one in bots:  # one after the other: the first started schedules
+                await one.start()
+            soak = Soak(emu, fake, bots, args, guilds, fleet.scheduler if fleet is not None else None)
             cpu_before = cpu_seconds(bot.proc.pid)
             wall = await soak.run()
             bot_cpu = cpu_seconds(bot.proc.pid) - cpu_before
             users = [u.id for u in emu.users.values() if u.name.startswith("soak")]
-            jobs, unfinished = await stored_jobs(bot.store_path, users, per_user=args.jobs)
+            where = where or bot.store_path
+            jobs, unfinished = await stored_jobs(where, users, per_user=args.jobs)
             settle_until = time.perf_counter() + args.deadline + 60
             while unfinished and time.perf_counter() < settle_until:  # recovery ends the last jobs
                 await asyncio.sleep(0.5)
-                jobs, unfinished = await stored_jobs(bot.store_path, users, per_user=args.jobs)
+                jobs, unfinished = await stored_jobs(where, users, per_user=args.jobs)
         finally:
-            await bot.stop()
+            for one in bots:
+                await one.stop()
         verdicts = judge_all(emu, soak.interactions, jobs)
         report(args, soak, jobs, unfinished, deliveries_per_job(emu), emu, wall, bot_cpu, bot, verdicts)
+        if fleet is not None:
+            report_fleet(args, soak, stamps)
 
 
 def judge_all(emu: Any, interactions: list[Any], jobs: list[Any]) -> list[Any]:
@@ -235,7 +310,8 @@ def report(args, soak, jobs, unfinished, deliveries, emu, wall, bot_cpu, bot, ve
     lost = [v for v in verdicts if v.outcome in ("lost", "conflicting")]
     duplicates = {job: n for job, n in deliveries.items() if n > 1}
     print(f"\n=== soak: {len(soak.interactions)} /generate jobs, {args.users} users in a closed loop, "
-          f"comfyui.max_running_per_server = {args.running}, {wall:.1f} s wall, "
+          + (f"{args.processes} processes on one PostgreSQL store, " if args.processes > 1 else "")
+          + f"comfyui.max_running_per_server = {args.running}, {wall:.1f} s wall, "
           + (f"bot CPU {bot_cpu:.1f} s" if not soak.kills else "bot CPU n/a (the bot was restarted)") + " ===")
     print(f"faults injected: {dict(soak.faults)}")
     print(f"completed (image delivered):         {judged['result']}")
@@ -272,6 +348,20 @@ def report(args, soak, jobs, unfinished, deliveries, emu, wall, bot_cpu, bot, ve
     print(f"bot log: {bot.log_path}" + ("" if args.keep else " (removed; keep it with --keep)"))
 
 
+def report_fleet(args: argparse.Namespace, soak: Soak, stamps: Any) -> None:
+    """Several processes: who was killed, and how long the fleet went without a scheduler."""
+    print(f"processes killed: {dict(soak.victims)} (of {args.processes}; the first started schedules)")
+    took = soak.takeovers(stamps)
+    if took:
+        worst = max(took)
+        goal = "meets goal (<= 5 s)" if worst <= 5.0 else "MISSES goal (<= 5 s)"
+        print(f"scheduler's death -> next job dispatched: p50 {percentile(took, 50):.2f} s, max {worst:.2f} s "
+              f"over {len(took)} deaths -> {goal}")
+        print("  each: " + ", ".join(f"{t:.2f}" for t in took) + " s")
+    else:
+        print("scheduler's death -> next job dispatched: the scheduler was never killed in this run")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=1000)
@@ -287,6 +377,8 @@ def main() -> None:
     parser.add_argument("--term-every", type=int, default=0,
                         help="jobs started between rolling restarts by SIGTERM, about (0: never)")
     parser.add_argument("--stop-grace", type=float, default=5.0, help="ops.stop_grace for the SIGTERM restarts, seconds")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="bot processes sharing one PostgreSQL store, one shard each (1: one process, SQLite)")
     parser.add_argument("--keep", action="store_true", help="keep the project folder (bot log, job store)")
     args = parser.parse_args()
     if args.kill_every and args.term_every:
