@@ -22,7 +22,8 @@ Printed per layout:
 - PostgreSQL round trips per job: every statement the bots' asyncpg connections sent (counted in
   each child at ``Connection.execute`` / ``Connection._execute``, the one place statements leave
   the driver), split into the store's statements, transaction BEGIN/COMMIT, and the pool's
-  reset query asyncpg sends each time a connection goes back to the pool;
+  reset query asyncpg sends each time a connection goes back to the pool (``--skip-pool-reset``:
+  the same run with pools that skip it, to size what the store would save);
 - jobs delivered (the result posted) within ``--settle`` seconds after the last interaction,
   and the CPU seconds each bot process used.
 
@@ -50,16 +51,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _stack import child_config, cpu_seconds, install_models, percentile, stage  # noqa: E402
 
 SHARDS = 3
-LAYOUTS = {"one process, shards [0, 1, 2]": [[0, 1, 2]],
-           "three processes, [0] [1] [2]": [[0], [1], [2]]}
+# name -> each process's shard_ids (None: unsharded, on today's default SQLite store)
+LAYOUTS: dict[str, list[list[int] | None]] = {
+    "before: one unsharded process, SQLite": [None],
+    "one process, shards [0, 1, 2], PostgreSQL": [[0, 1, 2]],
+    "three processes, [0] [1] [2], PostgreSQL": [[0], [1], [2]]}
 DISCORD_GLOBAL_LIMIT = 50  # requests per second per bot token, all processes together
 ACK_DEADLINE = 3.0
 
 
-def settings_for(store_url: str, shard_ids: list[int]) -> dict[str, Any]:
-    return {"discord.shard_count": SHARDS, "discord.shard_ids": shard_ids,
+def settings_for(store_url: str | None, shard_ids: list[int] | None) -> dict[str, Any]:
+    sharding = {} if shard_ids is None else {"discord.shard_count": SHARDS, "discord.shard_ids": shard_ids}
+    return {**sharding, **({"jobs.store_url": store_url} if store_url else {}),
             "discord.dev_guild_id": 0,  # global commands: offered in every guild
-            "jobs.store_url": store_url,
             # the load is many users at once: no user or global cap may refuse a job
             "limits.per_user": 1000, "limits.global_limit": 1000000, "limits.max_queued_per_user": 1000,
             "progress.edit_interval": 2.5}
@@ -68,13 +72,16 @@ def settings_for(store_url: str, shard_ids: list[int]) -> dict[str, Any]:
 class ShardProcess:
     """One ``discomfy run`` child on ``shard_ids``; its statement counts land in ``counts_path``."""
 
-    def __init__(self, emu: Any, fake: Any, root: Path, store_url: str, shard_ids: list[int]) -> None:
+    def __init__(self, emu: Any, fake: Any, root: Path, store_url: str | None, shard_ids: list[int] | None, *,
+                 skip_pool_reset: bool = False) -> None:
         root.mkdir(parents=True, exist_ok=True)
+        self.root = root
         self.counts_path = root / "round_trips.json"
         self.log_path = root / "bot.log"
         self.spec = {"root": str(root), "token": emu.token, "api_base": emu.api_base,
                      "gateway_url": emu.gateway_url, "guild_id": emu.guild_id, "comfyui_url": fake.url,
-                     "settings": settings_for(store_url, shard_ids), "counts_path": str(self.counts_path)}
+                     "settings": settings_for(store_url, shard_ids), "counts_path": str(self.counts_path),
+                     "skip_pool_reset": skip_pool_reset}
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -133,15 +140,33 @@ def count_round_trips(counts: collections.Counter) -> None:
     Connection._execute = counted_private_execute  # type: ignore[method-assign]
 
 
+def skip_pool_reset() -> None:
+    """What if: pools whose connections go back without asyncpg's reset query (the store keeps no
+    session state on a pooled connection: its locks are transaction-scoped)."""
+    import asyncpg
+
+    create_pool = asyncpg.create_pool
+
+    async def no_reset(connection: Any) -> None:
+        return None
+
+    def without_reset(*args: Any, **kwargs: Any) -> Any:
+        return create_pool(*args, reset=no_reset, **kwargs)
+
+    asyncpg.create_pool = without_reset
+
+
 async def child_main(spec: dict[str, Any]) -> int:
     import logging
 
     from discomfy.bot.runner import run_bot
     from discomfy.config import override
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     counts: collections.Counter = collections.Counter()
     count_round_trips(counts)
+    if spec.get("skip_pool_reset"):
+        skip_pool_reset()
     config = child_config(spec)
     override(config, "ops.port", 0)  # three bots on one machine
     try:
@@ -161,25 +186,28 @@ async def wait_until(condition: Any, timeout: float) -> bool:
     return True
 
 
-async def stored_jobs(store_url: str) -> list[Any]:
+async def stored_jobs(store: str) -> list[Any]:
+    """Every job's token, creation time and state, from the PostgreSQL URL or the SQLite file."""
     from discomfy.core.jobs.store import JobStore
 
-    async with JobStore(store_url) as store:
+    async with JobStore(store) as store:
         return await store.execute("SELECT interaction_token, created_at, state FROM jobs")
 
 
-async def run_layout(name: str, layout: list[list[int]], server: Any, args: argparse.Namespace) -> dict[str, Any]:
+async def run_layout(name: str, layout: list[list[int] | None], server: Any,
+                     args: argparse.Namespace) -> dict[str, Any]:
     async with stage({}, keep=args.keep) as (emu, fake, stamps, root):
         if args.keep:
             print(f"{name}: logs in {root}")
         guilds = [emu.add_guild(f"guild {i}", shard=(i % SHARDS, SHARDS)) for i in range(args.guilds)]
         users = [emu.make_user(f"user{i}") for i in range(args.users)]
-        store_url = await server.create_database()
-        bots = [ShardProcess(emu, fake, root / f"bot{i}", store_url, ids) for i, ids in enumerate(layout)]
+        store_url = None if layout == [None] else await server.create_database()
+        bots = [ShardProcess(emu, fake, root / f"bot{i}", store_url, ids, skip_pool_reset=args.skip_pool_reset)
+                for i, ids in enumerate(layout)]
         await install_models(fake, bots[0].spec)
         for bot in bots:
             await bot.start()
-        await emu.gateway.wait_for_shards([(s, SHARDS) for s in range(SHARDS)], 120)
+        await emu.gateway.wait_for_shards([None] if layout == [None] else [(s, SHARDS) for s in range(SHARDS)], 120)
         # the bots sync the same global commands; wait until the emulator holds /generate
         await wait_until(lambda: any(c["name"] == "generate" for c in emu.commands), 60)
         by_second: collections.Counter = collections.Counter()
@@ -206,7 +234,10 @@ async def run_layout(name: str, layout: list[list[int]], server: Any, args: argp
         await wait_until(lambda: all(t in stamps.acked for t in tokens), 60)
         await wait_until(lambda: sum(1 for m in emu.messages.values() if m.attachments) >= len(tokens), args.settle)
         delivered = sum(1 for m in emu.messages.values() if m.attachments)
-        jobs = await stored_jobs(store_url)
+        jobs = await stored_jobs(store_url or str(bots[0].root / "jobs.sqlite3"))
+        stored_tokens = {row["interaction_token"] for row in jobs}
+        refusals = collections.Counter(what_was_seen(emu.interactions_by_token[t]) for t in tokens
+                                       if t not in stored_tokens)
         cpu = [bot.cpu() - before for bot, before in zip(bots, cpu_before)]
         counts = collections.Counter()
         for bot in bots:
@@ -222,8 +253,17 @@ async def run_layout(name: str, layout: list[list[int]], server: Any, args: argp
         "status_429": sum(1 for entry in stamps.discord_log if entry[3] == 429),
         "busiest_second": max(by_second.values(), default=0),
         "accepted": len(accepted_at), "accepted_per_s": len(accepted_at) / (max(accepted_at) - first),
-        "stored": len(stored), "delivered": delivered, "round_trips": dict(counts), "cpu": cpu,
+        "stored": len(stored), "delivered": delivered, "refusals": refusals, "round_trips": dict(counts), "cpu": cpu,
     }
+
+
+def what_was_seen(inter: Any) -> str:
+    """The first words the member saw in answer to an interaction that made no job."""
+    message = inter.original_message
+    if message is None:
+        return f"no message (callback {inter.response_type})"
+    text = message.content or next((e.get("description") or e.get("title") or "" for e in message.embeds), "")
+    return " ".join(text.split()[:12]) or "(empty)"
 
 
 def show(figures: dict[str, Any]) -> None:
@@ -238,8 +278,11 @@ def show(figures: dict[str, Any]) -> None:
     print(f"Discord 429s      {figures['status_429']}   busiest second under the bot token: "
           f"{figures['busiest_second']} requests (global limit {DISCORD_GLOBAL_LIMIT}/s)")
     print(f"accepted          {figures['accepted']} (acknowledged and stored)   {figures['accepted_per_s']:.1f} jobs/s")
-    print(f"PostgreSQL        {total / jobs:.1f} round trips per job: " + ", ".join(
-        f"{kind} {count / jobs:.1f}" for kind, count in sorted(trips.items())))
+    for seen, count in figures["refusals"].most_common(5):
+        print(f"  no job for {count}: {seen}")
+    if total:
+        print(f"PostgreSQL        {total / jobs:.1f} round trips per job: " + ", ".join(
+            f"{kind} {count / jobs:.1f}" for kind, count in sorted(trips.items())))
     print(f"delivered         {figures['delivered']}/{figures['interactions']}   bot CPU seconds: "
           + " + ".join(f"{c:.1f}" for c in figures["cpu"]) + f" = {sum(figures['cpu']):.1f}")
 
@@ -253,9 +296,11 @@ async def main() -> None:
                         help="interactions awaiting their acknowledgement at any time (members typing at once)")
     parser.add_argument("--guilds", type=int, default=6, help="guilds, spread evenly over the 3 shards")
     parser.add_argument("--users", type=int, default=300)
-    parser.add_argument("--settle", type=float, default=120.0, help="seconds to wait for deliveries")
-    parser.add_argument("--only", choices=["one", "three"], help="run one layout only")
+    parser.add_argument("--settle", type=float, default=60.0, help="seconds to wait for deliveries")
+    parser.add_argument("--only", choices=["before", "one", "three"], help="run one layout only")
     parser.add_argument("--keep", action="store_true", help="keep the bots' folders (logs, counts)")
+    parser.add_argument("--skip-pool-reset", action="store_true",
+                        help="what if the store's pool skipped asyncpg's reset query on every release")
     args = parser.parse_args()
     print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     server = PostgresServer().start()
