@@ -202,3 +202,17 @@ async def test_two_discord_py_clients_on_their_own_shards_each_answer_their_guil
             owner = first if shard_id == 0 else second
             assert answer.response["data"]["content"] == f"shard {shard_id} of {id(owner)}"
     assert not emu.violations
+
+
+def test_ids_made_for_a_shard_land_on_it_and_stay_time_based():
+    from discomfy.testing.discord_emulator import EmulatorClock, SnowflakeFactory, snowflake_time
+
+    clock = EmulatorClock()
+    factory = SnowflakeFactory(clock)
+    for count in range(1, 6):
+        for shard_id in range(count):
+            made = factory.next_on_shard(shard_id, count)
+            assert shard_of(made, count) == shard_id
+            assert 0 <= clock.now() - snowflake_time(made) < 1
+    with pytest.raises(ValueError, match="shard 3 is not within 0..2"):
+        factory.next_on_shard(3, 3)

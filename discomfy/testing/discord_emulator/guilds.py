@@ -30,8 +30,6 @@ class Guilds:
         """Another guild with one text channel; ``shard`` ``(shard_id, shard_count)`` picks an id
         on that shard. A connected bot whose session owns it is sent GUILD_CREATE (it joined)."""
         guild_id = self.snowflakes.next_on_shard(*shard) if shard else self.snowflakes.next()
-        if guild_id in self.guilds:  # two guilds in one millisecond on one shard: take the next id
-            guild_id = self.snowflakes.next_on_shard(*shard) if shard else self.snowflakes.next()
         channel_id = self.snowflakes.next()
         self.channels[channel_id] = payloads.text_channel(channel_id, guild_id)
         guild = EmulatedGuild(guild_id, name, channel_id)

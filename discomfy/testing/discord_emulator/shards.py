@@ -19,7 +19,6 @@ from typing import Any, Iterable
 CLOSE_INVALID_SHARD, CLOSE_SHARDING_REQUIRED = 4010, 4011
 DISCORD_MAX_GUILDS_PER_SHARD = 2500
 GUILDS_PER_RECOMMENDED_SHARD = 1000  # Discord recommends about one shard per 1,000 guilds
-IDENTIFY_WINDOW_SECONDS = 5.0  # max_concurrency IDENTIFYs per bucket per 5 s
 
 
 class ShardRefused(Exception):
