@@ -5,7 +5,8 @@ second process's guild asks for an image: that process accepts it, the scheduler
 ComfyUI, and is killed (SIGKILL: no clean-up, its lock connection simply dies) while the prompt
 is still sampling. The other process must be elected within the 5 s goal, re-attach to the
 prompt, deliver the image exactly once, and go on scheduling new jobs; the killed process,
-started again, joins as a follower."""
+started again, joins as a follower. Last, the new scheduler's lock connection is cut while it
+lives: it exits with status 1 naming why, and the first process leads again."""
 
 from __future__ import annotations
 
@@ -69,6 +70,10 @@ async def leader_pid(url: str) -> int | None:
     return int(rows[0]["application_name"].rsplit(" ", 1)[1]) if rows else None
 
 
+async def _is(value: Any, expected: Any) -> bool:
+    return await value == expected
+
+
 async def test_sigkill_of_the_scheduler_mid_job_another_process_takes_over_and_delivers_once(
         tmp_path, discord_emulator, fake_comfyui, bot_config, postgres_server):  # noqa: F811
     emu, fake = discord_emulator, fake_comfyui
@@ -108,6 +113,15 @@ async def test_sigkill_of_the_scheduler_mid_job_another_process_takes_over_and_d
         await emu.wait_for_message(lambda m: m.id == later.original_message.id and m.attachments, timeout=30)
         async with JobStore(store_url) as store:
             ended = {u.name: (await store.jobs_for_user(int(u.id), active_only=False))[0] for u in (frank, gina)}
+        # the scheduler's lock connection dies while it lives: it stops, exit status 1, and says why
+        conn = await asyncpg.connect(store_url)
+        try:
+            (row,) = await conn.fetch(LEADER_SQL)
+            await conn.execute("SELECT pg_terminate_backend($1)", row["pid"])
+        finally:
+            await conn.close()
+        status = await asyncio.wait_for(second.proc.wait(), 30)
+        await until(lambda: _is(leader_pid(store_url), first.proc.pid), what="the first process elected again")
     finally:
         for process in (first, second):
             await process.kill()
@@ -118,4 +132,5 @@ async def test_sigkill_of_the_scheduler_mid_job_another_process_takes_over_and_d
     assert ended["frank"].prompt_id == job.prompt_id  # re-attached to the prompt, not run again
     assert list(fake.worker.history).count(job.prompt_id) == 1 and len(fake.worker.history) == 2
     assert took < TAKEOVER_GOAL, f"{took:.1f} s from the scheduler's death to another process leading"
+    assert status == 1 and "This process stopped because it lost the scheduling lock" in second.log(), second.log()
     assert not emu.violations and not emu.unhandled, second.log()
