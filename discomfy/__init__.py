@@ -14,6 +14,7 @@ from discomfy.exceptions import (
 from discomfy.core.comfyui.events import media_kind
 from discomfy.core.comfyui.workflows.manifest import load_command_manifest
 from discomfy.core.comfyui.workflows.schema.parameters import WorkflowParameters
+from discomfy.core.validators.pixels import image_size
 from discomfy.hookspecs import hookimpl
 
 __version__ = "2.0.0"
@@ -53,6 +54,7 @@ __all__ = [
     "report_error",
     "load_command_manifest",
     "media_kind",
+    "image_size",
     "DisComfyError",
     "ValidationError",
     "ComfyUIError",

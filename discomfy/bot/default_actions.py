@@ -20,6 +20,7 @@ from discomfy.bot.button_actions import replay_submission
 from discomfy.bot.submission import Submission, replay_options
 from discomfy.bot.responses import report_error
 from discomfy.bot.result_actions import ResultAction, image_result
+from discomfy.bot.value_origins import origin_note
 from discomfy.core.comfyui.workflows.commands import is_hidden_parameter
 from discomfy.exceptions import DisComfyError, ValidationError
 from discomfy.hookspecs import hookimpl
@@ -122,8 +123,7 @@ class DefaultResultActions:
         embed.add_field(name="By", value=f"<@{job.user_id}>")
         sources = job.parameter_sources or {}
         for key, value in info_parameters(job, ctx.spec)[:21]:  # Discord allows 25 fields
-            origin = f" ({sources[key]})" if key in sources else ""  # e.g. "(your defaults)"
-            embed.add_field(name=f"{key}{origin}"[:256], value=f"`{value}`"[:1024])
+            embed.add_field(name=f"{key}{origin_note(key, sources)}"[:256], value=f"`{value}`"[:1024])
         if job.parameters.get("prompt"):
             embed.description = str(job.parameters["prompt"])[:4000]
         await ctx.interaction.response.send_message(embed=embed, ephemeral=True)

@@ -20,6 +20,7 @@ import discord
 from discomfy.bot.delivery_errors import token_gone
 from discomfy.bot.delivery_protocol import TOKEN_LIFETIME, TOKEN_MARGIN, Outcome, deliver, persist
 from discomfy.bot.review import review_result
+from discomfy.bot.value_origins import by_origin
 from discomfy.bot.views import result_view, retry_view
 from discomfy.core.jobs.job import JobState
 from discomfy.core.media.fit import fit_media
@@ -104,21 +105,14 @@ def result_embed(job: Any, spec: Any, note: str | None = None, *, scaled: bool =
             continue
         if params.get(key) not in (None, ""):
             embed.add_field(name=key.replace("_", " ").title(), value=str(params[key])[:1024], inline=True)
-    for source, names in sources_by_origin(job).items():
+    sources = getattr(job, "parameter_sources", None) or {}
+    for source, names in by_origin(((name, name) for name in sorted(sources)), sources).items():
         embed.add_field(name=f"From {source}"[:256], value=", ".join(names)[:1024], inline=False)
     footer = f"Job {job.id}"
     if note:
         footer += f" · {note}"
     embed.set_footer(text=footer[:2048])
     return embed
-
-
-def sources_by_origin(job: Any) -> dict[str, list[str]]:
-    """``{"your defaults": ["aspect_ratio", "lora"]}``: which values a plugin supplied, by who."""
-    grouped: dict[str, list[str]] = {}
-    for name, source in sorted((getattr(job, "parameter_sources", None) or {}).items()):
-        grouped.setdefault(str(source), []).append(name)
-    return grouped
 
 
 @delivering  # its log lines name the job; a graceful stop waits for it; timed for /metrics
@@ -168,4 +162,4 @@ async def deliver_failure(bot: Any, job: Any, message: str, *, retry: bool = Fal
 
 
 __all__ = ["JobMessenger", "deliver_failure", "deliver_result", "failure_outcome", "guild_upload_limit",
-           "job_messenger", "notify_finished", "persist", "result_embed", "sources_by_origin", "token_gone"]
+           "job_messenger", "notify_finished", "persist", "result_embed", "token_gone"]

@@ -35,10 +35,6 @@ def bind_job(job: Any) -> None:
     _current.set(job_fields(job))
 
 
-def current_job() -> dict[str, Any] | None:
-    return _current.get()
-
-
 def job_scoped(func: F) -> F:
     """Decorate ``async def f(bot, job, ...)``: its log lines are about ``job``, and only its."""
     @functools.wraps(func)

@@ -15,20 +15,19 @@ named — computed from the job's own parameters, so ℹ️ Info and ``/show`` s
 from __future__ import annotations
 
 import asyncio
-import io
 from typing import Any
 
 import discord
 from discord.ext import commands
-from PIL import Image
 
 from discomfy import (ActionContext, ResultAction, ValidationError, WorkflowCog, command_handler, hookimpl,
-                      image_result, report_error)
+                      image_result, image_size, report_error)
 
 from .plan import MOVES, OutpaintPlan, plan
 
 WORKFLOW = "outpaint"
 BYTES_PER_PIXEL = 1.0
+UNREADABLE = "That file is not an image I can read; attach a PNG, JPEG or WebP."
 #: button name -> (move, label, emoji); zoom first, then the four pans in reading order
 BUTTONS = {
     "zoom_15": ("zoom_1.5", "Zoom Out 1.5×", "🔍"),
@@ -38,14 +37,6 @@ BUTTONS = {
     "pan_up": ("up", "Pan", "⬆️"),
     "pan_down": ("down", "Pan", "⬇️"),
 }
-
-
-def image_size(data: bytes) -> tuple[int, int]:
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.size
-    except Exception:  # noqa: BLE001 - Pillow raises several types for files it cannot read
-        raise ValidationError("That file is not an image I can read; attach a PNG, JPEG or WebP.") from None
 
 
 def upload_pixels(interaction: discord.Interaction) -> int | None:
@@ -111,7 +102,7 @@ class OutpaintCog(WorkflowCog, name="outpaint"):
 
     async def outpaint(self, context: ActionContext, filename: str, data: bytes, move: str, prompt: str,
                        **extra: Any) -> None:
-        width, height = await asyncio.to_thread(image_size, data)
+        width, height = await asyncio.to_thread(image_size, data, UNREADABLE)
         options = {"move": move, "prompt": prompt, "source_width": width, "source_height": height,
                    **{k: v for k, v in extra.items() if v is not None}}
         pixels = upload_pixels(context.interaction)

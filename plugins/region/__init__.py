@@ -23,7 +23,8 @@ import discord
 from discord.ext import commands
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from discomfy import ActionContext, ResultAction, ValidationError, WorkflowCog, hookimpl, image_result, report_error
+from discomfy import (ActionContext, ResultAction, ValidationError, WorkflowCog, hookimpl, image_result, image_size,
+                      report_error)
 
 WORKFLOW = "inpaint"
 GRID = 3
@@ -31,6 +32,7 @@ FEATHER = 0.04  # of the shorter side: how far inside the chosen cells the mask 
 CELLS = ("top left", "top", "top right", "left", "centre", "right", "bottom left", "bottom", "bottom right")
 MODAL = re.compile(r"discomfy:regionmodal:(?P<job>[A-Za-z0-9_-]+):(?P<image>[0-9]+)")
 PROMPT_LIMIT = 2000
+UNREADABLE = "This result's image cannot be read any more; run the command again."
 
 
 def region_mask(size: tuple[int, int], cells: list[int]) -> bytes:
@@ -47,14 +49,6 @@ def region_mask(size: tuple[int, int], cells: list[int]) -> bytes:
     buffer = io.BytesIO()
     ImageChops.darker(soft, hard).convert("RGB").save(buffer, "PNG")  # LoadImage + ImageToMask read red
     return buffer.getvalue()
-
-
-def image_size(data: bytes) -> tuple[int, int]:
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.size
-    except Exception:  # noqa: BLE001 - Pillow raises several types for files it cannot read
-        raise ValidationError("This result's image cannot be read any more; run the command again.") from None
 
 
 class RegionModal(discord.ui.Modal):
@@ -119,7 +113,7 @@ class RegionCog(WorkflowCog, name="region"):
             context = ActionContext(self.bot, interaction, job, self.bot.plugins.workflows.get(job.workflow or ""),
                                     int(match["image"]))
             filename, data = await context.image()
-            size = await asyncio.to_thread(image_size, data)
+            size = await asyncio.to_thread(image_size, data, UNREADABLE)
             mask = await asyncio.to_thread(region_mask, size, cells)
             await context.start_job(WORKFLOW, {"prompt": prompt, "seed": -1},
                                     images={"image": (filename, data), "mask": ("mask.png", mask)})

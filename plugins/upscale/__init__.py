@@ -16,23 +16,22 @@ Settings (``settings.toml``):
 from __future__ import annotations
 
 import asyncio
-import io
 from dataclasses import replace
 from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
-from PIL import Image
 
 from discomfy import (ActionContext, ResultAction, ValidationError, WorkflowCog, command_handler, hookimpl,
-                      image_result, report_error)
+                      image_result, image_size, report_error)
 
 WORKFLOW = "upscale"
 DEFAULT_MODEL = "4x-UltraSharp.pth"
 FACTORS = (2, 4)
 MAX_SIDE = 16384  # ImageScale's largest width or height
 READ_BUDGET = 2.0  # seconds to download an attachment inside Discord's 3-second window
+UNREADABLE = "That file is not an image I can read; attach a PNG, JPEG or WebP."
 
 
 class ExactScale:
@@ -48,14 +47,6 @@ class ExactScale:
         factor = int(params.get("factor") or FACTORS[0])
         params["width"] = int(params["source_width"]) * factor
         params["height"] = int(params["source_height"]) * factor
-
-
-def image_size(data: bytes) -> tuple[int, int]:
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.size
-    except Exception:  # noqa: BLE001 - Pillow raises several types for files it cannot read
-        raise ValidationError("That file is not an image I can read; attach a PNG, JPEG or WebP.") from None
 
 
 def upscale_setting(config: Any, key: str, default: Any) -> Any:
@@ -154,7 +145,7 @@ class UpscaleCog(WorkflowCog, name="upscale"):
     async def upscale(self, context: ActionContext, filename: str, data: bytes, factor: int) -> None:
         """Queue the upscale of one image for the user of ``context`` (refusing sizes ComfyUI
         or this bot cannot make, in plain words)."""
-        width, height = await asyncio.to_thread(image_size, data)
+        width, height = await asyncio.to_thread(image_size, data, UNREADABLE)
         out_w, out_h = width * factor, height * factor
         max_pixels = int(self.bot.config.limits.max_image_pixels)
         if max(out_w, out_h) > MAX_SIDE or out_w * out_h > max_pixels:

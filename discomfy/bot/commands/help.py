@@ -17,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from discomfy.bot.review import access_notes
+from discomfy.bot.value_origins import by_origin
 from discomfy.core.comfyui.workflows.commands import group_commands
 
 log = logging.getLogger(__name__)
@@ -90,13 +91,9 @@ def user_defaults(bot: Any, user_id: int) -> list[str]:
         except Exception:  # a hook that needs a real job's values: /help still answers
             log.warning("discomfy_prepare_parameters failed for /help of /%s", name, exc_info=True)
             continue
-        by_source: dict[str, list[str]] = {}
-        if "model" in sources:
-            by_source.setdefault(sources["model"], []).append(f"model `{spec.model}`")
-        for key in sorted(k for k in sources if k in values):
-            by_source.setdefault(sources[key], []).append(f"{key} `{values[key]}`"[:200])
-        for source, shown in by_source.items():
-            lines.append(f"/{name}: {', '.join(shown)} ({source})")
+        shown = [("model", f"model `{spec.model}`")] + [(key, f"{key} `{values[key]}`"[:200]) for key in sorted(values)]
+        for source, parts in by_origin(shown, sources).items():
+            lines.append(f"/{name}: {', '.join(parts)} ({source})")
     return lines
 
 

@@ -90,12 +90,6 @@ class Job:
     def is_final(self) -> bool:
         return self.state.is_final
 
-    def interaction_expires_at(self, lifetime: float = 15 * 60) -> float | None:
-        """When Discord stops accepting follow-ups through this job's interaction token."""
-        if self.interaction_created_at is None:
-            return None
-        return self.interaction_created_at + lifetime
-
 
 JOB_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Job))
 

@@ -75,10 +75,6 @@ class ModelHoldings:
         wanted = list(models)
         return [s for s in among if self.holds(s, wanted)]
 
-    def last_used(self, server: str) -> float | None:
-        record = self._servers.get(server)
-        return max(record.models.values()) if record and record.models else None
-
     # --- what happens -------------------------------------------------------------------
 
     def ran(self, server: str, models: Iterable[str], now: float) -> None:

@@ -1,12 +1,27 @@
-"""Reading an image's pixels the expensive way, after its header passed: counting animation
-frames (ComfyUI turns each into a batch entry, so they cost like images) and a full decode that
-finds damage the header cannot show. Pure functions over bytes, run off the event loop."""
+"""Reading an image with Pillow: its size from the header, and its pixels the expensive way
+once the header passed: counting animation frames (ComfyUI turns each into a batch entry, so
+they cost like images) and a full decode that finds damage the header cannot show. Pure
+functions over bytes, run off the event loop."""
 
 from __future__ import annotations
 
 import io
 
 from PIL import Image
+
+from discomfy.exceptions import ValidationError
+
+
+def image_size(data: bytes, unreadable: str) -> tuple[int, int]:
+    """(width, height) from the image's header; ``ValidationError(unreadable)`` when Pillow cannot
+    read it. Public (``discomfy.image_size``) for plugins that size their work by an image
+    (``upscale``, ``outpaint``, ``region``); each words ``unreadable`` for where the image came
+    from: an attachment to replace, or an earlier result to make again."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:  # noqa: BLE001 - Pillow raises several types for files it cannot read
+        raise ValidationError(unreadable) from None
 
 
 def count_frames(data: bytes, stop_at: int) -> int | None:

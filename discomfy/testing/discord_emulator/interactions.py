@@ -49,10 +49,6 @@ class EmulatedInteraction:
         return None if self.response is None else self.response.get("type")
 
     @property
-    def deferred(self) -> bool:
-        return self.response_type in (DEFERRED_MESSAGE, DEFERRED_UPDATE)
-
-    @property
     def modal(self) -> dict[str, Any] | None:
         """The modal the bot opened in response (``custom_id``, ``title``, ``components``)."""
         if self.response_type == MODAL:

@@ -106,7 +106,6 @@ class DiscordEmulator(InteractionActions, GuildRoles, Guilds):
         self._guild_commands: dict[str, dict[str, dict[str, Any]]] = {}  # by guild id
         self._message_waiters: Waiters[StoredMessage] = Waiters("message")
         self._request_waiters: Waiters[RecordedRequest] = Waiters("request")
-        self._violation_waiters: Waiters[Violation] = Waiters("violation")
         self._message_observers = Observers()
         self._request_observers = Observers()
         self._finished: list[RecordedRequest] = []
@@ -301,7 +300,6 @@ class DiscordEmulator(InteractionActions, GuildRoles, Guilds):
 
     def _record_violation(self, violation: Violation) -> None:
         self.violations.append(violation)
-        self._violation_waiters.notify(violation)
 
     async def _serve_attachment(self, request: web.Request) -> web.Response:
         att = self.cdn.get(request.match_info["attachment_id"])
@@ -318,10 +316,6 @@ class DiscordEmulator(InteractionActions, GuildRoles, Guilds):
                                timeout: float = 5.0) -> RecordedRequest:
         """The first answered REST request matching ``predicate`` (already recorded or future)."""
         return await self._request_waiters.wait(predicate, self._finished, timeout, lambda: self._finished)
-
-    async def wait_for_violation(self, predicate: Callable[[Violation], bool] = lambda v: True,
-                                 timeout: float = 5.0) -> Violation:
-        return await self._violation_waiters.wait(predicate, self.violations, timeout, lambda: self.violations)
 
     def channel_messages(self, channel_id: str | None = None) -> list[StoredMessage]:
         """Live messages in a channel, oldest first (interaction responses included)."""

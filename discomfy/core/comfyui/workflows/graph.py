@@ -56,12 +56,6 @@ def consumers(graph: Graph, source_id: str, output_index: int | None = None) -> 
     ]
 
 
-def upstream(graph: Graph, node_id: str, input_name: str) -> str | None:
-    """The node feeding ``node_id.input_name``, or None when that input is a literal/absent."""
-    value = (graph.get(node_id, {}).get("inputs") or {}).get(input_name)
-    return value[0] if is_link(value) else None
-
-
 def new_node_id(graph: Graph) -> str:
     """A fresh id: one above the largest numeric id, so inserted nodes read naturally."""
     numeric = [int(k) for k in graph if k.isdigit()]

@@ -38,10 +38,6 @@ class WorkflowParameters(Mapping[str, Any]):
     def to_dict(self) -> dict[str, Any]:
         return dict(self._values)
 
-    def with_values(self, **kwargs: Any) -> WorkflowParameters:
-        """A copy with some values replaced (e.g. the seed a previous job reported)."""
-        return WorkflowParameters(self._values, **kwargs)
-
     def validated(self, schema: dict[str, Any] | None, *, label: str = "") -> dict[str, Any]:
         """Check against ``schema`` and return the values with defaults applied.
         Raises ``discomfy.exceptions.ValidationError`` naming the parameter and the fix."""

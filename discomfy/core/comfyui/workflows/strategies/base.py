@@ -97,9 +97,6 @@ class RenderContext:
     def options(self, strategy: str) -> dict[str, Any]:
         return dict(self.spec.strategy_options.get(strategy, {})) if self.spec else {}
 
-    def schema_property(self, name: str) -> dict[str, Any]:
-        return dict((self.spec.schema.get("properties") or {}).get(name) or {}) if self.spec else {}
-
     def targets(self, graph: Graph, name: str) -> list[tuple[str, str]]:
         return [resolve_target(graph, t) for t in (self.spec.bindings.get(name, ()) if self.spec else ())]
 
