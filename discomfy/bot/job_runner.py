@@ -61,6 +61,7 @@ class JobRunner:
         self.stopped_because = ""  # why this process stopped itself (its scheduling lock was lost)
         self._background: list[asyncio.Task[Any]] = []
         self._stopping: asyncio.Task[Any] | None = None
+        self._cancels: set[asyncio.Task[Any]] = set()
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -116,7 +117,9 @@ class JobRunner:
     def heard(self, kind: str, job_id: str) -> None:
         """An announcement from a process (see discomfy.core.jobs.leadership); on the leader."""
         if kind == "cancel":
-            self.keep(asyncio.create_task(self._cancel_here(job_id), name=f"cancel:{job_id}"))
+            task = asyncio.create_task(self._cancel_here(job_id), name=f"cancel:{job_id}")
+            self._cancels.add(task)  # held until done (the loop keeps only weak references)
+            task.add_done_callback(self._cancels.discard)
         elif kind == "cancelled" and self.job_queue.cancel(job_id):
             self.generation.runs.forget(job_id)
         self.intake.wake()
@@ -132,7 +135,7 @@ class JobRunner:
 
     async def close(self) -> None:
         self.job_queue.close()
-        running = [*self._background, *self.generation.runs.tasks().values()]
+        running = [*self._background, *self._cancels, *self.generation.runs.tasks().values()]
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
