@@ -82,7 +82,9 @@ CODE_INIT = '''\
 WorkflowCog builds the slash command from params.schema.json, validates the options and the
 attached image, queues the workflow on ComfyUI, shows progress and delivers the result.
 To add behaviour, define `async def {handler}(self, interaction, options)`
-in the cog and end it with `await self.run(interaction, options)`.
+in the cog, mark it `@command_handler` (from discomfy: the slash command calls the marked
+method, and an unmarked `*_command_handler` is refused at load), and end it with
+`await self.run(interaction, options)`.
 """
 
 from discomfy import WorkflowCog
