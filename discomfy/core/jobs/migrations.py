@@ -101,7 +101,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         5,
         "per-server values plugins keep (a server's own rules, set by its admins); when a job started",
         (
-            # like preferences, keyed by guild (discomfy.core.preferences, bot.guild_preferences)
+            # like preferences, keyed by guild (discomfy.core.preferences, bot.jobs.guild_preferences)
             """
             CREATE TABLE guild_preferences (
                 guild_id   INTEGER NOT NULL,
