@@ -245,3 +245,29 @@ async def test_adding_and_deleting_a_code_plugin_folder_adds_and_removes_its_com
         assert set(synced_commands(emu)) == set(before)
         assert "hello" not in bot.plugins.report.format()
     assert not emu.violations and not emu.unhandled
+
+
+async def test_a_plugin_folder_without_code_reloads_as_a_pack_and_goes_with_its_folder(project, discord_emulator, fake_comfyui):
+    """plugins/generate has no __init__.py: under plugins.dirs it is a pack, so an edit re-registers
+    it (no module to import) and deleting the folder takes /generate away with it."""
+    emu = discord_emulator
+    folder = project / "plugins" / "generate"
+    shutil.copytree(REPO_ROOT / "plugins" / "generate", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    config = build_config(project, emulator=emu, comfyui_url=fake_comfyui.url, plugin_dirs=[project / "plugins"],
+                          workflow_dirs=[project / "workflows"])
+    async with running_bot(emu, fake_comfyui, config, dev=True) as bot:
+        await asyncio.wait_for(bot.plugins.reloader.watching.wait(), timeout=10)
+        assert "generate" in synced_commands(emu)
+
+        rewrite(folder / "manifest.toml", ('description = "Create an image from a text prompt"', f'description = "{NEW}"'))
+        result = await next_reload(bot)
+        assert result.failed == {} and result.reloaded == ["generate"] and result.synced
+        assert emu.command("generate")["description"] == NEW
+        await wait_result(emu, await emu.invoke("generate", {"prompt": "after the edit", "seed": 5}))
+
+        shutil.rmtree(folder)
+        result = await next_reload(bot)
+        assert result.removed == ["generate"] and result.synced
+        assert "generate" not in synced_commands(emu)
+        assert "generate" not in bot.plugins.report.format()
+    assert not emu.violations and not emu.unhandled
