@@ -17,6 +17,7 @@ cannot go stale: a name in it must be defined here and named nowhere else.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import warnings
 from collections.abc import Iterable
@@ -102,15 +103,21 @@ def never_called(root: Path, defined_in: Iterable[str] = ("discomfy",), callers:
     return {name: where for name, where in defined.items() if name not in used}
 
 
+@functools.cache
+def never_called_here() -> dict[str, list[str]]:
+    """The repository's answer, read once for the tests below (parsing every module takes a while)."""
+    return never_called(REPO_ROOT)
+
+
 def test_every_function_under_discomfy_is_called_or_called_by_a_framework():
     assert len(defined_functions(python_files(REPO_ROOT, ["discomfy"]), REPO_ROOT)) > 500  # it read the package
-    unused = {name: where for name, where in never_called(REPO_ROOT).items() if name not in FRAMEWORK_CALLS}
+    unused = {name: where for name, where in never_called_here().items() if name not in FRAMEWORK_CALLS}
     assert not unused, "functions nothing calls (remove them, or use them):\n" + "\n".join(
         f"  {name}: {', '.join(where)}" for name, where in sorted(unused.items()))
 
 
 def test_every_framework_entry_point_listed_is_one():
-    unused = never_called(REPO_ROOT)
+    unused = never_called_here()
     stale = sorted(set(FRAMEWORK_CALLS) - set(unused))
     assert not stale, f"listed as called only by a framework, but our code names them (or they are gone): {stale}"
 
