@@ -101,3 +101,50 @@ async def test_a_pragma_value_that_is_not_a_plain_int_or_word_is_refused_by_name
     assert not refused.is_open
     async with JobStore(path) as store:
         assert await store.get(kept.id) == kept
+
+
+async def test_finishing_with_fields_it_may_not_set_names_them(engine):
+    async with engine.store() as store:
+        added = await store.add(job(JobState.RUNNING))
+        with pytest.raises(TypeError, match="^cannot set colour, delivered while finishing a job$"):
+            await store.finish(added.id, "failed", intent=None, delivered=True, colour="red")
+        assert (await store.get(added.id)).state is JobState.RUNNING
+
+
+async def test_what_a_delivery_records_with_its_end_is_kept(engine):
+    """A delivered job's outputs and seed are what /show and the buttons (Vary, Upscale) use."""
+    async with engine.store() as store:
+        added = await store.add(job(JobState.RUNNING))
+        await store.claim_intent(added.id, "edit:5", "result")
+        assert await store.finish(added.id, "delivered", intent="edit:5", result_message_id=5, seed=2**64 - 1,
+                                  outputs=[{"filename": "out.png", "subfolder": "", "type": "output"}])
+        ended = await store.get(added.id)
+    assert ended.outputs == [{"filename": "out.png", "subfolder": "", "type": "output"}]
+    assert ended.seed == 2**64 - 1 and ended.result_message_id == 5
+
+
+# --- what an operator reads when a write is refused ----------------------------------------
+
+
+async def test_a_refused_finish_is_logged_with_what_was_expected_and_what_the_job_holds(engine, caplog):
+    async with engine.store() as store:
+        added = await store.add(job(JobState.RUNNING, prompt_id="p7"))
+        await store.claim_intent(added.id, "edit:5", "result")
+        with caplog.at_level("WARNING", logger="discomfy.core.jobs.store"):
+            assert not await store.finish(added.id, "cancelled", intent="post:x")
+            assert await store.claim_intent(added.id, "post:y", "failed", expect_intent="post:x") is None
+            assert await store.update(added.id, expect=["queued", "accepted"], expect_prompt="p1", seed=1) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        f"job {added.id}: refused to finish as cancelled: expected accepted/queued/running, expect_intent post:x, "
+        "found running (prompt p7, intent edit:5)",
+        f"job {added.id}: refused to claim delivery intent post:y (failed): expected accepted/queued/running, "
+        "expect_intent post:x, found running (prompt p7, intent edit:5)",
+        f"job {added.id}: refused to update ['seed']: expected accepted/queued with prompt p1, "
+        "found running (prompt p7, intent edit:5)",
+    ]
+
+
+async def test_a_write_to_a_job_that_does_not_exist_says_so(engine):
+    async with engine.store() as store:
+        with pytest.raises(KeyError, match="no job 'gone' in the job store"):
+            await store.finish("gone", "failed", intent=None)

@@ -188,9 +188,9 @@ class JobStore:
         target = JobState(state)
         if target not in FINAL_STATES:
             raise IllegalTransition(f"finish() ends a job; {target.value} is not a final state")
-        unknown = set(changes) - UPDATABLE_FIELDS
-        if unknown or "state" in changes:
-            raise TypeError(f"cannot set {', '.join(sorted(unknown | ({'state'} & set(changes))))} while finishing a job")
+        unknown = set(changes) - UPDATABLE_FIELDS  # ``state`` is the argument, so never among ``changes``
+        if unknown:
+            raise TypeError(f"cannot set {', '.join(sorted(unknown))} while finishing a job")
         expected = tuple(s for s in JobState if target in TRANSITIONS[s])
         row = {name: encode(name, value) for name, value in changes.items()}
         row.update(state=target.value, delivered=int(target is JobState.DELIVERED))
@@ -211,7 +211,7 @@ class JobStore:
         current = await self.get(job_id)
         if current is None:
             raise KeyError(f"no job {job_id!r} in the job store")
-        wanted = "/".join(JobState(s).value for s in expected)
+        wanted = "/".join(sorted(JobState(s).value for s in expected))  # a set's order varies by process
         if expect_prompt is not ANY:
             wanted += f" with prompt {expect_prompt}"
         for name, value in more.items():
