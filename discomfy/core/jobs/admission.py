@@ -6,8 +6,12 @@ commands over three processes would get three times the allowance. With a shared
 decision is taken where every job is: :meth:`JobStore.add` with an :class:`Admission` counts,
 in the same transaction as the insert, the user's unfinished jobs and the jobs created in the
 rate window (theirs and everyone's), and refuses with the same words the in-memory checks use.
-The engines serialise admissions (SQLite: its write lock; PostgreSQL: a transaction advisory
-lock), so two processes admitting at once never both take the last place.
+The engines serialise the admissions of one user (SQLite: its write lock, which serialises
+every write; PostgreSQL: a transaction advisory lock keyed by the user), so two processes
+admitting that user's commands at once never both take their last place. Different users are
+not serialised on PostgreSQL -- a lock for everyone would queue every command of every process
+behind one another -- so two users admitted in the same instant may both take the last place in
+everyone's window (``global_limit``): it is exceeded by at most the commands admitted at once.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from discomfy.core.jobs.queued import QueueFullError
 from discomfy.exceptions import RateLimitError
 from discomfy.utils.rate_limit import describe_wait, describe_window
 
-#: ``pg_advisory_xact_lock`` key held while one job is admitted ("admitjob" in ASCII)
-ADMISSION_LOCK = 0x61646D69746A6F62
+#: the first of the two ``pg_advisory_xact_lock`` keys held while one of a user's jobs is
+#: admitted ("adm!" in ASCII); the second is derived from the user id
+ADMISSION_LOCK = 0x61646D21
 _UNFINISHED = tuple(s.value for s in UNFINISHED_STATES)
 
 
@@ -52,6 +57,11 @@ class Admission:
                "(SELECT created_at FROM jobs WHERE created_at > ? "
                "ORDER BY created_at DESC LIMIT 1 OFFSET ?) AS all_full_since")
         return sql, (user_id, *_UNFINISHED, user_id, since, self.per_user - 1, since, self.global_limit - 1)
+
+    @staticmethod
+    def lock(user_id: int) -> tuple[int, int]:
+        """The two 32-bit advisory lock keys that serialise one user's admissions."""
+        return ADMISSION_LOCK, (user_id ^ (user_id >> 32)) & 0x7FFFFFFF
 
     def refusal(self, user_id: int, row: Any, now: float) -> Exception | None:
         """The error the user reads, or None when the job may be added."""

@@ -49,10 +49,10 @@ class Engine(Protocol):
         """Any one statement (a write is its own transaction); the rows it returned."""
 
     async def insert_checked(self, check: tuple[str, tuple[Any, ...]], refusal: Callable[[Any], Exception | None],
-                             insert: tuple[str, tuple[Any, ...]], lock: int) -> None:
+                             insert: tuple[str, tuple[Any, ...]], lock: tuple[int, int]) -> None:
         """Read ``check``'s one row, and unless ``refusal(row)`` is an error (raised), run
-        ``insert``: one transaction, serialised with every other holder of ``lock`` (the
-        admission of a job, :mod:`discomfy.core.jobs.admission`)."""
+        ``insert``: one transaction, serialised with every other holder of ``lock`` (two
+        32-bit advisory keys: the admission of a user's job, :mod:`discomfy.core.jobs.admission`)."""
 
     async def schema_version(self) -> int: ...
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from discomfy.config import resolve_path
-from discomfy.core.jobs.admission import ADMISSION_LOCK, Admission
+from discomfy.core.jobs.admission import Admission
 from discomfy.core.jobs.engine import Engine, JobStoreError, newer_schema
 from discomfy.core.jobs.job import FINAL_STATES, JOB_FIELDS, UNFINISHED_STATES, Job, JobState
 from discomfy.core.jobs.migrations import LATEST_VERSION, MIGRATIONS, Migration
@@ -127,7 +127,7 @@ class JobStore:
             now = job.created_at
             await self._engine.insert_checked(admission.counts(job.user_id, now),
                                               lambda counted: admission.refusal(job.user_id, counted, now),
-                                              insert, ADMISSION_LOCK)
+                                              insert, admission.lock(job.user_id))
         return job
 
     async def update(self, job_id: str, *, expect: Any, expect_prompt: Any = ANY, **changes: Any) -> Job | None:
@@ -321,9 +321,9 @@ class SqliteEngine:
         return await self._call(work)
 
     async def insert_checked(self, check: tuple[str, tuple[Any, ...]], refusal: Callable[[Any], Exception | None],
-                             insert: tuple[str, tuple[Any, ...]], lock: int) -> None:
+                             insert: tuple[str, tuple[Any, ...]], lock: tuple[int, int]) -> None:
         """The check and the insert in one IMMEDIATE transaction (the file's write lock
-        serialises them; ``lock`` is PostgreSQL's)."""
+        serialises them; ``lock`` is for PostgreSQL)."""
         def work(conn: sqlite3.Connection) -> None:
             refused = refusal(conn.execute(*check).fetchone())
             if refused is not None:

@@ -125,12 +125,12 @@ class PostgresEngine:
         return await self.rows(sql, args)
 
     async def insert_checked(self, check: tuple[str, tuple[Any, ...]], refusal: Callable[[Any], Exception | None],
-                             insert: tuple[str, tuple[Any, ...]], lock: int) -> None:
+                             insert: tuple[str, tuple[Any, ...]], lock: tuple[int, int]) -> None:
         """Under READ COMMITTED each statement sees what committed before it began, so the
-        check and the insert run after a transaction advisory lock: the next admission waits,
-        then counts this one."""
+        check and the insert run after a transaction advisory lock (two 32-bit keys): the next
+        admission under the same lock waits, then counts this one."""
         async with self._errors() as pool, pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)
+            await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", *lock)
             refused = refusal(await conn.fetchrow(to_postgres(check[0]), *check[1]))
             if refused is not None:
                 raise refused
