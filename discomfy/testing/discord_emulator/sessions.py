@@ -52,20 +52,30 @@ class GatewaySession:
         return frame
 
     async def drain(self) -> None:
-        """Send what is queued; while the socket is gone it stays in ``sent`` for the RESUME."""
+        """Send what is queued; while the socket is gone it stays in ``sent`` for the RESUME.
+
+        A socket that is closing but not closed yet (a bot starved of CPU missing heartbeats)
+        refuses the write: that is the socket gone, not a failure of whatever caused the
+        dispatch (a REST edit must still succeed, as on Discord)."""
         async with self._send_lock:
             while self._outbox:
                 frame = self._outbox.popleft()
                 if self.live:
-                    await self.ws.send_json(frame)  # type: ignore[union-attr]
+                    try:
+                        await self.ws.send_json(frame)  # type: ignore[union-attr]
+                    except ConnectionResetError:
+                        self.ws = None
 
     async def resume(self, ws: web.WebSocketResponse, last: int) -> None:
         """Attach ``ws`` and replay every dispatch after sequence ``last``."""
         self.ws = ws
         async with self._send_lock:
             self._outbox.clear()  # every numbered frame is in ``sent``: the replay carries them
-            for frame in [f for f in self.sent if f["s"] > last]:
-                await ws.send_json(frame)
+            try:
+                for frame in [f for f in self.sent if f["s"] > last]:
+                    await ws.send_json(frame)
+            except ConnectionResetError:  # gone again mid-replay: the next RESUME replays it all
+                self.ws = None
 
 
 def message_for(session: GatewaySession, payload: dict[str, Any], *,
