@@ -148,3 +148,50 @@ async def test_a_write_to_a_job_that_does_not_exist_says_so(engine):
     async with engine.store() as store:
         with pytest.raises(KeyError, match="no job 'gone' in the job store"):
             await store.finish("gone", "failed", intent=None)
+
+
+async def test_a_wrong_update_is_refused_with_the_whole_reason(engine):
+    """The reasons a plugin author reads in a traceback: which fields exist, why a job cannot
+    be ended or rewritten through ``update``."""
+    async with engine.store() as store:
+        added = await store.add(job(JobState.RUNNING))
+        with pytest.raises(TypeError) as unknown:
+            await store.update(added.id, expect="running", colour="red", delivered=True)
+        assert str(unknown.value).startswith("cannot update colour, delivered of a job; updatable fields: ")
+        listed = str(unknown.value).split("updatable fields: ")[1].split(", ")
+        assert listed == sorted(listed) and "error_message" in listed and "delivered" not in listed
+        with pytest.raises(IllegalTransition) as ending:
+            await store.update(added.id, expect="running", state="failed")
+        assert str(ending.value) == "a job ends only through finish(), by the holder of its delivery intent"
+        assert await store.finish(added.id, "failed", intent=None)
+        with pytest.raises(IllegalTransition) as rewrite:
+            await store.update(added.id, expect="failed", error_message="again")
+        assert str(rewrite.value) == "a finished job is never written again"
+
+
+async def test_an_intent_records_the_time_given_by_discords_clock(engine):
+    """The nonce window is Discord's: the intent's time is the ``at`` given, not the store's clock."""
+    async with engine.store(clock=lambda: 1_000.0) as store:
+        added = await store.add(job(JobState.RUNNING))
+        claimed = await store.claim_intent(added.id, "post:n", "result", at=2_000.5)
+        assert claimed.intent_at == 2_000.5 and claimed.updated_at == 1_000.0
+        unclocked = await store.add(job(JobState.RUNNING))
+        assert (await store.claim_intent(unclocked.id, "post:m", "result")).intent_at == 1_000.0
+
+
+async def test_pruning_keeps_exactly_the_days_the_operator_set(engine):
+    """``jobs.prune_after_days``: a finished job a few seconds past the limit goes, one a few
+    seconds short of it stays; half a day is a limit too; 0 keeps everything."""
+    day, now = 86_400, 1_700_000_000.0
+    async with engine.store(clock=lambda: now) as store:
+        def finished(age: float) -> Job:
+            made = job(JobState.DELIVERED)
+            made.created_at = made.updated_at = now - age
+            return made
+
+        past, short = await store.add(finished(30 * day + 10)), await store.add(finished(30 * day - 10))
+        assert await store.prune(0) == 0
+        assert await store.prune(30) == 1
+        assert await store.get(past.id) is None and await store.get(short.id) is not None
+        assert await store.prune(0.5) == 1
+        assert await store.get(short.id) is None
