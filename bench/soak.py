@@ -136,9 +136,9 @@ class Soak:
             self.ended += 1
             if self.ended % max(1, self.args.jobs // 10) == 0 and self.all_up():
                 self.timeline.append((self.ended, self.rss_kb()))
+            if self.ended >= self.args.warmup and "after warm-up" not in self.rss and self.all_up():
+                self.rss["after warm-up"] = self.rss_kb()  # the first moment every process is up
             if self.ended == self.args.warmup:
-                if self.all_up():
-                    self.rss["after warm-up"] = self.rss_kb()
                 self.warmed.set()
             if self.ended >= self.args.jobs:
                 self.finished.set()
