@@ -13,49 +13,38 @@ from pathlib import Path
 from typing import Any
 
 from discomfy.core.comfyui.workflows.strategies import StrategyRegistry
+from discomfy.core.comfyui.workflows.loaded import load_shared
 from discomfy.core.comfyui.workflows.loading import load_manifest
 from discomfy.core.comfyui.workflows.manifest import WorkflowSpec
 from discomfy.exceptions import WorkflowError
-
-
-def _newest_change(folder: Path) -> float:
-    """The latest modification time of the files directly in ``folder`` (0 when missing)."""
-    try:
-        return max((p.stat().st_mtime_ns for p in folder.iterdir() if p.is_file()), default=0)
-    except FileNotFoundError:
-        return 0
 
 
 class WorkflowCatalog:
     def __init__(self, plugin_manager: Any) -> None:
         self.plugin_manager = plugin_manager
         self._by_name: dict[str, WorkflowSpec] = {}
-        self._cache: dict[tuple[Path, str], tuple[float, WorkflowSpec]] = {}
 
     # --- strategies -------------------------------------------------------------------------
 
     def registry(self) -> Any:
         """The strategy registry: built-ins plus every plugin's ``discomfy_register_strategies``."""
-        strategies = [s for result in self.plugin_manager.hook.discomfy_register_strategies() for s in result or []]
-        return StrategyRegistry(strategies)
+        return StrategyRegistry(self._strategies())
+
+    def _strategies(self) -> list[Any]:
+        return [s for result in self.plugin_manager.hook.discomfy_register_strategies() for s in result or []]
 
     # --- loading ----------------------------------------------------------------------------
 
     def load(self, item: Any, owner: str) -> WorkflowSpec:
-        """A spec from a hook result item (path or spec), cached until a file of its folder
-        (manifest, template or schema) changes, so hot reload sees every edit."""
+        """A spec from a hook result item (path or spec), reused until a file of its folder
+        (manifest, template or schema) changes, so hot reload sees every edit (:mod:`.loaded`)."""
         if isinstance(item, WorkflowSpec):
             return item
         path = Path(item)
         manifest = path / "manifest.toml" if path.is_dir() else path
-        key = (manifest.resolve(), owner)
-        stamp = _newest_change(manifest.parent)
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        spec = load_manifest(manifest, plugin=owner, registry=self.registry())
-        self._cache[key] = (stamp, spec)
-        return spec
+        strategies = self._strategies()
+        return load_shared(manifest, owner, strategies, lambda: load_manifest(
+            manifest, plugin=owner, registry=StrategyRegistry(strategies)))
 
     def registered(self) -> list[tuple[str, Any]]:
         """(owner plugin, item) for every workflow every registered plugin contributes."""
