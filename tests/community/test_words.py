@@ -220,9 +220,15 @@ def test_a_bad_rule_is_refused_by_name_when_building_the_lists():
 
 
 def _seconds(call, *args) -> float:
-    start = time.perf_counter()
-    call(*args)
-    return time.perf_counter() - start
+    """CPU seconds of the best of three calls: what the matching itself costs, which a loaded
+    machine does not inflate (the bounds below are 10-35 times the usual figure; catastrophic
+    backtracking would exceed them by orders of magnitude)."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        call(*args)
+        best = min(best, time.process_time() - start)
+    return best
 
 
 def test_matching_a_long_prompt_against_many_rules_is_quick():
