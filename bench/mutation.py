@@ -67,7 +67,7 @@ MODULES: dict[str, Module] = {
         "tests/core/test_job_store.py", "tests/core/test_store_guards.py", *SQLITE_ONLY)),
     "store": Module("discomfy/core/jobs/store.py", (
         "tests/core/test_job_store.py", "tests/core/test_store_guards.py", "tests/core/test_preferences.py",
-        *SQLITE_ONLY)),
+        "tests/core/test_admission.py", *SQLITE_ONLY)),
     "delivery_protocol": Module("discomfy/bot/delivery_protocol.py", (
         "tests/bot/test_delivery_races.py", "tests/bot/test_delivery_guards.py")),
     "recovery": Module("discomfy/bot/recovery.py", (
