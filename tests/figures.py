@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 FAULT_ROWS = pytest.StashKey[list]()  # (test, jobs, faults, delivered, failed, lost, duplicates)
-CRASH_ROWS = pytest.StashKey[list]()  # (scenario, effects, points, {outcome: count})
+CRASH_ROWS = pytest.StashKey[list]()  # (scenario, effects, points, {outcome: count}), one per shard
 HOSTILE_TALLY = pytest.StashKey[Counter]()  # tried, commands, attachments, refused, ...
 
 CRASH_COLUMNS = ("result", "failure+retry", "failure", "not accepted", "lost", "duplicate", "unexplained",
@@ -49,6 +49,16 @@ def merge(config: pytest.Config, output: dict[str, Any]) -> None:
     hostile_tally(config).update(output.get("hostile", {}))
 
 
+def scenario_rows(rows: list) -> list[tuple[str, int, int, Counter]]:
+    """One row per scenario: a scenario's crash points are played by several tests (shards),
+    each reporting the same effects and its own points and outcomes."""
+    merged: dict[str, tuple[int, int, Counter]] = {}
+    for name, effects, points, outcomes in rows:
+        _, played, counted = merged.get(name, (effects, 0, Counter()))
+        merged[name] = (effects, played + points, counted + Counter(outcomes))
+    return [(name, effects, points, outcomes) for name, (effects, points, outcomes) in merged.items()]
+
+
 def write_summaries(terminalreporter: Any, config: pytest.Config) -> None:
     write = terminalreporter.write_line
     tally = config.stash.get(HOSTILE_TALLY, None)
@@ -69,11 +79,13 @@ def write_summaries(terminalreporter: Any, config: pytest.Config) -> None:
     rows = config.stash.get(CRASH_ROWS, None)
     if rows:
         terminalreporter.section("crash-point figures")
-        write(f"{'scenario':<22} {'effects':>7} {'points':>6} " + " ".join(f"{c:>13}" for c in CRASH_COLUMNS))
+        write(f"{'scenario':<30} {'effects':>7} {'points':>6} " + " ".join(f"{c:>13}" for c in CRASH_COLUMNS))
         total: Counter = Counter()
-        for name, effects, points, outcomes in rows:
-            write(f"{name:<22} {effects:>7} {points:>6} "
+        merged = scenario_rows(rows)
+        for name, effects, points, outcomes in merged:
+            write(f"{name:<30} {effects:>7} {points:>6} "
                   + " ".join(f"{outcomes.get(c, 0):>13}" for c in CRASH_COLUMNS))
             total.update(outcomes)
-        write(f"{'TOTAL':<22} {sum(r[1] for r in rows):>7} {sum(r[2] for r in rows):>6} "
+        numbered = sum(r[1] for r in merged if not r[0].endswith("×2"))  # a ×2 row repeats its scenario's
+        write(f"{'TOTAL':<30} {numbered:>7} {sum(r[2] for r in rows):>6} "
               + " ".join(f"{total.get(c, 0):>13}" for c in CRASH_COLUMNS))
