@@ -5,6 +5,7 @@ doc describes (by function and mutated line, not by mutmut's number) hold."""
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -61,3 +62,36 @@ def test_mutmut_names_map_to_functions_and_methods(mutant, function):
 
 def test_a_mutant_that_only_deletes_is_named_by_the_line_it_removes():
     assert mutated_line("-    await editor.stop()") == "removed: await editor.stop()"
+
+
+def test_a_module_is_staged_outside_the_repository_configured_for_itself_alone(tmp_path):
+    """What docs/mutation.md promises about a run: mutmut works on a copy (the last commit),
+    told to mutate this one module and to run only its selection, one pytest process each."""
+    import tomllib
+
+    from mutation import stage
+
+    where = tmp_path / "rows"
+    stage(MODULES["rows"], where, worktree=False)
+    config = tomllib.loads((where / "pyproject.toml").read_text())["tool"]["mutmut"]
+    assert config["only_mutate"] == ["discomfy/core/jobs/rows.py"]
+    assert config["pytest_add_cli_args_test_selection"] == list(MODULES["rows"].tests)
+    assert config["pytest_add_cli_args"][:2] == ["-n", "0"]
+    committed = subprocess.run(["git", "show", "HEAD:discomfy/core/jobs/rows.py"], cwd=ROOT, capture_output=True,
+                               check=True).stdout
+    assert (where / "discomfy" / "core" / "jobs" / "rows.py").read_bytes() == committed
+
+
+def test_a_workdir_inside_the_repository_is_refused():
+    from mutation import main
+
+    with pytest.raises(SystemExit, match="outside the repository"):
+        main(["rows", "--workdir", str(ROOT / "mutation-work")])
+    assert not (ROOT / "mutation-work").exists()
+
+
+def test_every_module_and_test_file_of_the_selections_exists():
+    for module in MODULES.values():
+        assert (ROOT / module.path).is_file(), module.path
+        files = [arg for arg in module.tests if arg.endswith(".py")]
+        assert files and all((ROOT / name).is_file() for name in files), module
