@@ -21,7 +21,7 @@ import pytest
 from discomfy.bot.sharding import make_bot
 from discomfy.core.jobs.store import JobStore
 from discomfy.testing.bot_harness import build_config, install_models
-from tests.bot.support import answer_text, png_bytes
+from tests.bot.support import answer_text, embed_text, png_bytes
 from tests.conftest import REPO_ROOT
 from tests.core.postgres_server import postgres_server  # noqa: F401 - the session's server
 from tests.faults.audit import until
@@ -190,8 +190,10 @@ async def test_fairness_holds_across_processes_one_queue_serves_users_in_turn(pa
     for n in ("second", "third"):
         await generate(emu, pair.guilds[1], alice, f"alice's {n} lighthouse")
     await until(lambda: len(leader.jobs.job_queue) == 2, what="alice's two jobs waiting")
-    await generate(emu, pair.guilds[0], bob, "bob's lighthouse")
+    bobs_answer = await generate(emu, pair.guilds[0], bob, "bob's lighthouse")
     await until(lambda: len(leader.jobs.job_queue) == 3, what="bob's job waiting behind alice's")
+    shown = embed_text(emu.messages[bobs_answer.original_message.id])
+    assert "Queued" in shown and "Position in queue" not in shown  # only the scheduler knows the place
     held.set()
     bobs = await ended(pair.url, bob)
 

@@ -90,6 +90,8 @@ STEP_3: dict[str, list[str]] = {
                           "tests/ops/test_sigterm.py::test_sigterm_mid_job_answers_restarting_finishes_the_delivery_and_exits_0"],
     "Which process schedules right now": [HERE + "test_the_query_names_the_scheduling_process"],
     "derives the same client id": [HERE + "test_every_process_derives_the_same_client_id_from_the_store_url", TAKEOVER],
+    "shows \"Queued\" without its place in the queue": [
+        MANY + "test_fairness_holds_across_processes_one_queue_serves_users_in_turn"],
     "Not shared yet between processes": [
         "tests/core/test_preferences.py::test_values_survive_a_reopen_per_user_and_namespace"],
     "read from the store when a process starts": [
