@@ -60,9 +60,13 @@ DISCORD_GLOBAL_LIMIT = 50  # requests per second per bot token, all processes to
 ACK_DEADLINE = 3.0
 
 
-def settings_for(store_url: str | None, shard_ids: list[int] | None) -> dict[str, Any]:
+def settings_for(store_url: str | None, shard_ids: list[int] | None, *, queue: bool = False) -> dict[str, Any]:
     sharding = {} if shard_ids is None else {"discord.shard_count": SHARDS, "discord.shard_ids": shard_ids}
-    return {**sharding, **({"jobs.store_url": store_url} if store_url else {}),
+    # unless ``queue``, ComfyUI is handed every job at once (the fake runs them in no time), so the
+    # bot's own queue stays short: a backlog of N waiting jobs costs N queue-position edits every
+    # edit_interval, which would measure the backlog, not acceptance
+    handed_over = {} if queue else {"comfyui.max_running_per_server": 1000}
+    return {**sharding, **handed_over, **({"jobs.store_url": store_url} if store_url else {}),
             "discord.dev_guild_id": 0,  # global commands: offered in every guild
             # the load is many users at once: no user or global cap may refuse a job
             "limits.per_user": 1000, "limits.global_limit": 1000000, "limits.max_queued_per_user": 1000,
@@ -73,14 +77,14 @@ class ShardProcess:
     """One ``discomfy run`` child on ``shard_ids``; its statement counts land in ``counts_path``."""
 
     def __init__(self, emu: Any, fake: Any, root: Path, store_url: str | None, shard_ids: list[int] | None, *,
-                 skip_pool_reset: bool = False) -> None:
+                 skip_pool_reset: bool = False, queue: bool = False) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.counts_path = root / "round_trips.json"
         self.log_path = root / "bot.log"
         self.spec = {"root": str(root), "token": emu.token, "api_base": emu.api_base,
                      "gateway_url": emu.gateway_url, "guild_id": emu.guild_id, "comfyui_url": fake.url,
-                     "settings": settings_for(store_url, shard_ids), "counts_path": str(self.counts_path),
+                     "settings": settings_for(store_url, shard_ids, queue=queue), "counts_path": str(self.counts_path),
                      "skip_pool_reset": skip_pool_reset}
         self.proc: asyncio.subprocess.Process | None = None
 
@@ -202,8 +206,8 @@ async def run_layout(name: str, layout: list[list[int] | None], server: Any,
         guilds = [emu.add_guild(f"guild {i}", shard=(i % SHARDS, SHARDS)) for i in range(args.guilds)]
         users = [emu.make_user(f"user{i}") for i in range(args.users)]
         store_url = None if layout == [None] else await server.create_database()
-        bots = [ShardProcess(emu, fake, root / f"bot{i}", store_url, ids, skip_pool_reset=args.skip_pool_reset)
-                for i, ids in enumerate(layout)]
+        bots = [ShardProcess(emu, fake, root / f"bot{i}", store_url, ids, skip_pool_reset=args.skip_pool_reset,
+                             queue=args.queue) for i, ids in enumerate(layout)]
         await install_models(fake, bots[0].spec)
         for bot in bots:
             await bot.start()
@@ -251,6 +255,7 @@ async def run_layout(name: str, layout: list[list[int] | None], server: Any,
         "acked": len(acks), "ack_p50": percentile(acks, 50), "ack_p99": percentile(acks, 99), "ack_max": max(acks),
         "late": sum(1 for a in acks if a > ACK_DEADLINE), "violations": len(emu.violations),
         "status_429": sum(1 for entry in stamps.discord_log if entry[3] == 429),
+        "routes": collections.Counter(f"{entry[1]} {entry[2]}" for entry in stamps.discord_log),
         "busiest_second": max(by_second.values(), default=0),
         "accepted": len(accepted_at), "accepted_per_s": len(accepted_at) / (max(accepted_at) - first),
         "stored": len(stored), "delivered": delivered, "refusals": refusals, "round_trips": dict(counts), "cpu": cpu,
@@ -277,6 +282,8 @@ def show(figures: dict[str, Any]) -> None:
           f"acknowledged {figures['acked']}/{figures['interactions']}   emulator violations: {figures['violations']}")
     print(f"Discord 429s      {figures['status_429']}   busiest second under the bot token: "
           f"{figures['busiest_second']} requests (global limit {DISCORD_GLOBAL_LIMIT}/s)")
+    print("Discord requests  " + ", ".join(f"{route} {count / figures['interactions']:.1f}"
+                                           for route, count in figures["routes"].most_common(5)) + " per interaction")
     print(f"accepted          {figures['accepted']} (acknowledged and stored)   {figures['accepted_per_s']:.1f} jobs/s")
     for seen, count in figures["refusals"].most_common(5):
         print(f"  no job for {count}: {seen}")
@@ -299,6 +306,8 @@ async def main() -> None:
     parser.add_argument("--settle", type=float, default=60.0, help="seconds to wait for deliveries")
     parser.add_argument("--only", choices=["before", "one", "three"], help="run one layout only")
     parser.add_argument("--keep", action="store_true", help="keep the bots' folders (logs, counts)")
+    parser.add_argument("--queue", action="store_true",
+                        help="keep the shipped max_running_per_server (1): jobs wait in the bot's queue")
     parser.add_argument("--skip-pool-reset", action="store_true",
                         help="what if the store's pool skipped asyncpg's reset query on every release")
     args = parser.parse_args()
