@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _mutation_equivalents import Equivalent, load_equivalents  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-MUTMUT = Path(sys.executable).parent / "mutmut"
+MUTMUT = Path(sys.executable).parent / "mutmut"  # a console script: mutmut refuses `python -m mutmut run`
 
 
 @dataclass(frozen=True)
@@ -137,11 +137,23 @@ def run(where: Path, max_children: int) -> int:
     return done.returncode
 
 
-def diff_of(where: Path, mutant: str) -> str:
-    """The changed lines of one mutant, as mutmut shows them (``-`` original, ``+`` mutant)."""
-    shown = subprocess.run([str(MUTMUT), "show", mutant], cwd=where, capture_output=True, text=True).stdout
-    return "\n".join(line for line in shown.splitlines()
-                     if line[:1] in "-+" and not line.startswith(("---", "+++")))
+#: prints {mutant: diff} for the mutants named on the command line, in one process (one
+#: ``mutmut show`` per survivor costs a start of mutmut each)
+_DIFFS = """
+import json, sys
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+print(json.dumps({name: get_diff_for_mutant(name, path=sys.argv[1]) for name in sys.argv[2:]}))
+"""
+
+
+def diffs_of(where: Path, path: str, mutants: list[str]) -> dict[str, str]:
+    """The changed lines of each mutant, as ``mutmut show`` gives them (``-`` original, ``+`` mutant)."""
+    if not mutants:
+        return {}
+    shown = subprocess.run([sys.executable, "-c", _DIFFS, path, *mutants], cwd=where, capture_output=True,
+                           text=True, check=True).stdout
+    return {name: "\n".join(line for line in diff.splitlines() if line[:1] in "-+" and not line.startswith(("---", "+++")))
+            for name, diff in json.loads(shown).items()}
 
 
 def score(name: str, module: Module, where: Path, equivalents: list[Equivalent]) -> Score:
@@ -150,12 +162,12 @@ def score(name: str, module: Module, where: Path, equivalents: list[Equivalent])
         raise SystemExit(f"{name}: no mutmut results in {meta} (see {where / 'mutmut.log'})")
     codes = json.loads(meta.read_text())["exit_code_by_key"]
     result = Score(name, total=len(codes))
+    result.diffs = diffs_of(where, module.path, sorted(m for m, code in codes.items() if code not in KILLED))
     for mutant, code in sorted(codes.items()):
         if code in KILLED:
             result.killed += 1
             continue
-        diff = diff_of(where, mutant)
-        result.diffs[mutant] = diff
+        diff = result.diffs[mutant]
         if code == 0 and any(e.matches(module.path, mutant, diff) for e in equivalents):
             result.equivalent.append(mutant)
         else:
