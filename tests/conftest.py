@@ -2,7 +2,8 @@
 
 Also the suite's own plumbing: the end-of-run figures counted across pytest-xdist workers
 (tests/figures.py), the ``exhaustive`` marker on the matrices a plain ``pytest`` leaves out, and
-``--screenshot``, where the browser test saves the README's picture (scripts/screenshot.sh).
+``--screenshot``, where the browser test saves the README's picture (scripts/screenshot.sh), and
+a bytecode cache for workers and subprocesses (tests/bytecode_cache.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from discomfy.plugins import PLUGIN_NAMESPACE
 from discomfy.testing.fake_comfyui.catalog import recorded_nodes
 from discomfy.testing.fake_comfyui.nodes import BUILTIN
 from tests import figures
+from tests.bytecode_cache import use_a_private_bytecode_cache
+
+use_a_private_bytecode_cache()  # before pytest-xdist starts its workers, which inherit it
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
