@@ -1,12 +1,14 @@
-"""Each aging check of ``ModelAffinity.pick`` on its own (issue 26).
+"""Each rule of ``ModelAffinity.pick`` on its own (issue 26).
 
-``pick`` lets a preferred job go first only if both checks pass: ``may_pass`` (every job it
-passes in serving order still starts before its deadline *on this server*) and ``feasible``
-(every waiting job, taken in deadline order by all servers as they free up, still could).
-Issue 26 found that either check could be deleted without a test failing. Each test below
-builds a queue where exactly one check refuses, so it fails when that check alone is removed
-(checked by deleting each from ``affinity.py``). Deadlines are set by hand: the tests are about
-the checks, not about how deadlines are estimated. Simulated clock, no sleeps in real time.
+``pick`` starts the job strict turns give the server unless (1) that job needs a load and
+(2) the load is worth avoiding; then a held job may go first only if (3) strict turns from then
+on still start every waiting job in time, (4) counting the job going first as overrunning its
+estimate, (5) with a margin that grows with how far ahead a start lies — (6) except that a job
+strict turns would start late anyway only must not be made later. Each test builds a queue
+where exactly one rule decides, so it fails when that rule alone is removed (checked by
+deleting each from ``affinity.py`` / ``aging.py``). Deadlines are set by hand where the test is
+about the check, not the promise (``test_scheduling_promises.py`` covers the promise).
+Simulated clock, no sleeps in real time.
 """
 
 from __future__ import annotations
@@ -15,77 +17,135 @@ import asyncio
 
 from discomfy.core.jobs.queue import FairQueue
 from discomfy.core.scheduling import ModelAffinity
+from discomfy.core.scheduling.aging import AgingBound
 from discomfy.testing.fake_comfyui.sim_clock import loop_clock, run_simulated
 
 FLUX, QWEN = frozenset({"flux.safetensors"}), frozenset({"qwen.safetensors"})
+UPSCALER = frozenset({"4x_upscaler.pth"})
+GB = 2**30
 
 
-def _queue(servers: tuple[str, ...]) -> tuple[FairQueue, ModelAffinity]:
-    policy = ModelAffinity(servers=servers, confirm_vram=False)
-    durations = policy.aging.durations
-    durations.by_kind.update({FLUX: 20.0, QWEN: 30.0})  # as if learnt
-    durations.load = durations.loads[FLUX] = durations.loads[QWEN] = 15.0
-    return FairQueue(max_per_user=3, clock=loop_clock(), policy=policy), policy
+def _queue(**durations: float) -> tuple[FairQueue, ModelAffinity]:
+    """One server, gpu1, holding FLUX; FLUX runs 20 s, Qwen 30 s, both load in 15 s."""
+    policy = ModelAffinity(servers=("gpu1",), confirm_vram=False)
+    learnt = policy.aging.durations
+    learnt.by_kind.update({FLUX: 20.0, QWEN: 30.0, UPSCALER: 3.0})
+    learnt.load = learnt.loads[FLUX] = learnt.loads[QWEN] = 15.0
+    learnt.loads[UPSCALER] = durations.get("upscaler_load", 1.0)
+    queue = FairQueue(max_per_user=3, clock=loop_clock(), policy=policy)
+    policy.holdings.ran("gpu1", FLUX, 0.0)
+    return queue, policy
 
 
-def test_a_hit_may_not_pass_a_job_whose_deadline_it_would_break_here_though_another_server_frees_in_time():
-    """gpu1 holds FLUX; gpu2 is about to finish. Bob's FLUX job (a hit) would pass alice's
-    Qwen job, due in 35 s, and end in up to 30 s: too late for alice on gpu1. ``feasible``
-    alone says yes (gpu2 frees in 2 s and could take alice); ``may_pass`` says no, because
-    gpu2's end is only an estimate. Without ``may_pass`` gpu1 starts bob's job."""
+def _deadlines(policy: ModelAffinity, **by_job: float) -> None:
+    """Promise each named job a start by ``now + seconds`` (others: far off)."""
+    now = policy.now()
+    policy.deadline = lambda job, _now: now + by_job.get(job.job_id.replace("-", "_"), 10_000.0)
+
+
+def test_a_held_job_does_not_pass_the_job_strict_turns_give_when_that_needs_no_load():
+    """gpu1 holds FLUX and the upscaler. Alice's FLUX job has the turn; bob's upscale, held
+    too, is shorter and would rank first. No load is saved by passing alice, so she starts."""
 
     async def main():
-        loop = asyncio.get_running_loop()
-        queue, policy = _queue(("gpu1", "gpu2"))
-        policy.holdings.ran("gpu1", FLUX, loop.time())
-        policy.holdings.ran("gpu2", FLUX, loop.time())
-        queue.submit("busy", "u0", models=FLUX)
-        assert (await queue.next("gpu2")).job_id == "busy"
-        await asyncio.sleep(18)  # gpu2's FLUX job has ~2 s left
+        queue, policy = _queue()
+        policy.holdings.sizes.update({"flux.safetensors": 17 * GB, "4x_upscaler.pth": GB // 10})
+        policy.holdings.confirm("gpu1", {"devices": [{"type": "cuda", "vram_total": 32 * GB, "vram_free": 15 * GB}]})
+        policy.holdings.ran("gpu1", UPSCALER, 0.0)
+        assert policy.holdings.holds("gpu1", FLUX) and policy.holdings.holds("gpu1", UPSCALER)
+        queue.submit("a-flux", "alice", models=FLUX)
+        queue.submit("b-up", "bob", models=UPSCALER)
+        assert policy.priority(queue.snapshot().pending[1], policy.now()) > policy.priority(queue.snapshot().pending[0], policy.now())
+        assert (await queue.next("gpu1")).job_id == "a-flux"
+
+    run_simulated(main)
+
+
+def test_a_load_too_quick_to_matter_is_not_worth_passing_anyone():
+    """Alice's upscale has the turn and needs a load, but the upscaler loads in 1 s: bob's
+    held FLUX job does not pass her. With a 12 s load it would."""
+
+    async def main():
+        for load, first in ((1.0, "a-up"), (12.0, "b-flux")):
+            queue, policy = _queue(upscaler_load=load)
+            queue.submit("a-up", "alice", models=UPSCALER)
+            queue.submit("b-flux", "bob", models=FLUX)
+            assert (await queue.next("gpu1")).job_id == first, load
+
+    run_simulated(main)
+
+
+def test_a_held_job_does_not_go_first_when_strict_turns_would_then_start_a_job_past_its_deadline():
+    """Alice's Qwen job has the turn (a 15 s load); bob's FLUX job is held. Bob first, alice
+    starts after his 20 s (26 s assumed): in time for a deadline 60 s away, too late for one
+    30 s away — then alice starts."""
+
+    async def main():
+        for deadline, first in ((60.0, "b-flux"), (30.0, "a-qwen")):
+            queue, policy = _queue()
+            queue.submit("a-qwen", "alice", models=QWEN)
+            queue.submit("b-flux", "bob", models=FLUX)
+            _deadlines(policy, a_qwen=deadline)
+            assert (await queue.next("gpu1")).job_id == first, deadline
+
+    run_simulated(main)
+
+
+def test_the_job_going_out_of_turn_is_assumed_to_overrun_its_estimate():
+    """Bob's FLUX job usually takes 20 s, but one can take 30 % longer. Alice's deadline, 35 s
+    away, holds if bob takes 20 s (start 20 + margin 10 + 2 = 32) but not if he takes 26 s
+    (26 + 10 + 2.6 = 38.6): alice starts."""
+
+    async def main():
+        queue, policy = _queue()
         queue.submit("a-qwen", "alice", models=QWEN)
         queue.submit("b-flux", "bob", models=FLUX)
-        policy.aging.deadlines["a-qwen"] = loop.time() + 35
-        free_at = policy._free_times("gpu1", loop.time() + 30, queue.snapshot().running)
-        assert policy.aging.feasible([queue.snapshot().pending[0]], free_at, loop.time())  # feasible alone allows it
+        _deadlines(policy, a_qwen=35.0)
         assert (await queue.next("gpu1")).job_id == "a-qwen"
 
     run_simulated(main)
 
 
-def test_a_hit_may_not_go_first_when_a_job_behind_it_could_then_no_longer_start_in_time():
-    """One server holding FLUX. In serving order: alice's Qwen job (deadline far off), bob's
-    FLUX job (a hit), carol's Qwen job (due in 38 s). Bob passes only alice, who can wait, so
-    ``may_pass`` allows it; but after bob's job (up to 30 s) carol could no longer start 10 s
-    before her deadline, which only ``feasible`` sees. Without it, gpu1 starts bob's job."""
+def test_a_projected_start_keeps_a_margin_that_grows_with_how_far_ahead_it_lies():
+    bound = AgingBound()
+    assert bound.keeps(start=0.0, deadline=10.0, now=0.0)
+    assert not bound.keeps(start=0.0, deadline=9.0, now=0.0)  # 10 s before the deadline, at least
+    assert bound.keeps(start=100.0, deadline=120.0, now=0.0)
+    assert not bound.keeps(start=100.0, deadline=115.0, now=0.0)  # and a tenth of 100 s ahead
+
+
+def test_a_job_strict_turns_would_start_late_anyway_does_not_stop_a_pass_that_does_not_delay_it():
+    """Alice's Qwen job has the turn; bob's and carol's FLUX jobs are held. Strict turns: alice
+    (15 s load + 30 s), then bob (a FLUX load again: 15 + 20 s), carol at 80 s. Bob first:
+    alice at 26 s, carol at 71 s — earlier than strict turns would. Carol's deadline, 30 s
+    away, is lost either way; it must not keep bob from saving a load. Alice's holds."""
 
     async def main():
-        loop = asyncio.get_running_loop()
-        queue, policy = _queue(("gpu1",))
-        policy.holdings.ran("gpu1", FLUX, loop.time())
+        queue, policy = _queue()
         queue.submit("a-qwen", "alice", models=QWEN)
         queue.submit("b-flux", "bob", models=FLUX)
-        queue.submit("c-qwen", "carol", models=QWEN)
-        now = loop.time()
-        policy.aging.deadlines.update({"a-qwen": now + 200, "c-qwen": now + 38})
-        pending = queue.snapshot().pending
-        assert policy.aging.may_pass(pending[:1], pending[1], now)  # may_pass alone allows it
-        assert (await queue.next("gpu1")).job_id == "c-qwen"
+        queue.submit("c-flux", "carol", models=FLUX)
+        _deadlines(policy, a_qwen=60.0, c_flux=30.0)
+        assert (await queue.next("gpu1")).job_id == "b-flux"
 
     run_simulated(main)
 
 
-def test_a_kind_never_seen_does_not_loosen_the_promise_of_the_jobs_behind_it():
-    """The promise (deadline) is ``factor`` x the estimated round-robin wait. A kind never
-    seen is guessed long (120 s or more) when deciding who may go first, but counted as the
-    shortest kind seen when promising: issue 26 measured early jobs promised 2 x 160 s that
-    round-robin served in 40 s."""
-    from discomfy.core.jobs.queued import QueuedJob
-    from discomfy.core.scheduling.aging import AgingBound
+def test_a_free_server_leaves_a_job_to_another_free_server_that_holds_its_models():
+    """gpu1 holds FLUX, gpu2 Qwen, both free. gpu2 is asked first: alice's FLUX job has the
+    turn, and gpu1 takes it now, so gpu2 starts bob's Qwen job instead of loading FLUX — even
+    with a FLUX load too quick to be worth passing anyone for."""
 
-    bound = AgingBound(factor=2.0, floor=0.0)
-    bound.durations.record(FLUX, 20.0)
-    ahead = [QueuedJob("new-kind", "alice", 0.0, models=frozenset({"wan.safetensors"})),
-             QueuedJob("flux", "bob", 0.0, models=FLUX)]
-    job = QueuedJob("mine", "carol", 0.0, models=FLUX)
-    assert bound.assign(job, ahead, [], servers=1, now=0.0) == 2.0 * (20.0 + 20.0)
-    assert bound.durations.estimate(frozenset({"wan.safetensors"})) >= 120.0  # still long for passing
+    async def main():
+        policy = ModelAffinity(servers=("gpu1", "gpu2"), confirm_vram=False)
+        policy.aging.durations.by_kind.update({FLUX: 20.0, QWEN: 30.0})
+        policy.aging.durations.loads.update({FLUX: 2.0, QWEN: 2.0})
+        queue = FairQueue(max_per_user=3, clock=loop_clock(), policy=policy)
+        policy.holdings.ran("gpu1", FLUX, 0.0)
+        policy.holdings.ran("gpu2", QWEN, 0.0)
+        queue.submit("a-flux", "alice", models=FLUX)
+        queue.submit("b-qwen", "bob", models=QWEN)
+        assert (await queue.next("gpu2")).job_id == "b-qwen"
+        assert (await queue.next("gpu1")).job_id == "a-flux"
+
+    run_simulated(main)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from discomfy.core.jobs.queue import FairQueue
 from discomfy.core.scheduling import LeastBusy, ModelAffinity, models_of
 from discomfy.core.servers.pool import Server, ServerPool
@@ -24,6 +26,7 @@ def affinity_queue(servers=("gpu1",), **kwargs) -> tuple[FairQueue, ModelAffinit
 
 def test_a_same_model_job_goes_first_only_within_the_aging_bound():
     async def main():
+        loop = asyncio.get_running_loop()
         queue, policy = affinity_queue(aging_factor=2.0, aging_floor=60.0)
         queue.submit("warm", "u0", models=FLUX)
         assert (await queue.next("gpu1")).job_id == "warm"  # gpu1 now holds FLUX
@@ -32,12 +35,14 @@ def test_a_same_model_job_goes_first_only_within_the_aging_bound():
         queue.release("warm")
         first = await queue.next("gpu1")  # ...but bob's job needs no load, and alice can wait
         assert first.job_id == "b-flux"
-        assert policy.aging.deadline("a-qwen") > asyncio.get_running_loop().time()
+        alice = queue.snapshot().pending[0]
+        assert policy.deadline(alice, loop.time()) == alice.submitted_at + 60.0  # round-robin: no wait
+        await asyncio.sleep(45)
         queue.release("b-flux")
 
-        # past the bound, alice is served in strict turn although bob's next job is a hit
+        # bob's next job is a hit again, but after another 45 s alice would start past her
+        # promise: she is served in strict turn
         queue.submit("b-flux-2", "bob", models=FLUX)
-        await asyncio.sleep(policy.aging.deadline("a-qwen") - asyncio.get_running_loop().time())
         second = await queue.next("gpu1")
         assert second.job_id == "a-qwen"
         return policy
@@ -230,12 +235,12 @@ def test_a_users_job_whose_model_is_held_need_not_wait_behind_their_own_earlier_
     run_simulated(main)
 
 
-def test_short_jobs_whose_model_was_evicted_get_a_load_before_their_deadline_forces_one():
+def test_jobs_passed_to_save_a_load_start_within_their_promise_and_share_one_load():
     """One server holds FLUX and six users keep it busy with 20 s FLUX jobs; four users wait
-    with 3 s upscales whose model (a 15 s load) it does not hold. Before, a load waited until
-    no job needed none, so the upscales started only when their aging deadline forced them.
-    Now the load is weighed against the hits: the upscales start together after one load,
-    about when round-robin would have reached them, well before their deadline."""
+    with 3 s upscales whose model (a 15 s load here) it does not hold. The FLUX jobs pass the
+    upscales while the upscales' promises allow; then the first upscale loads the upscaler and
+    the other three, now held, go before the FLUX jobs that need a load again: one load serves
+    all four, each within its promise."""
 
     async def main():
         loop = asyncio.get_running_loop()
@@ -249,7 +254,8 @@ def test_short_jobs_whose_model_was_evicted_get_a_load_before_their_deadline_for
             queue.submit(f"{user}-0", user, models=FLUX)
         for n in range(4):
             queue.submit(f"up{n}", f"u{n}", models=UPSCALER)
-        deadlines = {f"up{n}": policy.aging.deadline(f"up{n}") for n in range(4)}
+        deadlines = {job.job_id: policy.deadline(job, loop.time()) for job in queue.snapshot().pending
+                     if job.job_id.startswith("up")}
         started: dict[str, float] = {}
         rounds = {user: 0 for user in flux_users}
         loaded = FLUX
@@ -267,10 +273,10 @@ def test_short_jobs_whose_model_was_evicted_get_a_load_before_their_deadline_for
                 queue.submit(f"{user}-{rounds[user]}", user, models=FLUX)
 
         upscales = sorted(started[f"up{n}"] for n in range(4))
-        assert upscales[-1] - upscales[0] < 40  # one load serves all four, back to back
+        assert upscales[-1] - upscales[0] == pytest.approx(15 + 3 * 3)  # one load, back to back
         for n in range(4):
-            assert started[f"up{n}"] < deadlines[f"up{n}"] - 60, (started, deadlines)
-        assert upscales[0] <= 6 * 20 + 1  # no later than round-robin's turn (six FLUX jobs ahead)
+            assert started[f"up{n}"] <= deadlines[f"up{n}"], (started, deadlines)
+        assert upscales[0] > 6 * 20  # FLUX jobs did pass them: later than round-robin's turn
 
     run_simulated(main)
 

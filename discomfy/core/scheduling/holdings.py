@@ -75,6 +75,23 @@ class ModelHoldings:
         wanted = list(models)
         return [s for s in among if self.holds(s, wanted)]
 
+    def copy(self) -> ModelHoldings:
+        """An independent record knowing the same (for a replay that must not touch this one);
+        no listeners: a replayed load is not a load."""
+        twin = ModelHoldings()
+        twin.sizes = dict(self.sizes)
+        for name, record in self._servers.items():
+            twin._servers[name] = ServerModels(OrderedDict(record.models), record.capacity, record.used, record.new)
+        return twin
+
+    def learn_memory_from(self, other: ModelHoldings) -> None:
+        """Use what ``other`` learnt of model sizes and each server's memory, not what its
+        servers hold: a replay of another history on the same servers."""
+        self.sizes = other.sizes
+        for name, record in other._servers.items():
+            if record.capacity is not None:
+                self._of(name).capacity = record.capacity
+
     # --- what happens -------------------------------------------------------------------
 
     def ran(self, server: str, models: Iterable[str], now: float) -> None:
