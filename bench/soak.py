@@ -350,7 +350,8 @@ def report(args, soak, jobs, unfinished, deliveries, emu, wall, bot_cpu, bot, ve
 
 def report_fleet(args: argparse.Namespace, soak: Soak, stamps: Any) -> None:
     """Several processes: who was killed, and how long the fleet went without a scheduler."""
-    print(f"processes killed: {dict(soak.victims)} (of {args.processes}; the first started schedules)")
+    verb = "stopped by SIGTERM" if args.term_every else "killed"
+    print(f"processes {verb}: {dict(soak.victims)} (of {args.processes}; the first started schedules)")
     took = soak.takeovers(stamps)
     if took:
         worst = max(took)
