@@ -75,7 +75,6 @@ class JobStore:
         else:
             self._engine = SqliteEngine(str(path), busy_timeout=busy_timeout, pragmas=pragmas)
         self.path = self._engine.path
-        self.busy_timeout = busy_timeout
         self._clock = clock
 
     @classmethod
@@ -350,8 +349,7 @@ class SqliteEngine:
             raise JobStoreError(detail=f"job store {self.path}: {code}: {exc}") from exc
 
     def _open_in_thread(self, migrations: Sequence[Migration], latest: int) -> None:
-        if self.path != ":memory:" and not self.path.startswith("file:"):
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)  # ":memory:"'s parent is "."
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
