@@ -9,12 +9,17 @@ its guard. Tests taking ``engine`` run on SQLite and on PostgreSQL (tests/core/c
 from __future__ import annotations
 
 import math
+import sqlite3
+import threading
+from pathlib import Path
 
 import pytest
 
 from discomfy.core.jobs.job import Job, JobState
-from discomfy.core.jobs.store import JobStore
+from discomfy.core.jobs.migrations import LATEST_VERSION
+from discomfy.core.jobs.store import JobStore, JobStoreError
 from discomfy.core.jobs.transitions import IllegalTransition
+from tests.core.conftest import StoreTarget
 
 USER = 1_180_000_000_000_000_123
 
@@ -195,3 +200,111 @@ async def test_pruning_keeps_exactly_the_days_the_operator_set(engine):
         assert await store.get(past.id) is None and await store.get(short.id) is not None
         assert await store.prune(0.5) == 1
         assert await store.get(short.id) is None
+
+
+async def test_a_user_sees_at_most_fifty_of_their_jobs_newest_first(engine):
+    """/jobs lists a user's jobs from ``jobs_for_user``: 50 at most unless asked otherwise."""
+    async with engine.store() as store:
+        made = []
+        for i in range(52):
+            old = job(JobState.DELIVERED)
+            old.created_at = old.updated_at = 1_000.0 + i
+            made.append(await store.add(old))
+        listed = await store.jobs_for_user(USER, active_only=False)
+    assert [j.id for j in listed] == [j.id for j in reversed(made)][:50]
+
+
+# --- the SQLite file itself -----------------------------------------------------------------
+
+
+async def test_the_store_can_live_in_folders_that_do_not_exist_yet(tmp_path):
+    """``jobs.store_path = "data/bot/jobs.sqlite3"`` on a fresh install: the folders are made."""
+    path = tmp_path / "data" / "bot" / "state" / "jobs.sqlite3"
+    async with JobStore(path) as store:
+        await store.add(job())
+    assert path.is_file()
+
+
+async def test_busy_timeout_is_how_long_sqlite_waits_for_another_process(tmp_path):
+    async with JobStore(tmp_path / "jobs.sqlite3", busy_timeout=0.25) as store:
+        assert (await store.execute("PRAGMA busy_timeout"))[0][0] == 250
+
+
+async def test_from_config_passes_the_bots_settings_through(tmp_path):
+    from discomfy.config import get_config
+
+    (tmp_path / "settings.toml").write_text("[jobs]\nstore_path = 'jobs.sqlite3'\n")
+    async with JobStore.from_config(get_config(tmp_path), busy_timeout=0.5, pragmas={"cache_size": 300}) as store:
+        assert (await store.execute("PRAGMA busy_timeout"))[0][0] == 500
+        assert (await store.execute("PRAGMA cache_size"))[0][0] == 300
+
+
+async def test_reading_works_while_another_process_holds_the_write_lock(tmp_path):
+    """/status and /jobs read the store while another bot process is writing (WAL mode)."""
+    target = StoreTarget("sqlite", str(tmp_path / "jobs.sqlite3"))
+    async with target.store(busy_timeout=0.05) as store:
+        kept = await store.add(job())
+        async with target.lock_writes():
+            rows = await store.execute("SELECT id FROM jobs")
+            assert [r["id"] for r in rows] == [kept.id]
+
+
+async def test_closing_leaves_one_file_safe_to_copy_and_a_closed_store_says_so(tmp_path):
+    """After close the write-ahead log is folded back into the file (a backup copies one
+    file), the store's thread is gone, and a late call names the cause."""
+    path = tmp_path / "jobs.sqlite3"
+    store = JobStore(path)
+    await store.open()
+    assert any(t.name.startswith("discomfy-jobstore") for t in threading.enumerate())
+    await store.add(job())
+    assert Path(f"{path}-wal").exists()
+    await store.close()
+    assert not store.is_open and not Path(f"{path}-wal").exists()
+    with pytest.raises(JobStoreError) as late:
+        await store.get("x")
+    assert late.value.detail == f"job store {path} used before open() or after close()"
+
+
+async def test_a_store_a_newer_discomfy_wrote_stays_closed_and_names_the_setting(tmp_path):
+    path = tmp_path / "jobs.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 2}")
+    store = JobStore(path)
+    for _ in range(2):  # a second try is refused the same way, not taken for open
+        with pytest.raises(JobStoreError) as refused:
+            await store.open()
+        assert refused.value.detail == (
+            f"{path} has schema version {LATEST_VERSION + 2}; this DisComfy knows up to {LATEST_VERSION}. "
+            "Upgrade DisComfy or point jobs.store_path at another file.")
+        assert not store.is_open
+
+
+async def test_a_statement_sqlite_refuses_is_an_error_naming_sqlites_reason(tmp_path):
+    async with JobStore(tmp_path / "jobs.sqlite3") as store:
+        with pytest.raises(JobStoreError) as wrong:
+            await store.execute("SELECT ?", ())
+        assert wrong.value.detail.startswith(f"job store {store.path}: ProgrammingError: Incorrect number of bindings")
+        with pytest.raises(JobStoreError) as typo:
+            await store.execute("SELEC 1")
+        assert typo.value.detail.startswith(f"job store {store.path}: SQLITE_ERROR: near \"SELEC\"")
+
+
+@pytest.mark.parametrize("name", ["synchronous; DROP TABLE jobs", "_", "cache size"])
+async def test_a_pragma_name_that_is_not_a_plain_name_is_refused_by_name(tmp_path, name):
+    store = JobStore(tmp_path / "jobs.sqlite3", pragmas={name: 1})
+    with pytest.raises(ValueError) as caught:
+        await store.open()
+    assert str(caught.value) == f"not a pragma name: {name!r}"
+    assert not store.is_open
+
+
+def test_pragmas_given_for_a_postgresql_store_are_refused_naming_why():
+    with pytest.raises(ValueError) as caught:
+        JobStore("postgresql://db.example/jobs", pragmas={"synchronous": "FULL"})
+    assert str(caught.value) == "pragmas are SQLite settings; a PostgreSQL store takes none"
+
+
+async def test_on_a_postgresql_server_busy_timeout_is_the_sessions_lock_timeout(postgres_server):
+    async with JobStore(await postgres_server.create_database(), busy_timeout=0.25) as store:
+        assert (await store.execute("SHOW lock_timeout"))[0][0] == "250ms"
+        assert store.engine == "postgresql"
