@@ -2,11 +2,13 @@
 point 10).
 
 A blocked loop answers nothing: interactions miss Discord's 3-second window and heartbeats
-go unanswered. asyncio's debug mode logs every callback that runs longer than
-``slow_callback_duration``; the session below -- a FLUX image, upscaled twice to 4096² and
-delivered over a small upload limit, so it is re-encoded -- runs with that watch on. The bound
-is generous (a machine under load takes a few hundred milliseconds where an idle one takes
-tens) yet catches a multi-second block.
+go unanswered. The session below -- a FLUX image, upscaled twice to 4096² and delivered over a
+small upload limit, so it is re-encoded -- runs with every callback of the loop timed. What is
+timed is the CPU the loop's thread spent in the callback, which a loaded machine does not inflate
+(a callback preempted by other processes is not holding the loop by its own work), with a wall
+bound five times larger for a callback that blocks without computing (a synchronous read or
+sleep). asyncio's own debug mode times wall-clock only, and so failed under load, and slowed
+every callback besides.
 
 In ``discomfy play`` the fake ComfyUI shares the bot's loop, so its node execution counts too:
 the second test covers that, and fails until the fake draws and encodes off the loop.
@@ -16,8 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -25,29 +26,58 @@ import pytest
 from tests.bot.support import assert_settled, image_size, wait_result
 from tests.bot.test_result_actions_e2e import button
 
-BOUND = 2.0  # seconds one callback may hold the loop
-SLOW = re.compile(r"Executing (?P<what>.*) took (?P<seconds>[\d.]+) seconds", re.S)
+BOUND = 2.0  # CPU seconds one callback may hold the loop
+WALL_BOUND = 5 * BOUND  # seconds, for a callback that blocks without computing
 FAKE_COMFYUI = "fake-comfyui"  # the fake's tasks are named so
 
 
 @contextlib.contextmanager
-def slow_callbacks(caplog: pytest.LogCaptureFixture) -> Iterator[list[tuple[float, str]]]:
-    """(seconds, callback) of every callback that held the running loop longer than BOUND."""
-    loop = asyncio.get_running_loop()
-    debug, duration = loop.get_debug(), loop.slow_callback_duration
-    loop.set_debug(True)
-    loop.slow_callback_duration = BOUND
+def slow_callbacks(bound: float = BOUND, wall_bound: float = WALL_BOUND) -> Iterator[list[tuple[float, str]]]:
+    """(seconds, callback) of every callback that held the loop longer than the bounds."""
     found: list[tuple[float, str]] = []
-    with caplog.at_level(logging.WARNING, logger="asyncio"):
+    original = asyncio.events.Handle._run
+
+    def timed(handle: asyncio.Handle) -> None:
+        cpu, wall = time.thread_time(), time.monotonic()
         try:
-            yield found
+            original(handle)
         finally:
-            loop.set_debug(debug)
-            loop.slow_callback_duration = duration
-            for record in caplog.records:
-                match = SLOW.match(record.getMessage()) if record.name == "asyncio" else None
-                if match:
-                    found.append((float(match["seconds"]), match["what"][:300]))
+            cpu, wall = time.thread_time() - cpu, time.monotonic() - wall
+            if cpu > bound or wall > wall_bound:
+                found.append((max(cpu, wall), described(handle)[:300]))
+
+    asyncio.events.Handle._run = timed  # TimerHandle inherits it: every callback of every loop
+    try:
+        yield found
+    finally:
+        asyncio.events.Handle._run = original
+
+
+def described(handle: asyncio.Handle) -> str:
+    """The task a callback steps (with its name), as asyncio's debug log names it, else the handle."""
+    owner = getattr(handle._callback, "__self__", None)
+    return repr(owner) if isinstance(owner, asyncio.Task) else repr(handle)
+
+
+def test_the_watch_catches_a_callback_that_computes_or_blocks_and_nothing_else():
+    def compute() -> None:
+        until = time.thread_time() + 0.2
+        while time.thread_time() < until:
+            pass
+
+    def quick() -> None:
+        pass
+
+    loop = asyncio.new_event_loop()
+    try:
+        with slow_callbacks(bound=0.05, wall_bound=0.15) as found:
+            for callback in (compute, quick, lambda: time.sleep(0.3)):
+                loop.call_soon(callback)
+            loop.run_until_complete(asyncio.sleep(0))
+    finally:
+        loop.close()
+    caught = " ".join(what for _, what in found)
+    assert "compute" in caught and "<lambda>" in caught and "quick" not in caught, found
 
 
 async def session(emu, fake) -> None:
@@ -65,17 +95,17 @@ def blocks(found: list[tuple[float, str]], *, fake: bool) -> list[tuple[float, s
     return [(seconds, what) for seconds, what in found if (FAKE_COMFYUI in what) == fake]
 
 
-@pytest.mark.timeout(300)  # asyncio debug mode slows every callback: minutes on a loaded machine
-async def test_the_bot_never_holds_its_loop_for_seconds(discord_emulator, fake_comfyui, bot, caplog):
-    with slow_callbacks(caplog) as found:
+@pytest.mark.timeout(300)  # two 4096² re-encodes: minutes on a loaded machine
+async def test_the_bot_never_holds_its_loop_for_seconds(discord_emulator, fake_comfyui, bot):
+    with slow_callbacks() as found:
         await session(discord_emulator, fake_comfyui)
         await assert_settled(discord_emulator, bot)
     assert not blocks(found, fake=False), f"callbacks that held the loop over {BOUND} s: {blocks(found, fake=False)}"
 
 
-@pytest.mark.timeout(300)  # asyncio debug mode slows every callback: minutes on a loaded machine
-async def test_a_playground_session_never_holds_the_loop_for_seconds(discord_emulator, fake_comfyui, bot, caplog):
-    with slow_callbacks(caplog) as found:
+@pytest.mark.timeout(300)  # two 4096² re-encodes: minutes on a loaded machine
+async def test_a_playground_session_never_holds_the_loop_for_seconds(discord_emulator, fake_comfyui, bot):
+    with slow_callbacks() as found:
         await session(discord_emulator, fake_comfyui)
         await assert_settled(discord_emulator, bot)
     assert not found, f"callbacks that held the loop over {BOUND} s: {found}"
