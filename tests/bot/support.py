@@ -53,13 +53,19 @@ def is_failure(message: Any) -> bool:
     return bool(message.embeds) and message.embeds[0].get("title", "").endswith(("failed", "cancelled", "withheld"))
 
 
-async def wait_outcome(emu: Any, inter: Any, timeout: float = 10.0) -> Any:
+#: How long a test waits for a job's outcome by default. Only a failing test waits this long (the
+#: wait ends at the outcome), so it is set for a machine under heavy load, not for an idle one;
+#: pytest-timeout still ends a hung test.
+OUTCOME_TIMEOUT = 60.0
+
+
+async def wait_outcome(emu: Any, inter: Any, timeout: float = OUTCOME_TIMEOUT) -> Any:
     """The job's message once it shows a result or a failure (same message as the progress)."""
     message_id = inter.original_message.id
     return await emu.wait_for_message(lambda m: m.id == message_id and (is_result(m) or is_failure(m)), timeout=timeout)
 
 
-async def wait_result(emu: Any, inter: Any, timeout: float = 10.0) -> Any:
+async def wait_result(emu: Any, inter: Any, timeout: float = OUTCOME_TIMEOUT) -> Any:
     message = await wait_outcome(emu, inter, timeout)
     assert is_result(message), f"the job failed instead of delivering: {embed_text(message)}"
     return message

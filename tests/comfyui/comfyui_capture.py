@@ -70,7 +70,7 @@ class RawSocket:
             await self.ws.send_json({"type": "feature_flags", "data": {"supports_preview_metadata": True}})
         return self
 
-    async def read_until(self, predicate, timeout: float = 10.0) -> list[dict[str, Any]]:
+    async def read_until(self, predicate, timeout: float = 60.0) -> list[dict[str, Any]]:
         async def loop():
             while True:
                 msg = await self.ws.receive()

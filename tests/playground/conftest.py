@@ -72,7 +72,7 @@ def browser():
 @pytest.fixture
 def context(browser):
     ctx = browser.new_context(viewport=VIEWPORT)
-    ctx.set_default_timeout(30_000)
+    ctx.set_default_timeout(60_000)  # an upper bound only: waits end when the page gets there; set for a loaded machine
     yield ctx
     ctx.close()
 
