@@ -52,7 +52,7 @@ async def proxy():
 
 @pytest.fixture
 async def client(proxy):
-    async with ComfyUIClient(proxy.base, request_timeout=2.0) as comfy:
+    async with ComfyUIClient(proxy.base, request_timeout=30.0) as comfy:  # loopback; only a hang waits this long
         yield comfy
 
 
