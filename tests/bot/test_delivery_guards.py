@@ -276,3 +276,50 @@ async def test_a_store_that_keeps_refusing_leaves_the_job_open_for_the_next_star
     assert (await store.get(job.id)).state is JobState.RUNNING
     assert f"could not record how job {job.id} will be delivered: database is locked" in caplog.text
     assert caplog.text.count("retrying in 0.0 s") == 2
+
+
+async def test_a_reply_sent_but_never_recorded_is_found_and_edited_not_duplicated(bot, discord_emulator, store):
+    """The bot answered /go but stopped before saving the reply's id (intent ``original``):
+    the reply is looked up and edited, so the user still has one message."""
+    job, inter = await queued(discord_emulator, store)
+    await store.update(job.id, expect="running", progress_message_id=None)
+    assert await deliver(bot, await store.get(job.id), result(job))
+    (message,) = showing(discord_emulator, job)
+    assert message.id == inter.original_message.id and message.attachments
+    assert (await store.get(job.id)).delivery_intent == "original"
+    assert [r.method for r in discord_emulator.requests if r.path.endswith("/messages/@original")] == ["GET"]
+    assert [r.method for r in discord_emulator.requests if r.path.endswith(f"/messages/{message.id}")] == ["PATCH"]
+
+
+async def test_recovery_of_a_failure_that_already_shows_does_not_send_it_again(bot, discord_emulator, store):
+    job, inter = await queued(discord_emulator, store)
+    failure = failure_outcome(job, "The image server went down.")
+    assert await deliver(bot, job, failure)
+    await store.execute("UPDATE jobs SET state = 'running' WHERE id = ?", (job.id,), write=True)
+    edits = inter.original_message.edits
+    assert await deliver(bot, await store.get(job.id), failure, resume=True)
+    assert inter.original_message.edits == edits
+    assert (await store.get(job.id)).state is JobState.FAILED
+
+
+async def test_a_reply_showing_the_results_caption_without_its_file_still_gets_the_file(bot, discord_emulator, store):
+    """A result counts as shown only when its file is there, whatever the caption says."""
+    job, inter = await queued(discord_emulator, store)
+    outcome = result(job)
+    assert await store.claim_intent(job.id, f"edit:{job.progress_message_id}", "result", at=discord_emulator.clock.now())
+    inter.original_message.embeds = [outcome.embed.to_dict()]
+    assert await deliver(bot, await store.get(job.id), outcome, resume=True)
+    assert [a.filename for a in inter.original_message.attachments] == ["out.png"]
+
+
+async def test_when_the_reply_cannot_be_looked_at_recovery_sends_again_and_says_why(
+        bot, discord_emulator, store, caplog):
+    job, inter = await queued(discord_emulator, store)
+    assert await store.claim_intent(job.id, f"edit:{job.progress_message_id}", "result", at=discord_emulator.clock.now())
+    discord_emulator.inject_error("GET /channels/*/messages/*", 403, 50001, "Missing Access")
+    with caplog.at_level(logging.INFO, logger="discomfy.bot.delivery_protocol"):
+        assert await deliver(bot, await store.get(job.id), result(job), resume=True)
+    assert inter.original_message.attachments
+    (line,) = [r.getMessage() for r in caplog.records if "could not look" in r.getMessage()]
+    assert line.startswith(f"job {job.id}: could not look at its message (403 Forbidden (error code: 50001)")
+    assert line.endswith("); sending again")
