@@ -228,6 +228,8 @@ async def test_the_store_can_live_in_folders_that_do_not_exist_yet(tmp_path):
 async def test_busy_timeout_is_how_long_sqlite_waits_for_another_process(tmp_path):
     async with JobStore(tmp_path / "jobs.sqlite3", busy_timeout=0.25) as store:
         assert (await store.execute("PRAGMA busy_timeout"))[0][0] == 250
+    async with JobStore(tmp_path / "jobs.sqlite3") as store:  # unless told otherwise: 5 s
+        assert (await store.execute("PRAGMA busy_timeout"))[0][0] == 5000
 
 
 async def test_from_config_passes_the_bots_settings_through(tmp_path):
