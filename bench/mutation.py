@@ -73,7 +73,8 @@ MODULES: dict[str, Module] = {
     "recovery": Module("discomfy/bot/recovery.py", (
         "tests/bot/test_restart_recovery.py", "tests/bot/test_recovery_resumes.py")),
     "affinity": Module("discomfy/core/scheduling/affinity.py", (
-        "tests/core/test_scheduling_policy.py", "tests/core/test_scheduling_aging_checks.py")),
+        "tests/core/test_scheduling_policy.py", "tests/core/test_scheduling_aging_checks.py",
+        "tests/core/test_scheduling_promises.py")),
 }
 
 #: mutmut's exit codes per mutant (mutmut.stats.status_by_exit_code), folded into what counts:
