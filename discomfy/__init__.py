@@ -14,6 +14,7 @@ from discomfy.exceptions import (
 from discomfy.core.comfyui.events import media_kind
 from discomfy.core.comfyui.workflows.manifest import load_command_manifest
 from discomfy.core.comfyui.workflows.schema.parameters import WorkflowParameters
+from discomfy.core.jobs.job import JobState
 from discomfy.core.validators.pixels import image_size
 from discomfy.hookspecs import hookimpl
 
@@ -40,6 +41,10 @@ def __getattr__(name: str):
         from discomfy.bot.responses import report_error
 
         return report_error
+    if name == "repost_result":
+        from discomfy.bot.repost import repost_result
+
+        return repost_result
     raise AttributeError(f"module 'discomfy' has no attribute {name!r}")
 
 
@@ -52,6 +57,8 @@ __all__ = [
     "image_result",
     "WorkflowParameters",
     "report_error",
+    "repost_result",
+    "JobState",
     "load_command_manifest",
     "media_kind",
     "image_size",

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from discomfy.core.jobs.job import JobState
+from discomfy import JobState
 
 from .rules import DAY, QuotaRules
 

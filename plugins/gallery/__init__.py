@@ -16,7 +16,6 @@ Show buttons carry what they need in their ``custom_id`` and are answered by ``o
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import re
 from typing import Any
@@ -25,10 +24,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from discomfy import ValidationError, report_error
-from discomfy.bot.delivery import result_embed
-from discomfy.bot.views import result_view
-from discomfy.core.media.fit import fit_media
+from discomfy import ValidationError, report_error, repost_result
 
 log = logging.getLogger(__name__)
 
@@ -140,18 +136,9 @@ class GalleryCog(commands.Cog, name="gallery"):
             return
         await interaction.response.defer(ephemeral=private, thinking=True)
         try:
-            files = await self.files_of(job)
-            limit = getattr(interaction, "filesize_limit", None) or 10 * 1024 * 1024
-            fitted = await asyncio.to_thread(fit_media, files, limit)
-            if not fitted.files:
-                raise ValidationError(fitted.note or "The result is too large to upload here.")
+            await repost_result(interaction, job, spec, await self.files_of(job), ephemeral=private)
         except Exception as exc:
             await report_error(interaction, exc)
-            return
-        view = result_view(self.bot.result_actions.for_result(job, spec), job, len(fitted.files))
-        await interaction.followup.send(
-            embed=result_embed(job, spec, fitted.note, scaled=fitted.scaled), view=view or discord.utils.MISSING,
-            files=[discord.File(io.BytesIO(data), filename=name) for name, data in fitted.files], ephemeral=private)
 
     async def files_of(self, job: Any) -> list[tuple[str, bytes]]:
         """The result's files: Discord's copy while it serves it, else ComfyUI's history."""
