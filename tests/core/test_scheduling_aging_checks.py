@@ -149,3 +149,21 @@ def test_a_free_server_leaves_a_job_to_another_free_server_that_holds_its_models
         assert (await queue.next("gpu1")).job_id == "a-flux"
 
     run_simulated(main)
+
+
+def test_of_the_held_jobs_that_may_go_first_the_shortest_goes():
+    """Alice's Qwen job has the turn (a 15 s load). gpu1 holds FLUX and the upscaler: bob's
+    FLUX job and carol's upscale may both go first; the upscale (3 s) goes, bob's 20 s would
+    keep alice waiting longer for the same load saved."""
+
+    async def main():
+        queue, policy = _queue()
+        policy.holdings.sizes.update({"flux.safetensors": 17 * GB, "4x_upscaler.pth": GB // 10})
+        policy.holdings.confirm("gpu1", {"devices": [{"type": "cuda", "vram_total": 32 * GB, "vram_free": 15 * GB}]})
+        policy.holdings.ran("gpu1", UPSCALER, 0.0)
+        queue.submit("a-qwen", "alice", models=QWEN)
+        queue.submit("b-flux", "bob", models=FLUX)
+        queue.submit("c-up", "carol", models=UPSCALER)
+        assert (await queue.next("gpu1")).job_id == "c-up"
+
+    run_simulated(main)
