@@ -2,10 +2,11 @@
 
 The queue offers a free server its *candidates*: each waiting user's first job that server
 may run, in round-robin turn. ``LeastBusy`` takes the first — strict round-robin, the jobs
-spread over whichever servers free first. ``ModelAffinity`` (:mod:`.affinity`) looks at every
-waiting job (``QueueSnapshot.waiting_for``), prefers jobs whose models the server already holds,
-weighs a load against them, and passes over earlier jobs only while the aging bound allows
-(:mod:`.aging`); when no job suits and none is due, the server waits.
+spread over whichever servers free first. ``ModelAffinity`` (:mod:`.affinity`) takes the same
+job unless it needs a costly load; then a job whose models the server already holds, from every
+waiting job (``QueueSnapshot.waiting_for``), may go first if round-robin from then on would still
+start every waiting job within its promise (:mod:`.aging`, :mod:`.shadow`). A server leaves a
+job to another free server that holds its models, and waits when that leaves it nothing.
 
 Both keep the record of held models (:mod:`.holdings`) that /status shows, forget a server's
 record when it goes down, and, with ``comfyui.pipelining``, let a healthy, connected server
