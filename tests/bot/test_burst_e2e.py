@@ -61,7 +61,7 @@ async def test_a_burst_of_100_users_is_served_fairly_without_rate_limit_trouble(
 
 
 async def test_the_queue_takes_turns_between_users(discord_emulator, fake_comfyui, start_bot):
-    """Strict turns are ``least_busy``'s promise; ``model_affinity`` (the default) may bend
+    """Strict turns are ``least_busy``'s promise; ``model_affinity`` (opt-in) may bend
     them within the aging bound (tests/core/test_scheduling_policy.py)."""
     emu = discord_emulator
     async with start_bot(**{"comfyui.scheduling": "least_busy"}) as bot:
