@@ -144,6 +144,16 @@ class JobRunner:
         await self.leadership.close()  # after the runs: a successor re-attaches to what they left
         await self.store.close()
 
+    async def queue_view(self) -> tuple[int, list[tuple[str, int]]]:
+        """How many jobs wait, and ``(job id, user id)`` of those running, for /status: this
+        process's queue where it schedules, else the store's (another process's queue)."""
+        if self.leadership.is_leader:
+            snapshot = self.job_queue.snapshot()
+            return len(snapshot.pending), [(j.job_id, int(j.user_id)) for j in snapshot.running]
+        jobs = await self.store.unfinished()
+        running = [(j.id, j.user_id) for j in jobs if j.state is JobState.RUNNING]
+        return sum(1 for j in jobs if j.state is JobState.QUEUED), running
+
     # --- accepting and cancelling, here or for the scheduling process -----------------------
 
     async def admit(self, job: Any, *, servers: list[str], models: frozenset[str]) -> None:

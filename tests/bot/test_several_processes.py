@@ -279,3 +279,22 @@ async def test_a_scheduler_that_loses_its_lock_connection_stops_and_another_lead
     await asyncio.wait_for(follower.jobs.leadership.elected.wait(), 10)
     await until(lambda: leader.is_closed(), what="the deposed scheduler stopping itself", timeout=10)
     assert "lost the scheduling lock" in leader.jobs.stopped_because
+
+
+async def test_status_in_the_followers_guild_shows_the_schedulers_queue(pair, discord_emulator, fake_comfyui):
+    """/status answered by a process that does not schedule shows the queue as the store has it:
+    the job running on ComfyUI and the one waiting, not its own empty queue."""
+    emu = discord_emulator
+    held = fake_comfyui.hold_at("SamplerCustomAdvanced")
+    leader = await pair.start(0, "leader")
+    await pair.start(1, "follower")
+    jo, kim = emu.make_user("jo"), emu.make_user("kim")
+    await generate(emu, pair.guilds[0], jo, "a lighthouse that runs")
+    await until(lambda: leader.jobs.job_queue.snapshot().running, what="jo's job on ComfyUI")
+    await generate(emu, pair.guilds[0], kim, "a lighthouse that waits")
+    await until(lambda: len(leader.jobs.job_queue) == 1, what="kim's job waiting")
+    status = await emu.invoke("status", {}, user=kim, channel_id=pair.guilds[1].channel_id, timeout=15)
+    text = await answer_text(emu, status, timeout=15)
+    (running,) = leader.jobs.job_queue.snapshot().running
+    assert f"1 waiting · running: `{running.job_id}` (<@{jo.id}>)" in text
+    held.set()

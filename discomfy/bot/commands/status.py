@@ -54,9 +54,9 @@ class StatusCog(commands.Cog, name="status"):
             lines.append(f"**{server.name}**: {state}")
         embed.add_field(name="Image servers", value="\n".join(lines)[:1024], inline=False)
 
-        snapshot = bot.jobs.job_queue.snapshot()
-        running = ", ".join(f"`{j.job_id}` (<@{j.user_id}>)" for j in snapshot.running) or "nothing"
-        embed.add_field(name="Queue", value=f"{len(snapshot.pending)} waiting · running: {running}"[:1024], inline=False)
+        waiting, running_jobs = await bot.jobs.queue_view()  # the scheduling process's queue
+        running = ", ".join(f"`{job_id}` (<@{user_id}>)" for job_id, user_id in running_jobs) or "nothing"
+        embed.add_field(name="Queue", value=f"{waiting} waiting · running: {running}"[:1024], inline=False)
 
         mine = await bot.jobs.store.jobs_for_user(interaction.user.id, active_only=True)
         if mine:
