@@ -234,6 +234,7 @@ async def test_a_lost_notification_is_made_up_for_by_the_schedulers_poll(pair, d
     assert leader.jobs.intake.taken == 1
 
 
+@pytest.mark.timeout(300)  # four bot starts and four jobs: minutes on a loaded 2-core machine
 async def test_a_rolling_restart_of_both_processes_loses_nothing(pair, discord_emulator, fake_comfyui, tmp_path):
     """Each process is stopped and started again in turn, the scheduler first, while jobs wait and
     run: every job is delivered exactly once (``discomfy run`` closes the bot the same way after

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 
 from discomfy.bot.client import ComfyUIBot
 from discomfy.core.jobs.leadership_postgres import LEADER_SQL
@@ -74,6 +75,7 @@ async def _is(value: Any, expected: Any) -> bool:
     return await value == expected
 
 
+@pytest.mark.timeout(360)  # three `discomfy run` starts: two minutes on a loaded 2-core machine
 async def test_sigkill_of_the_scheduler_mid_job_another_process_takes_over_and_delivers_once(
         tmp_path, discord_emulator, fake_comfyui, bot_config, postgres_server):  # noqa: F811
     emu, fake = discord_emulator, fake_comfyui
