@@ -7,11 +7,16 @@ depends on timers and machine speed, not on the job: the health checks (``GET /q
 memory probe after a job (``GET /system_stats``), node-info reloads, and the progress editor's
 best-effort edits (its own task, racing the job's flow; a kill there leaves the store and the
 outcome as a kill at the job's next effect does). So every run of a scenario numbers the same
-list. ``CrashPlan(stop_before=n)`` lets effects 1..n-1 happen and kills the bot at effect n,
+list. The effects of the bots started after a kill (the *incarnations* 2, 3, ...: recovery) are
+numbered the same way, each from 1, leaving out a start's own requests (login, command sync).
+
+``CrashPlan(stops=(n,))`` lets effects 1..n-1 of the first bot happen and kills it at effect n,
 before it happens (background effects die with it): from then on *every* effect of that bot raises
 ``Killed`` (a ``BaseException``, so no ``except Exception`` handler of the bot can run
 cleanup that writes or sends anything). What was written stays written, nothing else is;
 ComfyUI keeps running what it was given; Discord keeps its messages and its clock.
+``stops=(n, m)`` also kills the second bot, the one recovering, at its own effect m: a second
+crash during recovery, which a third bot must then finish.
 
 Which bot an effect belongs to is a ``ContextVar`` set before each bot starts: every task a
 bot creates inherits it, so the killed bot's late tasks stay dead while the restarted bot
@@ -35,8 +40,10 @@ incarnation: contextvars.ContextVar[int] = contextvars.ContextVar("bot_incarnati
 
 STORE_WRITES = ("add", "update", "claim_intent", "finish")
 #: Requests that are not a job's: the gateway and ComfyUI sockets, the health probes
-#: (GET /queue every ``health_interval``), the memory probe after each job, node-info reloads.
-NOT_JOB_EFFECTS = ("/gateway", "/ws", "GET /queue", "GET /system_stats", "GET /object_info")
+#: (GET /queue every ``health_interval``), the memory probe after each job, node-info reloads,
+#: and a bot's start: its login (who am I, which application) and its command sync.
+NOT_JOB_EFFECTS = ("/gateway", "/ws", "GET /queue", "GET /system_stats", "GET /object_info", "GET /users/@me",
+                   "GET /oauth2/applications/@me", "/commands")
 #: the progress editor's tasks (``discomfy.bot.progress.ThrottledEditor``) are named so
 PROGRESS_TASK = "progress:"
 
@@ -50,38 +57,49 @@ class Effect:
     index: int
     kind: str  # "store", "discord" or "comfyui"
     label: str
+    #: for a ``claim_intent`` the store accepted: the outcome it recorded ("result", "failed",
+    #: "failed+retry", "cancelled", "withheld") and the failure's reason
+    ending: tuple[str, str | None] | None = None
 
 
 @dataclass
 class CrashPlan:
-    """Numbers the effects of incarnation 1 once ``counting``; kills it before ``stop_before``."""
+    """Numbers the effects of every incarnation; kills incarnation k before its effect
+    ``stops[k - 1]``. The first bot is numbered once ``counting`` (after the scenario's
+    preparation), every later one from its start."""
 
-    stop_before: int | None = None
+    stops: tuple[int, ...] = ()
     discord_port: int | None = None
-    effects: list[Effect] = field(default_factory=list)
+    effects: dict[int, list[Effect]] = field(default_factory=dict)
     counting: bool = False
-    killed_at: Effect | None = None
+    killed_at: dict[int, Effect] = field(default_factory=dict)
     dead: set[int] = field(default_factory=set)
     on_effect: Callable[[Effect], None] | None = None
 
-    def effect(self, kind: str, label: str) -> None:
+    def effect(self, kind: str, label: str) -> Effect | None:
+        """Number one effect (None for one that is not numbered); raise ``Killed`` at a stop."""
         bot = incarnation.get()
         if bot in self.dead:
             raise Killed(f"bot {bot} is dead")
-        if bot != 1 or not self.counting or any(skip in label for skip in NOT_JOB_EFFECTS) or _in_progress_editor():
-            return
-        effect = Effect(len(self.effects) + 1, kind, label)
+        if bot == 0 or (bot == 1 and not self.counting) or any(skip in label for skip in NOT_JOB_EFFECTS) \
+                or _in_progress_editor():
+            return None
+        numbered = self.effects.setdefault(bot, [])
+        effect = Effect(len(numbered) + 1, kind, label)
         if self.on_effect is not None:
             self.on_effect(effect)
-        if effect.index == self.stop_before:
-            self.killed_at = effect
+        if bot <= len(self.stops) and effect.index == self.stops[bot - 1]:
+            self.killed_at[bot] = effect
             self.dead.add(bot)
-            raise Killed(f"stopped before effect {effect.index}: {kind} {label}")
-        self.effects.append(effect)
+            raise Killed(f"bot {bot} stopped before its effect {effect.index}: {kind} {label}")
+        numbered.append(effect)
+        return effect
 
-    @property
-    def killed(self) -> bool:
-        return self.killed_at is not None
+    def killed(self, bot: int) -> bool:
+        return bot in self.killed_at
+
+    def numbered(self, bot: int) -> list[Effect]:
+        return self.effects.get(bot, [])
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[CrashPlan]:
@@ -102,8 +120,11 @@ class CrashPlan:
             async def write(store: Any, *args: Any, **kwargs: Any) -> Any:
                 detail = kwargs.get("state") or (args[1] if name in ("claim_intent", "finish") and len(args) > 1 else "")
                 detail = str(getattr(detail, "value", detail)).split(":")[0]
-                plan.effect("store", f"{name} {detail}".strip())
-                return await method(store, *args, **kwargs)
+                effect = plan.effect("store", f"{name} {detail}".strip())
+                written = await method(store, *args, **kwargs)
+                if name == "claim_intent" and written is not None and effect is not None:
+                    effect.ending = (args[2], kwargs.get("note"))
+                return written
 
             return write
 

@@ -1,67 +1,44 @@
-"""The job lives the crash-point suite stops the bot in, and the run of one crash point.
+"""The job lives the crash-point suite stops the bot in.
 
-Each scenario is one user's accepted interaction: a ``/generate``, an ``/editflux`` with an
-attached image, a Reroll click on a delivered result, a ``/generate`` that outlives the
-15-minute interaction token (Discord's clock is moved past it when the prompt is queued), and
-the same restarted only after Discord's nonce window (so recovery must look for its own earlier
-post instead of relying on the nonce), a ``/generate`` whose server dies mid-job so failover
-runs it on a second server, a private job (``/settings results: me``) that outlives the token,
-so its outcome goes to its owner's direct messages and never to the channel, and a job whose
-result a review plugin withholds (the image must never be shown). ``run_point``
-plays one scenario with the bot killed before effect ``n`` (or not at all), starts a new bot
-on the same store, emulator and fake ComfyUI, and judges what the user ended up seeing.
+Each scenario is one user's accepted interaction. Those that end with a result: a
+``/generate``, an ``/editflux`` with an attached image, a Reroll click on a delivered result, a
+``/generate`` that outlives the 15-minute interaction token (Discord's clock is moved past it
+when the prompt is queued), and the same restarted only after Discord's nonce window (so
+recovery must look for its own earlier post instead of relying on the nonce), a ``/generate``
+whose server dies mid-job so failover runs it on a second server, and a private job
+(``/settings results: me``) that outlives the token, so its outcome goes to its owner's direct
+messages and never to the channel.
+
+Those that end with a failure, so that delivering a failure is crashed at every point too: a
+result a review plugin withholds (the image must never be shown), a job whose only server dies
+mid-job (lost: Retry), an ``/editflux`` whose image ComfyUI cannot read, and a job its user
+cancels while it runs.
+
+Whatever depends on timing is tied to the job's own effects or to events instead: a server
+dies as the bot records that its prompt runs, while the sampler is held so the prompt cannot
+finish first; the Cancel click comes at the same effect, and the held sampler goes on only once
+the user was told "Cancelled.". A step the killed bot never reached is decided while it is
+down, the same way on every run (see ``stage.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from discomfy.core.jobs.store import JobStore
-from discomfy.testing.audit import InteractionVerdict, jobs_in, judge_interaction
-from discomfy.testing.bot_harness import build_config, install_models, running_bot
-from discomfy.testing.discord_emulator import DiscordEmulator
-from discomfy.testing.fake_comfyui import FakeComfyUI
 from discomfy.testing.discord_emulator.nonces import NONCE_WINDOW
 from tests.conftest import REPO_ROOT
-from tests.crashpoints.harness import CrashPlan, Effect, incarnation
+from tests.crashpoints.harness import Effect
+from tests.crashpoints.stage import SAMPLER, SETTLE_TIMEOUT, Scenario, Stage, run_point, until
 
 TOKEN_LIFETIME = 15 * 60
 WITHHOLDING_PLUGINS = Path(__file__).parent / "plugins"
-SETTLE_TIMEOUT = 30.0
-
-
-@dataclass
-class Stage:
-    """One crash point's world: the stand-ins, the project folder, the plan, the user."""
-
-    emu: DiscordEmulator
-    fakes: list[FakeComfyUI]
-    config: Any
-    plan: CrashPlan
-    user: Any = None
-    interaction: Any = None
-    bot: Any = None
-    notes: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Scenario:
-    name: str
-    act: Callable[[Stage], Awaitable[Any]]  # starts the interaction under test, returns it
-    prepare: Callable[[Stage], Awaitable[None]] | None = None  # before counting starts
-    servers: int = 1
-    settings: dict[str, Any] = field(default_factory=dict)
-    on_effect: Callable[[Stage, Effect], None] | None = None
-    restart_after: float = 0.0  # Discord-clock seconds between the kill and the restart
-    expect: str = "result"  # what the user gets without a crash
+PROMPT_RUNS = "update running"  # the store write after ComfyUI accepted the prompt
+UNREADABLE = "cannot identify image file 'cat.png'"
+CANCEL_ANSWERS = ("Cancelled.", "It was too late to cancel this job.")
 
 
 def png_bytes() -> bytes:
@@ -70,7 +47,7 @@ def png_bytes() -> bytes:
     return buffer.getvalue()
 
 
-# --- the scenarios ------------------------------------------------------------------------
+# --- what the user does ------------------------------------------------------------------
 
 async def generate(stage: Stage) -> Any:
     return await stage.emu.invoke("generate", {"prompt": "a lighthouse", "seed": 7}, user=stage.user, wait=False)
@@ -89,7 +66,7 @@ async def deliver_one_first(stage: Stage) -> None:
     async def recorded() -> bool:
         return not await stage.bot.jobs.store.unfinished()
 
-    await _until(recorded, 10)  # its end is written: the first job's effects are not the reroll's
+    await until(recorded, 10)  # its end is written: the first job's effects are not the reroll's
 
 
 async def reroll(stage: Stage) -> Any:
@@ -109,151 +86,102 @@ def expire_token_when_queued(stage: Stage, effect: Effect) -> None:
         stage.emu.clock.advance(TOKEN_LIFETIME + 60)
 
 
-async def generate_then_kill_its_server(stage: Stage) -> Any:
-    inter = await generate(stage)
-    stage.notes["kill_server"] = asyncio.create_task(_stop_server_once_prompted(stage))
-    return inter
+# --- a server dying with the job on it ----------------------------------------------------
+
+async def hold_the_sampler(stage: Stage) -> None:
+    """Every server holds its sampler until it dies (or it is decided that none will)."""
+    stage.notes["holds"] = {id(fake): fake.hold_at(SAMPLER[0]) for fake in stage.fakes}
 
 
-async def _stop_server_once_prompted(stage: Stage) -> None:
-    """The server that received the prompt dies mid-job (failover moves the job)."""
-    while True:
-        for fake in stage.fakes:
-            if fake.count("POST", "/prompt"):
-                await asyncio.sleep(0.3)  # sampling has begun
-                await fake.stop()
-                stage.notes["dead_server"] = fake
-                return
-        await asyncio.sleep(0.01)
+def server_dies_when_the_prompt_runs(stage: Stage, effect: Effect) -> None:
+    if effect.label == PROMPT_RUNS and "server died" not in stage.notes:
+        _server_dies(stage)
+
+
+async def server_dies_while_the_bot_is_down(stage: Stage) -> None:
+    """A prompt the killed bot left on a server dies with that server; if none is there, no
+    server will die in this run."""
+    if "server died" not in stage.notes:
+        _server_dies(stage)
+
+
+def _server_dies(stage: Stage) -> None:
+    holding = [fake for fake in stage.fakes if fake.worker.running or fake.worker.pending]
+    stage.notes["server died"] = bool(holding)
+    for fake in holding:
+        stage.kill_server(fake)
+    for gate in stage.notes["holds"].values():  # the other servers run what failover sends them
+        gate.set()
+
+
+# --- a user cancelling a running job -----------------------------------------------------
+
+def cancel_when_the_prompt_runs(stage: Stage, effect: Effect) -> None:
+    if effect.label == PROMPT_RUNS and "cancel" not in stage.notes:
+        stage.notes["cancel"] = "clicked"
+        stage.drive(_click_cancel(stage))
+
+
+async def _click_cancel(stage: Stage) -> None:
+    """Click Cancel on the job's message; the held sampler goes on once the user was answered,
+    so the job's own flow meets the interrupt after the click's effects, on every run."""
+    message = stage.interaction.original_message
+    button = next((c for c in message.custom_ids if c.startswith("discomfy:cancel:")), None) if message else None
+    if button is None:  # the killed bot never answered: the user has nothing to click
+        stage.notes["cancel"] = "never"
+    else:
+        click = await stage.emu.click(message, button, user=stage.user, wait=False)
+
+        async def answered() -> bool:
+            return any(m.content in CANCEL_ANSWERS for m in click.followups)
+
+        await until(answered, SETTLE_TIMEOUT)
+    _let_the_sampler_go(stage)
+
+
+async def no_cancel_while_the_bot_is_down(stage: Stage) -> None:
+    """A bot killed before the click was handled (or before it could be made): the sampler goes
+    on, with the interrupt if ComfyUI got it; no click comes later."""
+    stage.notes.setdefault("cancel", "never")
+    _let_the_sampler_go(stage)
+
+
+def _let_the_sampler_go(stage: Stage) -> None:
+    for gate in stage.notes["holds"].values():
+        gate.set()
+
+
+# --- ComfyUI unable to read the user's image -----------------------------------------------
+
+async def image_unreadable_on_comfyui(stage: Stage) -> None:
+    for fake in stage.fakes:
+        fake.fail_at("LoadImage", UNREADABLE, "UnidentifiedImageError")
 
 
 SCENARIOS = {
     "generate": Scenario("generate", generate),
-    "edit with attachment": Scenario("edit with attachment", edit_with_attachment),
+    "edit with attachment": Scenario("edit with attachment", edit_with_attachment, plugins=("editflux",)),
     "reroll": Scenario("reroll", reroll, prepare=deliver_one_first),
     "outlives the token": Scenario("outlives the token", generate, on_effect=expire_token_when_queued),
     "token + late restart": Scenario("token + late restart", generate, on_effect=expire_token_when_queued,
                                      restart_after=NONCE_WINDOW + 60),
-    "failover": Scenario("failover", generate_then_kill_its_server, servers=2,
+    "failover": Scenario("failover", generate, prepare=hold_the_sampler, servers=2,
+                         on_effect=server_dies_when_the_prompt_runs, between=server_dies_while_the_bot_is_down,
                          settings={"comfyui.health_interval": 0.2}),
     "private + late restart": Scenario("private + late restart", generate, prepare=ask_for_private_results,
-                                       on_effect=expire_token_when_queued, restart_after=NONCE_WINDOW + 60),
+                                       plugins=("generate", "settings"), on_effect=expire_token_when_queued,
+                                       restart_after=NONCE_WINDOW + 60),
     # a review plugin withholds the result: the image must never reach the user, at any point
-    "withheld": Scenario("withheld", generate, expect="failure",
+    "withheld": Scenario("withheld", generate, expect="failure", plugins=("generate", "withhold_all"),
                          settings={"plugins.dirs": [str(REPO_ROOT / "plugins"), str(WITHHOLDING_PLUGINS)]}),
+    "server lost": Scenario("server lost", generate, prepare=hold_the_sampler, expect="failure+retry",
+                            on_effect=server_dies_when_the_prompt_runs, between=server_dies_while_the_bot_is_down,
+                            settings={"comfyui.server_lost_after": 1.0}),
+    "unreadable image": Scenario("unreadable image", edit_with_attachment, prepare=image_unreadable_on_comfyui,
+                                 plugins=("editflux",), expect="failure+retry"),
+    "cancelled": Scenario("cancelled", generate, prepare=hold_the_sampler, expect="failure",
+                          on_effect=cancel_when_the_prompt_runs, between=no_cancel_while_the_bot_is_down),
 }
 
 
-# --- one crash point --------------------------------------------------------------------------
-
-@dataclass
-class PointResult:
-    stop_before: int | None
-    killed_at: Effect | None
-    effects: list[Effect]
-    verdict: InteractionVerdict
-    settled: bool
-    public: int = 0  # messages about the job that everyone in the guild channel can see
-    unanswered_edits: int = 0  # PATCHes of an interaction reply that did not exist (Discord: 404)
-
-
-async def run_point(scenario: Scenario, root: Path, stop_before: int | None) -> PointResult:
-    emu = DiscordEmulator()
-    fakes = [FakeComfyUI() for _ in range(scenario.servers)]
-    await emu.start()
-    for fake in fakes:
-        await fake.start()
-        fake.simulate("SamplerCustomAdvanced", 10, 0.05)  # half a second of sampling, with progress
-    try:
-        return await _play(scenario, root, stop_before, emu, fakes)
-    finally:
-        for fake in fakes:
-            with contextlib.suppress(Exception):
-                await fake.stop()
-        await emu.stop()
-
-
-async def _play(scenario: Scenario, root: Path, stop_before: int | None, emu: DiscordEmulator,
-                fakes: list[FakeComfyUI]) -> PointResult:
-    # one progress edit per phase change at most: the number of effects does not depend on timing
-    settings = {"comfyui.health_interval": 3600.0, "progress.edit_interval": 3600.0, **scenario.settings}
-    if scenario.servers > 1:
-        settings["comfyui.servers"] = [{"name": f"gpu{i + 1}", "url": f.url} for i, f in enumerate(fakes)]
-    config = build_config(root, emulator=emu, comfyui_url=fakes[0].url, plugin_dirs=[REPO_ROOT / "plugins"],
-                          workflow_dirs=[REPO_ROOT / "workflows"], settings=settings)
-    plan = CrashPlan(stop_before=stop_before, discord_port=emu.port)
-    stage = Stage(emu, fakes, config, plan, user=emu.make_user("crash"))
-    if scenario.on_effect is not None:
-        plan.on_effect = lambda effect: scenario.on_effect(stage, effect)
-    with plan.installed():
-        first = incarnation.set(1)
-        try:
-            async with running_bot(emu, fakes[0], config) as bot:
-                stage.bot = bot
-                for fake in fakes[1:]:
-                    install_models(fake, bot)
-                await bot.jobs.servers.refresh_object_info()
-                if scenario.prepare is not None:
-                    await scenario.prepare(stage)
-                plan.counting = True
-                stage.interaction = await scenario.act(stage)
-                await _until(lambda: _ended(stage, bot.jobs.store, plan), SETTLE_TIMEOUT)
-                plan.counting = False
-        except Exception:
-            if not plan.killed:
-                raise
-        finally:
-            incarnation.reset(first)
-        killer = stage.notes.get("kill_server")
-        if killer is not None:
-            killer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await killer
-        emu.clock.advance(scenario.restart_after)  # past Discord's nonce window: the bot must look first
-        second = incarnation.set(2)
-        try:
-            async with running_bot(emu, fakes[0], config) as bot:
-                settled = await _until(lambda: _ended(stage, bot.jobs.store), SETTLE_TIMEOUT)
-        finally:
-            incarnation.reset(second)
-    job_ids = await _jobs_of(config, stage)
-    verdict = judge_interaction(emu, stage.interaction, job_ids)
-    public = sum(1 for m in emu.messages.values()
-                 if m.channel_id == emu.channel_id and not m.deleted and not m.ephemeral and jobs_in(m) & job_ids)
-    unanswered = sum(1 for r in emu.requests
-                     if r.method == "PATCH" and r.path.endswith("/messages/@original") and r.status == 404)
-    return PointResult(stop_before, plan.killed_at, list(plan.effects), verdict, settled, public, unanswered)
-
-
-async def _ended(stage: Stage, store: JobStore, plan: CrashPlan | None = None) -> bool:
-    """The bot was killed, or the interaction reached its end: no job (refused, or never
-    accepted), or every job it created ended in the store and visibly for the user."""
-    if plan is not None and plan.killed:
-        return True
-    inter = stage.interaction
-    jobs = [j for j in await store.jobs_for_user(int(stage.user.id), active_only=False)
-            if j.interaction_token == inter.token]
-    if not jobs:
-        return inter.response is not None or plan is None
-    if any(not job.is_final for job in jobs):
-        return False
-    return judge_interaction(stage.emu, inter, {j.id for j in jobs}).outcome != "lost"
-
-
-async def _jobs_of(config: Any, stage: Stage) -> set[str]:
-    async with JobStore.from_config(config) as store:
-        jobs = await store.jobs_for_user(int(stage.user.id), active_only=False)
-    return {job.id for job in jobs if job.interaction_token == stage.interaction.token}
-
-
-async def _until(predicate: Callable[[], Awaitable[bool]], timeout: float) -> bool:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not await predicate():
-        if loop.time() > end:
-            return False
-        await asyncio.sleep(0.02)
-    return True
-
-
-__all__ = ["PointResult", "SCENARIOS", "Scenario", "run_point"]
+__all__ = ["SCENARIOS", "ask_for_private_results", "run_point"]
