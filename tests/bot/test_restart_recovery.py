@@ -90,9 +90,15 @@ async def _in_history(fake, prompt_id):
 
 async def test_job_lost_by_a_restarted_comfyui_is_reported_with_a_retry_button_that_works(discord_emulator, fake_comfyui, bot_config):
     emu = discord_emulator
+    # The job stays on the sampler until the restart loses it, however slow the machine: with only
+    # the sampler's second, a loaded machine sometimes finished it first and it was delivered. And
+    # no deadline may end it first either: a loop stalled 41 s (PostgreSQL copy, 4 workers on 2
+    # cores) let the first bot fail it as "did not finish within 60 seconds" before it stopped.
+    fake_comfyui.hold_at(SLOW_SAMPLER[0])
+    bot_config.set("comfyui.job_deadline", 3600.0)
     interaction = await start_job(emu, fake_comfyui, bot_config, wait_for_prompt=True)
     await fake_comfyui.restart(lose_queue=True)
-    fake_comfyui.clear_faults()
+    fake_comfyui.clear_faults()  # lets the Retry's job run through
     async with running_bot(emu, fake_comfyui, bot_config):
         failed = await emu.wait_for_message(lambda m: m.id == interaction.original_message.id and m.embeds
                                             and "failed" in m.embeds[0].get("title", ""), timeout=15)
