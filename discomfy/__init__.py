@@ -29,7 +29,7 @@ def __getattr__(name: str):
         from discomfy.bot import cog
 
         return getattr(cog, name)
-    if name in ("ResultAction", "image_result"):
+    if name in ("ResultAction", "ResultForm", "image_result"):
         from discomfy.bot import result_actions
 
         return getattr(result_actions, name)
@@ -53,6 +53,7 @@ __all__ = [
     "WorkflowCog",
     "command_handler",
     "ResultAction",
+    "ResultForm",
     "ActionContext",
     "image_result",
     "WorkflowParameters",

@@ -92,6 +92,18 @@ def discomfy_register_result_actions() -> list[Any]:
 
 
 @hookspec
+def discomfy_register_result_forms() -> list[Any]:
+    """Return the buttons under results that ask first: a list of ``ResultForm``.
+
+    Laid out, kept alive and named as result actions are (one name space with them). A click
+    opens the form ``form(ActionContext)`` returns (a ``discord.ui.Modal``); the host names it
+    after the job, loads the job again when it is sent (also after a restart), checks the user
+    may use it, and awaits ``on_submit(ActionContext, answers)``, where ``answers`` maps each
+    input's ``custom_id`` to what was entered. Errors raised there reach the user plainly.
+    """
+
+
+@hookspec
 def discomfy_review_submission(review: Any) -> Any:
     """Decide on a submission before it becomes a job: ``review`` is a ``SubmissionReview``
     (who asks: user, roles, guild, channel and its age-restricted flag, permissions; what: the

@@ -18,7 +18,7 @@ from discomfy.bot.access import access_problem
 from discomfy.bot.action_context import ActionContext
 from discomfy.bot.submission import Submission, replay_options
 from discomfy.bot.responses import report_error
-from discomfy.bot.result_actions import image_number
+from discomfy.bot.result_actions import ResultAction, image_number
 from discomfy.exceptions import DisComfyError
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,13 @@ class ButtonActions:
         return spec
 
     async def _result_action(self, interaction: discord.Interaction, name: str, job: Any, arg: str | None) -> None:
+        action, context = self.action_context(interaction, name, job, arg)
+        await action.handler(context)
+
+    def action_context(self, interaction: discord.Interaction, name: str, job: Any,
+                       arg: str | None) -> tuple[ResultAction, ActionContext]:
+        """The action a button (or the form it opened) names, and the context its plugin gets;
+        refuses a user an owner-only action, and names a button the bot no longer has."""
         action = self.bot.result_actions.find(name, arg)
         if action is None:
             if any(a.name == name for a in self.bot.result_actions.actions()):
@@ -85,7 +92,7 @@ class ButtonActions:
             raise DisComfyError("This button is from an older version of the bot; run the command again.") from None
         context = ActionContext(self.bot, interaction, job, self.bot.plugins.workflows.get(job.workflow or ""), number,
                                 arg=None if action.per_image else arg)
-        await action.handler(context)
+        return action, context
 
     async def _cancel(self, interaction: discord.Interaction, job: Any) -> None:
         require_owner(interaction, job, "cancel")

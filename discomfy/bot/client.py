@@ -29,6 +29,7 @@ from discomfy.bot.log_redaction import redact_tokens
 from discomfy.bot.plugin_host import PluginHost
 from discomfy.bot.default_actions import DefaultResultActions
 from discomfy.bot.result_actions import ActionRegistry
+from discomfy.bot.result_forms import FormSubmissions
 from discomfy.bot.views import JobButton
 from discomfy.core.validators.image import ImageValidator
 from discomfy.ops.deliveries import Deliveries
@@ -68,6 +69,7 @@ class ComfyUIBot(commands.Bot):
         self.button_actions = ButtonActions(self)
         self.result_actions = ActionRegistry(self.plugins.manager)
         self.plugins.manager.register(DefaultResultActions(self), name="discomfy-result-actions")
+        FormSubmissions(self)  # listens for the forms that ResultForm buttons open
         self.deliveries = Deliveries()  # what a graceful stop waits for
         self.loop_lag = LoopLag(self.metrics)
         self.stopping = False  # set on SIGTERM: commands are answered "restarting" (discomfy.ops.stop)

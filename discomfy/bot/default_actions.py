@@ -2,15 +2,13 @@
 offered through ``discomfy_register_result_actions`` like any plugin's (a default plugin, as
 datasette ships its defaults), so they are laid out and routed exactly as plugin buttons are.
 
-Edit opens a form whose custom_id names the job and the edit workflow; the submission is
-answered by ``on_interaction`` here, not by the form object, so a form opened before a
-restart is still answered after it.
+Edit is a ``ResultForm``: its form asks for the instruction, and the host answers the
+submission (also of a form opened before a restart) with ``edit_submitted``.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 import discord
@@ -18,8 +16,7 @@ import discord
 from discomfy.bot.action_context import ActionContext
 from discomfy.bot.button_actions import replay_submission
 from discomfy.bot.submission import Submission, replay_options
-from discomfy.bot.responses import report_error
-from discomfy.bot.result_actions import ResultAction, image_result
+from discomfy.bot.result_actions import ResultAction, ResultForm, image_result
 from discomfy.bot.value_origins import origin_note
 from discomfy.core.comfyui.workflows.commands import is_hidden_parameter
 from discomfy.exceptions import DisComfyError, ValidationError
@@ -28,7 +25,6 @@ from discomfy.hookspecs import hookimpl
 log = logging.getLogger(__name__)
 
 PROMPT_LIMIT = 1500
-EDIT_MODAL = re.compile(r"discomfy:editmodal:(?P<job>[A-Za-z0-9_-]+):(?P<workflow>[A-Za-z0-9_.-]+)")
 PROMPT_INPUT = "prompt"
 EDIT_BUTTONS = 2  # "Edit with X" buttons under a result, at most
 #: parameters that mean nothing without another one (a LoRA strength with no LoRA)
@@ -36,28 +32,14 @@ QUALIFIES = {"lora_strength": "lora"}
 
 
 class EditModal(discord.ui.Modal):
-    """Asks for the edit instruction; answered by ``DefaultResultActions.on_interaction``."""
+    """Asks for the edit instruction; answered by ``DefaultResultActions.edit_submitted``."""
 
-    def __init__(self, job_id: str, spec: Any) -> None:
-        super().__init__(title=f"Edit with {spec.model}"[:45], timeout=None,
-                         custom_id=f"discomfy:editmodal:{job_id}:{spec.name}"[:100])
+    def __init__(self, spec: Any) -> None:
+        super().__init__(title=f"Edit with {spec.model}"[:45], timeout=None)
         self.add_item(discord.ui.TextInput(
             label="What should change?", custom_id=PROMPT_INPUT, style=discord.TextStyle.paragraph,
             max_length=PROMPT_LIMIT, placeholder="e.g. make it night time, keep everything else",
         ))
-
-
-def submitted_text(data: Any, custom_id: str) -> str:
-    """The value of one text input in a modal submission (in an action row or a label)."""
-    stack = list((data or {}).get("components") or [])
-    while stack:
-        component = stack.pop()
-        if component.get("custom_id") == custom_id and "value" in component:
-            return str(component["value"])
-        stack += list(component.get("components") or [])
-        if "component" in component:
-            stack.append(component["component"])
-    raise ValidationError("The edit form came back without its text; please try again.")
 
 
 def edit_image_parameter(spec: Any) -> str | None:
@@ -93,19 +75,22 @@ def info_parameters(job: Any, spec: Any) -> list[tuple[str, Any]]:
 class DefaultResultActions:
     def __init__(self, bot: Any) -> None:
         self.bot = bot
-        bot.add_listener(self.on_interaction, "on_interaction")
 
     @hookimpl
     def discomfy_register_result_actions(self) -> list[ResultAction]:
         actions = [ResultAction("reroll", "Reroll", self.reroll, emoji="🎲", style="primary", order=10,
                                 applies_to=can_reroll)]
         # an edit redraws a still image: a video result has none to attach
-        actions += [ResultAction("edit", f"Edit with {label}", self.edit, emoji="✏️", order=20, arg=name,
-                                 applies_to=image_result)
-                    for name, label in edit_targets(self.bot.plugins.workflows.all().values())[:EDIT_BUTTONS]]
         actions += [ResultAction("info", "Info", self.info, emoji="ℹ️", order=90),
                     ResultAction("delete", "Delete", self.delete, emoji="🗑️", style="danger", order=95, owner_only=True)]
         return actions
+
+    @hookimpl
+    def discomfy_register_result_forms(self) -> list[ResultForm]:
+        # an edit redraws a still image: a video result has none to attach
+        return [ResultForm("edit", f"Edit with {label}", emoji="✏️", order=20, arg=name, applies_to=image_result,
+                           form=self.edit_form, on_submit=self.edit_submitted)
+                for name, label in edit_targets(self.bot.plugins.workflows.all().values())[:EDIT_BUTTONS]]
 
     # --- the buttons --------------------------------------------------------------------------
 
@@ -135,12 +120,10 @@ class DefaultResultActions:
             await interaction.message.delete()
         await interaction.followup.send("Deleted.", ephemeral=True)
 
-    async def edit(self, ctx: ActionContext) -> None:
-        modal = EditModal(ctx.job.id, self._edit_workflow(ctx.arg))
-        await ctx.interaction.response.send_modal(modal)
-        modal.stop()  # nothing is kept in memory: on_interaction answers the submission
-
     # --- the edit form --------------------------------------------------------------------------
+
+    def edit_form(self, ctx: ActionContext) -> EditModal:
+        return EditModal(self._edit_workflow(ctx.arg))
 
     def _edit_workflow(self, name: str | None) -> Any:
         spec = self.bot.plugins.workflows.get(name or "")
@@ -148,26 +131,17 @@ class DefaultResultActions:
             raise DisComfyError("That edit model is not installed on this bot any more.")
         return spec
 
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Answer edit-form submissions, including those of forms opened before a restart."""
-        if interaction.type is not discord.InteractionType.modal_submit:
-            return
-        match = EDIT_MODAL.fullmatch(str((interaction.data or {}).get("custom_id", "")))
-        if match is None:
-            return
-        try:
-            job = await self.bot.button_actions.job_for(interaction, match["job"])
-            spec = self._edit_workflow(match["workflow"])
-            message = interaction.message
-            image = message.attachments[0] if message is not None and message.attachments else None
-            prompt = submitted_text(interaction.data, PROMPT_INPUT)
-            submission = await self.edit_submission(job, spec, prompt, image)
-        except Exception as exc:
-            await report_error(interaction, exc)
-            return
-        await self.bot.jobs.generation.accept(interaction, submission)
+    async def edit_submitted(self, ctx: ActionContext, answers: dict[str, Any]) -> None:
+        spec = self._edit_workflow(ctx.arg)
+        message = ctx.message
+        image = message.attachments[0] if message is not None and message.attachments else None
+        prompt = answers.get(PROMPT_INPUT)
+        if not isinstance(prompt, str):
+            raise ValidationError("The edit form came back without its text; please try again.")
+        submission = await self.edit_submission(spec, prompt, image)
+        await self.bot.jobs.generation.accept(ctx.interaction, submission)
 
-    async def edit_submission(self, job: Any, spec: Any, prompt: str, image: discord.Attachment | None) -> Submission:
+    async def edit_submission(self, spec: Any, prompt: str, image: discord.Attachment | None) -> Submission:
         param = edit_image_parameter(spec)
         if param is None:
             raise ValidationError(f"{spec.model} does not take an image.")

@@ -1,10 +1,12 @@
-"""Buttons under results, contributed by plugins through ``discomfy_register_result_actions``.
+"""Buttons under results, contributed by plugins through ``discomfy_register_result_actions``
+(and ``discomfy_register_result_forms``, for buttons that ask in a form first).
 
 A ``ResultAction`` says what one button does; the host owns everything else: which results
 show it (``applies_to``), where it goes (``order``, per image on a batch), its ``custom_id``
 (``discomfy:<name>:<job id>[:<image number or arg>]``, so a click after a restart still names
 the job), who may press it (``owner_only``), and routing the click to the owning plugin's
-handler with an :class:`~discomfy.bot.action_context.ActionContext`.
+handler with an :class:`~discomfy.bot.action_context.ActionContext`. A ``ResultForm`` is such
+a button whose click opens the plugin's form; :mod:`discomfy.bot.result_forms` answers it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,8 @@ ARG = re.compile(r"[A-Za-z0-9_.-]+")
 STYLES = ("primary", "secondary", "success", "danger")
 #: names the host keeps for the buttons of jobs that have no result (yet)
 HOST_BUTTONS = ("cancel", "retry")
+#: the ``custom_id`` of a form a ``ResultForm`` opens: its button's, with "modal" after the name
+FORM_ID = re.compile(r"discomfy:(?P<name>[a-z][a-z0-9_]*)modal:(?P<job>[A-Za-z0-9_-]+)(?::(?P<arg>[A-Za-z0-9_.-]+))?")
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,46 @@ class ResultAction:
             return False
 
 
+@dataclass(frozen=True, kw_only=True)
+class ResultForm(ResultAction):
+    """A button under results that opens a form and runs when the form is sent.
+
+    Laid out, named and checked as a ``ResultAction`` (without a ``handler``): a click awaits
+    nothing of the plugin's but ``form(ActionContext)``, which returns the
+    ``discord.ui.Modal`` to open; the host gives it a ``custom_id`` naming the job (and the
+    image or ``arg``), so the submission finds its job after a restart too. The submission is
+    answered by ``on_submit(ActionContext, answers)``, ``answers`` mapping each input's
+    ``custom_id`` to its value (text, or a select's list of values), once the host has loaded
+    the job and checked the user may use it; an error raised there reaches the user plainly.
+    """
+
+    handler: Callable[[Any], Awaitable[None]] = field(init=False, default=None, repr=False, compare=False)  # type: ignore[assignment]
+    form: Callable[[Any], Any]
+    on_submit: Callable[[Any, dict[str, Any]], Awaitable[None]]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "handler", self.open)
+
+    def form_id(self, job_id: str, arg: str | None) -> str:
+        value = f"discomfy:{self.name}modal:{job_id}" + (f":{arg}" if arg else "")
+        if len(value) > 100:
+            raise ValueError(f"custom_id too long for Discord: {value!r}")
+        return value
+
+    async def open(self, context: Any) -> None:
+        """The click: open the plugin's form, keeping nothing in memory (the host answers the
+        submission from its ``custom_id``, also after a restart)."""
+        modal = self.form(context)
+        modal.custom_id = self.form_id(context.job.id, str(context.image_number) if self.per_image else context.arg)
+        await context.interaction.response.send_modal(modal)
+        modal.stop()
+
+
+#: hook -> what each item it returns must be
+REGISTERING_HOOKS = {"discomfy_register_result_actions": ResultAction, "discomfy_register_result_forms": ResultForm}
+
+
 class ActionRegistry:
     """Every plugin's result actions, gathered from the hook on each use (plugins come and go
     with hot reload). A duplicate ``(name, arg)`` from another plugin is refused with a log line
@@ -84,16 +128,18 @@ class ActionRegistry:
         found: list[tuple[str, ResultAction]] = []
         seen: set[tuple[str, str | None]] = set()
         names: dict[str, str] = {}
-        for impl in self.plugin_manager.hook.discomfy_register_result_actions.get_hookimpls():
+        registrations = [(hook, kind, impl) for hook, kind in REGISTERING_HOOKS.items()
+                         for impl in getattr(self.plugin_manager.hook, hook).get_hookimpls()]
+        for hook, kind, impl in registrations:
             owner = (self.plugin_manager.get_name(impl.plugin) or impl.plugin_name).split(":", 1)[0]
             try:
                 actions = list(impl.function() or [])
             except Exception:
-                log.exception("plugin %s: discomfy_register_result_actions failed; its buttons are left out", owner)
+                log.exception("plugin %s: %s failed; its buttons are left out", owner, hook)
                 continue
             for action in actions:
-                if not isinstance(action, ResultAction):
-                    log.error("plugin %s returned %r from discomfy_register_result_actions, not a ResultAction", owner, action)
+                if not isinstance(action, kind):
+                    log.error("plugin %s returned %r from %s, not a %s", owner, action, hook, kind.__name__)
                     continue
                 key = (action.name, action.arg)
                 holder = names.setdefault(action.name, owner)

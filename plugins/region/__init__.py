@@ -7,8 +7,8 @@ while every pixel outside the chosen cells stays exactly as it was — and FLUX.
 only that part (see manifest.toml). ``/inpaint`` takes a mask image instead (white changes),
 e.g. one painted elsewhere.
 
-The form's ``custom_id`` names the job and the image (``discomfy:regionmodal:<job>:<image>``)
-and ``on_interaction`` answers it, so a form opened before a restart still works; the image is
+The button is a ``ResultForm``: the host names the form after the job and the image and
+answers its submission (also of a form opened before a restart) with ``redraw``; the image is
 read from the message the button was on (a ``/show`` repost too).
 """
 
@@ -16,21 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import io
-import re
 from typing import Any
 
 import discord
-from discord.ext import commands
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from discomfy import (ActionContext, ResultAction, ValidationError, WorkflowCog, hookimpl, image_result, image_size,
-                      report_error)
+from discomfy import ActionContext, ResultForm, ValidationError, WorkflowCog, hookimpl, image_result, image_size
 
 WORKFLOW = "inpaint"
 GRID = 3
 FEATHER = 0.04  # of the shorter side: how far inside the chosen cells the mask fades in
 CELLS = ("top left", "top", "top right", "left", "centre", "right", "bottom left", "bottom", "bottom right")
-MODAL = re.compile(r"discomfy:regionmodal:(?P<job>[A-Za-z0-9_-]+):(?P<image>[0-9]+)")
 PROMPT_LIMIT = 2000
 UNREADABLE = "This result's image cannot be read any more; run the command again."
 
@@ -52,33 +48,23 @@ def region_mask(size: tuple[int, int], cells: list[int]) -> bytes:
 
 
 class RegionModal(discord.ui.Modal):
-    """Which ninths change, and into what; answered by ``RegionCog.on_interaction``."""
+    """Which ninths change, and into what; answered by ``RegionCog.redraw``."""
 
-    def __init__(self, job: Any, image: int) -> None:
-        super().__init__(title="Vary (Region)", timeout=None, custom_id=f"discomfy:regionmodal:{job.id}:{image}")
+    def __init__(self, context: ActionContext) -> None:
+        super().__init__(title="Vary (Region)", timeout=None)
         options = [discord.SelectOption(label=f"{n + 1} · {name}", value=str(n)) for n, name in enumerate(CELLS)]
         self.add_item(discord.ui.Label(text="Which parts change?", description="The image as a 3×3 grid",
                                        component=discord.ui.Select(custom_id="cells", options=options, min_values=1,
                                                                    max_values=len(CELLS) - 1)))
-        prompt = str(job.parameters.get("prompt") or "")[:PROMPT_LIMIT] or None
+        prompt = str(context.job.parameters.get("prompt") or "")[:PROMPT_LIMIT] or None
         self.add_item(discord.ui.Label(text="What should be there?", component=discord.ui.TextInput(
             custom_id="prompt", style=discord.TextStyle.paragraph, max_length=PROMPT_LIMIT, default=prompt)))
 
 
-def submitted(data: Any) -> tuple[list[int], str]:
+def submitted(answers: dict[str, Any]) -> tuple[list[int], str]:
     """The chosen cells and the prompt of a form submission."""
-    cells: list[int] = []
-    prompt = ""
-    stack = list((data or {}).get("components") or [])
-    while stack:
-        component = stack.pop()
-        if component.get("custom_id") == "cells":
-            cells = sorted({int(v) for v in component.get("values") or [] if str(v).isdigit() and int(v) < len(CELLS)})
-        elif component.get("custom_id") == "prompt":
-            prompt = str(component.get("value") or "").strip()
-        stack += list(component.get("components") or [])
-        if "component" in component:
-            stack.append(component["component"])
+    cells = sorted({int(v) for v in answers.get("cells") or [] if str(v).isdigit() and int(v) < len(CELLS)})
+    prompt = str(answers.get("prompt") or "").strip()
     if not cells or len(cells) == len(CELLS):
         raise ValidationError("Choose the parts to change: one to eight of the nine (all nine is a new image: 🎲 Reroll).")
     if not prompt:
@@ -91,34 +77,18 @@ class RegionCog(WorkflowCog, name="region"):
     manifest_files = ("manifest.toml",)
 
     @hookimpl
-    def discomfy_register_result_actions(self) -> list[ResultAction]:
-        return [ResultAction("region", "Vary (Region)", self.open, emoji="🖌️", per_image=True, order=53,
-                             applies_to=image_result)]
+    def discomfy_register_result_forms(self) -> list[ResultForm]:
+        return [ResultForm("region", "Vary (Region)", emoji="🖌️", per_image=True, order=53, applies_to=image_result,
+                           form=RegionModal, on_submit=self.redraw)]
 
-    async def open(self, context: ActionContext) -> None:
-        modal = RegionModal(context.job, context.image_number or 1)
-        await context.interaction.response.send_modal(modal)
-        modal.stop()  # nothing kept in memory: on_interaction answers the submission
-
-    @commands.Cog.listener()
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
-        if interaction.type is not discord.InteractionType.modal_submit:
-            return
-        match = MODAL.fullmatch(str((interaction.data or {}).get("custom_id", "")))
-        if match is None:
-            return
-        try:
-            job = await self.bot.button_actions.job_for(interaction, match["job"])
-            cells, prompt = submitted(interaction.data)
-            context = ActionContext(self.bot, interaction, job, self.bot.plugins.workflows.get(job.workflow or ""),
-                                    int(match["image"]))
-            filename, data = await context.image()
-            size = await asyncio.to_thread(image_size, data, UNREADABLE)
-            mask = await asyncio.to_thread(region_mask, size, cells)
-            await context.start_job(WORKFLOW, {"prompt": prompt, "seed": -1},
-                                    images={"image": (filename, data), "mask": ("mask.png", mask)})
-        except Exception as exc:
-            await report_error(interaction, exc)
+    async def redraw(self, context: ActionContext, answers: dict[str, Any]) -> None:
+        """FLUX.1 Fill redraws the chosen cells of the clicked image into the prompt."""
+        cells, prompt = submitted(answers)
+        filename, data = await context.image()
+        size = await asyncio.to_thread(image_size, data, UNREADABLE)
+        mask = await asyncio.to_thread(region_mask, size, cells)
+        await context.start_job(WORKFLOW, {"prompt": prompt, "seed": -1},
+                                images={"image": (filename, data), "mask": ("mask.png", mask)})
 
 
 async def setup(bot: Any) -> None:

@@ -7,8 +7,8 @@ variation of that image); either opens a form pre-filled with the job's prompt �
 negative prompt, when the model takes one — and the edited job runs when the form is sent.
 The mode is read when a result is delivered, so switching it changes the next results' buttons.
 
-The form's ``custom_id`` names the job (``discomfy:remixmodal:<job>:<kind>[:<image>]``) and its
-submission is answered by ``on_interaction``, so a form opened before a restart still works.
+Both buttons are ``ResultForm``s: the host names the form after the job and answers its
+submission (also of a form opened before a restart) with ``rerun`` / ``rerun_vary`` here.
 The result says what the user changed: the values they edited are attributed to "your remix"
 (shown under the result and in ℹ️ Info like a default from /settings) through
 ``discomfy_prepare_parameters``, which sees the names of this submission through a context
@@ -17,14 +17,13 @@ variable set only around the one ``start_job`` call (pluggy cannot be handed ext
 
 from __future__ import annotations
 
-import re
 from contextvars import ContextVar
 from typing import Any
 
 import discord
 from discord.ext import commands
 
-from discomfy import ActionContext, ResultAction, ValidationError, hookimpl, image_result, report_error
+from discomfy import ActionContext, ResultForm, ValidationError, hookimpl, image_result
 
 SETTINGS = "settings"  # plugins/settings keeps the mode with the user's other defaults
 SOURCE = "your remix"
@@ -32,7 +31,6 @@ DENOISE = 0.65  # a remixed variation must have room to follow a new prompt: Var
 INIT_IMAGE = "init_image"
 FIELDS = {"prompt": "Prompt", "negative_prompt": "Negative prompt"}
 TEXT_LIMIT = 2000
-MODAL = re.compile(r"discomfy:remixmodal:(?P<job>[A-Za-z0-9_-]+):(?P<kind>reroll|vary)(?::(?P<image>[0-9]+))?")
 #: the names a remix submission changed, while its ``start_job`` runs
 REMIXED: ContextVar[frozenset[str]] = ContextVar("remixed", default=frozenset())
 
@@ -71,31 +69,16 @@ def remix_options(job: Any, spec: Any, edited: dict[str, str]) -> dict[str, Any]
 
 
 class RemixModal(discord.ui.Modal):
-    """The job's prompts, pre-filled; answered by ``RemixCog.on_interaction``."""
+    """The job's prompts, pre-filled; answered by ``RemixCog.run``."""
 
     def __init__(self, job: Any, spec: Any, kind: str, image: int | None) -> None:
-        suffix = f":{image}" if image else ""
         title = "Remix: reroll" if kind == "reroll" else f"Remix: vary image {image or 1}"
-        super().__init__(title=title, timeout=None, custom_id=f"discomfy:remixmodal:{job.id}:{kind}{suffix}")
+        super().__init__(title=title, timeout=None)
         for name in editable(spec):
             value = str(job.parameters.get(name) or "")[:TEXT_LIMIT]
             self.add_item(discord.ui.TextInput(label=FIELDS[name], custom_id=name, default=value or None,
                                                style=discord.TextStyle.paragraph, max_length=TEXT_LIMIT,
                                                required=name == "prompt"))
-
-
-def submitted(data: Any) -> dict[str, str]:
-    """custom_id -> value of every text input of a modal submission."""
-    values: dict[str, str] = {}
-    stack = list((data or {}).get("components") or [])
-    while stack:
-        component = stack.pop()
-        if "value" in component and component.get("custom_id"):
-            values[str(component["custom_id"])] = str(component["value"] or "")
-        stack += list(component.get("components") or [])
-        if "component" in component:
-            stack.append(component["component"])
-    return values
 
 
 class RemixCog(commands.Cog, name="remix"):
@@ -106,11 +89,12 @@ class RemixCog(commands.Cog, name="remix"):
         return lambda job, spec: spec is not None and remix_on(self.bot, job.user_id) and check(job, spec)
 
     @hookimpl
-    def discomfy_register_result_actions(self) -> list[ResultAction]:
+    def discomfy_register_result_forms(self) -> list[ResultForm]:
         return [
-            ResultAction("remix", "Remix", self.reroll, emoji="🎛️", order=12, applies_to=self.shows(lambda j, s: rerollable(s))),
-            ResultAction("remix_vary", "Remix (vary)", self.vary, emoji="🎛️", per_image=True, short_label="R",
-                         order=52, applies_to=self.shows(variable)),
+            ResultForm("remix", "Remix", emoji="🎛️", order=12, applies_to=self.shows(lambda j, s: rerollable(s)),
+                       form=self.reroll_form, on_submit=self.rerun),
+            ResultForm("remix_vary", "Remix (vary)", emoji="🎛️", per_image=True, short_label="R", order=52,
+                       applies_to=self.shows(variable), form=self.vary_form, on_submit=self.rerun_vary),
         ]
 
     @hookimpl
@@ -121,45 +105,35 @@ class RemixCog(commands.Cog, name="remix"):
 
     # --- the buttons open the form ------------------------------------------------------------
 
-    async def reroll(self, context: ActionContext) -> None:
-        await self.open(context, "reroll")
+    def reroll_form(self, context: ActionContext) -> RemixModal:
+        return self.form(context, "reroll")
 
-    async def vary(self, context: ActionContext) -> None:
-        await self.open(context, "vary")
+    def vary_form(self, context: ActionContext) -> RemixModal:
+        return self.form(context, "vary")
 
-    async def open(self, context: ActionContext, kind: str) -> None:
+    def form(self, context: ActionContext, kind: str) -> RemixModal:
         if context.spec is None:
             raise ValidationError(f"The model of this result (`{context.job.workflow}`) is not installed any more.")
-        modal = RemixModal(context.job, context.spec, kind, context.image_number)
-        await context.interaction.response.send_modal(modal)
-        modal.stop()  # nothing kept in memory: on_interaction answers the submission
+        return RemixModal(context.job, context.spec, kind, context.image_number)
 
     # --- the form's submission starts the job --------------------------------------------------
 
-    @commands.Cog.listener()
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
-        if interaction.type is not discord.InteractionType.modal_submit:
-            return
-        match = MODAL.fullmatch(str((interaction.data or {}).get("custom_id", "")))
-        if match is None:
-            return
-        try:
-            await self.run(interaction, match["job"], match["kind"], int(match["image"] or 1))
-        except Exception as exc:
-            await report_error(interaction, exc)
+    async def rerun(self, context: ActionContext, answers: dict[str, Any]) -> None:
+        await self.run(context, answers, vary=False)
 
-    async def run(self, interaction: discord.Interaction, job_id: str, kind: str, image: int) -> None:
-        job = await self.bot.button_actions.job_for(interaction, job_id)
-        spec = self.bot.plugins.workflows.get(job.workflow or "")
+    async def rerun_vary(self, context: ActionContext, answers: dict[str, Any]) -> None:
+        await self.run(context, answers, vary=True)
+
+    async def run(self, context: ActionContext, answers: dict[str, Any], *, vary: bool) -> None:
+        """The job again with the edited prompts; ``vary``: as a variation of the chosen image."""
+        job, spec = context.job, context.spec
         if spec is None:
             raise ValidationError(f"The model of this result (`{job.workflow}`) is not installed any more.")
-        values = submitted(interaction.data)
-        edited = {name: values[name] for name in editable(spec) if name in values}
+        edited = {name: str(answers[name]) for name in editable(spec) if name in answers}
         changed = frozenset(n for n, v in edited.items() if v.strip() != str(job.parameters.get(n) or "").strip())
-        context = ActionContext(self.bot, interaction, job, spec, image if kind == "vary" else None)
         options = remix_options(job, spec, edited)
         images = None
-        if kind == "vary":
+        if vary:
             options["denoise"] = DENOISE
             images = {INIT_IMAGE: await context.image()}
         token = REMIXED.set(changed)
