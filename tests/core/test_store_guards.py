@@ -310,3 +310,45 @@ async def test_on_a_postgresql_server_busy_timeout_is_the_sessions_lock_timeout(
     async with JobStore(await postgres_server.create_database(), busy_timeout=0.25) as store:
         assert (await store.execute("SHOW lock_timeout"))[0][0] == "250ms"
         assert store.engine == "postgresql"
+
+
+# --- admission an operator reads, and a store's life in one process --------------------------
+
+
+async def test_a_refused_admission_names_the_user_in_what_the_operator_reads(engine):
+    """The log line of a refusal says whose command it was, so an operator can tell one busy
+    user from a crowd; the user reads only the plain words."""
+    from discomfy.core.jobs.admission import Admission
+    from discomfy.core.jobs.queued import QueueFullError
+    from discomfy.exceptions import RateLimitError
+
+    capped = Admission(max_active=1, per_user=100, global_limit=100, window=60)
+    limited = Admission(max_active=100, per_user=1, global_limit=100, window=60)
+    async with engine.store(busy_timeout=2.0) as store:
+        first = await store.add(job(), admission=capped)
+        with pytest.raises(QueueFullError) as full:
+            await store.add(job(), admission=capped)
+        assert full.value.detail == f"user {USER} at the per-user cap (1), counted in the shared job store"
+        assert str(USER) not in full.value.user_message
+        later = job()
+        later.created_at = first.created_at + 1
+        with pytest.raises(RateLimitError) as rate:
+            await store.add(later, admission=limited)
+        assert rate.value.detail.startswith(f"per-user rate limit hit by user {USER}, counted in the shared job store")
+
+
+async def test_a_store_closed_twice_opens_again_with_its_jobs(tmp_path):
+    """A bot that stops (SIGTERM, then the shutdown's own close) and starts again in the same
+    process closes its store twice and opens it again: neither step may fail, and the jobs
+    are all there."""
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    await store.open()
+    kept = await store.add(job())
+    await store.close()
+    await store.close()
+    await store.open()
+    try:
+        assert store.is_open
+        assert (await store.get(kept.id)).id == kept.id
+    finally:
+        await store.close()
