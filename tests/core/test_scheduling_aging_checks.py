@@ -3,8 +3,9 @@
 ``pick`` starts the job strict turns give the server unless (1) that job needs a load and
 (2) the load is worth avoiding; then a held job may go first only if (3) strict turns from then
 on still start every waiting job in time, (4) counting the job going first as overrunning its
-estimate, (5) with a margin that grows with how far ahead a start lies — (6) except that a job
-strict turns would start late anyway only must not be made later. Each test builds a queue
+estimate, (5) with a margin that grows with how far ahead a start lies, and (6) none at all while strict
+turns would start some other job past its deadline already (the brake). A promise never grows
+(``test_scheduling_promises.py``). Each test builds a queue
 where exactly one rule decides, so it fails when that rule alone is removed (checked by
 deleting each from ``affinity.py`` / ``aging.py``). Deadlines are set by hand where the test is
 about the check, not the promise (``test_scheduling_promises.py`` covers the promise).
@@ -114,19 +115,23 @@ def test_a_projected_start_keeps_a_margin_that_grows_with_how_far_ahead_it_lies(
     assert not bound.keeps(start=100.0, deadline=115.0, now=0.0)  # and a tenth of 100 s ahead
 
 
-def test_a_job_strict_turns_would_start_late_anyway_does_not_stop_a_pass_that_does_not_delay_it():
-    """Alice's Qwen job has the turn; bob's and carol's FLUX jobs are held. Strict turns: alice
-    (15 s load + 30 s), then bob (a FLUX load again: 15 + 20 s), carol at 80 s. Bob first:
-    alice at 26 s, carol at 71 s — earlier than strict turns would. Carol's deadline, 30 s
-    away, is lost either way; it must not keep bob from saving a load. Alice's holds."""
+def test_a_job_strict_turns_would_start_late_anyway_stops_every_pass_even_one_that_would_not_delay_it():
+    """The brake. Alice's Qwen job has the turn; bob's and carol's FLUX jobs are held. Strict
+    turns: alice (15 s load + 30 s), then bob (a FLUX load again: 15 + 20 s), carol at 80 s.
+    Bob first would start alice at 26 s, carol at 71 s — earlier than strict turns. But carol's
+    deadline, 30 s away, is at risk already: the projections were wrong once, so the server
+    keeps to strict turns until she has started. With her deadline 120 s away, bob goes first.
+    Bob's own deadline, at risk under strict turns too, does not stop him: going first only
+    helps him."""
 
     async def main():
-        queue, policy = _queue()
-        queue.submit("a-qwen", "alice", models=QWEN)
-        queue.submit("b-flux", "bob", models=FLUX)
-        queue.submit("c-flux", "carol", models=FLUX)
-        _deadlines(policy, a_qwen=60.0, c_flux=30.0)
-        assert (await queue.next("gpu1")).job_id == "b-flux"
+        for carol, first in ((30.0, "a-qwen"), (120.0, "b-flux")):
+            queue, policy = _queue()
+            queue.submit("a-qwen", "alice", models=QWEN)
+            queue.submit("b-flux", "bob", models=FLUX)
+            queue.submit("c-flux", "carol", models=FLUX)
+            _deadlines(policy, a_qwen=60.0, b_flux=20.0, c_flux=carol)
+            assert (await queue.next("gpu1")).job_id == first, carol
 
     run_simulated(main)
 

@@ -13,10 +13,22 @@ starts that job unless the job needs a load worth avoiding (``WORTH_PASSING`` s 
 job whose models the server holds may go first — any waiting job, not only each user's first —
 the best of them by :meth:`ModelAffinity.priority` (short jobs first, then the longest waiting),
 but only if strict turns from then on would still start every other waiting job before its
-deadline, with a margin (:meth:`ModelAffinity.keeps_promises`, the real queue and servers
-replayed forward by :mod:`.round_robin`). A job strict turns would start late anyway is never
-made later. Where no held job passes, the server starts the job strict turns give it: the
-policy falls back to round-robin rather than break a promise.
+deadline, with a margin (:meth:`ModelAffinity.in_time`, the real queue and servers replayed
+forward by :mod:`.round_robin`). Where no held job passes, the server starts the job strict
+turns give it: the policy falls back to round-robin rather than break a promise.
+
+Two rules keep that fallback early, because every figure here is an estimate (issue 26's
+second round found each of the late jobs behind one of them):
+
+- **The brake.** While strict turns alone would start some other waiting job too late for its
+  deadline, no job goes out of turn, even one the projection says delays nobody: the
+  projection is what was wrong when that job's slack ran out, so the queue stays in strict turns
+  until the job at risk has started. (Only the job that would go first is exempt: going first
+  can only help it.)
+- **A promise never grows.** A job's deadline is from the lowest round-robin wait the shadow
+  has given it so far (:meth:`ModelAffinity.deadline`): the shadow's estimate moves as it learns
+  durations and replays, and a deadline that moved later had let jobs pass that the earlier,
+  nearer one would have stopped.
 """
 
 from __future__ import annotations
@@ -61,6 +73,7 @@ class ModelAffinity(SchedulingPolicy):
                                        lambda: self.queue.max_per_user if self.queue is not None else None)
         self._idle = False
         self._loaded: dict[str, bool] = {}  # running job -> its server had to load its models
+        self._lowest_wait: dict[str, float] = {}  # waiting job -> the lowest round-robin wait given it
 
     def _slots(self, server: str) -> int:
         return self.queue.server_limit(server) if self.queue is not None else 1
@@ -72,6 +85,7 @@ class ModelAffinity(SchedulingPolicy):
         if job.server is not None:
             self._loaded[job.job_id] = not self.holdings.holds(job.server, job.models)
         self.shadow.done(job.job_id)
+        self._lowest_wait.pop(job.job_id, None)
         super().started(job)
 
     def finished(self, job: QueuedJob) -> None:
@@ -83,14 +97,18 @@ class ModelAffinity(SchedulingPolicy):
 
     def forget(self, job_id: str) -> None:
         self.shadow.cancelled(job_id, self.now())
+        self._lowest_wait.pop(job_id, None)
 
     def recheck_after(self) -> float | None:
         return RECHECK if self._idle else None
 
     def deadline(self, job: QueuedJob, now: float) -> float:
         """When ``job`` is promised to start: ``aging_factor`` x its wait in the round-robin
-        shadow (at least ``aging_floor`` s) after its submission."""
-        return self.aging.deadline(job.submitted_at, self.shadow.wait(job.job_id, now))
+        shadow (at least ``aging_floor`` s) after its submission; of the shadow's waits for the
+        job so far, the lowest (a promise never grows, see the module docstring)."""
+        wait = min(self.shadow.wait(job.job_id, now), self._lowest_wait.get(job.job_id, float("inf")))
+        self._lowest_wait[job.job_id] = wait
+        return self.aging.deadline(job.submitted_at, wait)
 
     def pick(self, server: str, candidates: Sequence[QueuedJob]) -> QueuedJob | None:
         self._idle = False
@@ -114,24 +132,19 @@ class ModelAffinity(SchedulingPolicy):
         self.shadow.advance(now)
         strict = self._project(server, turn, now, snapshot, out_of_turn=False)
         for job in held[:TRIES]:
-            if self.keeps_promises(server, job, now, snapshot, strict):
+            # the brake: another job at risk under strict turns already stops every pass
+            if not self.in_time(strict, now, snapshot, skip={turn.job_id, job.job_id}):
+                continue
+            if self.in_time(self._project(server, job, now, snapshot, out_of_turn=True), now, snapshot,
+                            skip={job.job_id}):
                 return job
         return turn
 
-    def keeps_promises(self, server: str, runner: QueuedJob, now: float, snapshot: QueueSnapshot,
-                       strict: dict[str, float]) -> bool:
-        """True when, ``runner`` starting on ``server`` now, strict turns from then on would
-        start every other waiting job by its deadline (with :meth:`AgingBound.keeps`'s margin),
-        or no later than the ``strict`` projection (the job strict turns give the server going
-        first) would: a job round-robin itself would start late is not made later still."""
-        starts = self._project(server, runner, now, snapshot, out_of_turn=True)
-        for job in snapshot.pending:
-            start = starts.get(job.job_id)
-            if job.job_id == runner.job_id or start is None or start <= strict.get(job.job_id, now):
-                continue
-            if not self.aging.keeps(start, self.deadline(job, now), now):
-                return False
-        return True
+    def in_time(self, starts: dict[str, float], now: float, snapshot: QueueSnapshot, skip: set[str]) -> bool:
+        """True when every waiting job not in ``skip`` (the jobs that start now) starts, as
+        projected in ``starts``, by its deadline with :meth:`AgingBound.keeps`'s margin."""
+        return all(self.aging.keeps(starts[job.job_id], self.deadline(job, now), now)
+                   for job in snapshot.pending if job.job_id not in skip and job.job_id in starts)
 
     def _project(self, server: str, runner: QueuedJob, now: float, snapshot: QueueSnapshot, *,
                  out_of_turn: bool) -> dict[str, float]:

@@ -10,13 +10,14 @@ behind FLUX images) than round-robin's queue would.
 So the shadow replays round-robin itself (:class:`~.round_robin.RoundRobinReplay`) on every
 job submitted, from the first, with the learnt durations and loads, on the same servers, and
 never looks at what the real servers did. A job's round-robin wait is when the shadow started
-it; before the shadow reaches it, when the shadow would start it if nothing more arrived (a
-low figure: later arrivals only push jobs back in round-robin's turns). The shadow counts every
-kind at its shortest plausible duration (:meth:`~.aging.Durations.at_least`) so that an unseen
-kind never inflates a promise, and keeps the per-user cap (a user's job over it waits outside
-until one of theirs ends), as the fair queue does. A job not started by the shadow yet is taken
-to wait at least as long as the typical recent round-robin wait (``RECENT``, ``TYPICAL``)
-while round-robin is backed up (it would not start the job at once).
+it; before the shadow reaches it, when the shadow would start it if nothing more arrived. That
+is a low figure on purpose: a promise too generous lets other jobs pass and breaks the true
+bound, one too tight only makes the policy fall back to strict turns sooner. (Issue 26's
+second round: a floor of "the typical recent round-robin wait" for jobs the shadow had not
+reached yet raised promises up to 2.6x the true wait, and jobs passed their bound.) The shadow
+counts every kind at its shortest plausible duration (:meth:`~.aging.Durations.at_least`) so
+that an unseen kind never inflates a promise, and keeps the per-user cap (a user's job over it
+waits outside until one of theirs ends), as the fair queue does.
 """
 
 from __future__ import annotations
@@ -30,13 +31,6 @@ from discomfy.core.scheduling.holdings import ModelHoldings
 from discomfy.core.scheduling.round_robin import RoundRobinReplay
 
 
-#: How many of the shadow's latest starts are kept, and which of their waits counts as a low
-#: typical one (the 6th shortest of 20): under a steady overload a job the real queue starts before the
-#: shadow does still waits about that long in round-robin, where projecting the shadow with no
-#: more arrivals says much less (issue 26's bench: a median 150 s less in the many-models mix
-#: at 130 % load, which left no room to save loads).
-RECENT = 20
-TYPICAL = 0.25
 #: Seconds of submissions kept to replay again when a kind is first learnt.
 REPLAY_WINDOW = 3600.0
 
@@ -54,8 +48,6 @@ class RoundRobinShadow:
         self.replay = RoundRobinReplay({}, ModelHoldings(), self._cost)
         self._submitted: dict[str, float] = {}  # jobs whose promise is still wanted
         self._projected: dict[str, float] | None = None
-        self._unstarted: dict[str, float] = {}  # submission times of jobs the shadow has not started
-        self._recent: deque[float] = deque(maxlen=RECENT)
         self._log: deque[tuple[float, QueuedJob | str]] = deque()  # submissions and cancellations, REPLAY_WINDOW s
         self._known = self._kinds()
 
@@ -72,17 +64,13 @@ class RoundRobinShadow:
         self._known = self._kinds()
         start = self._log[0][0] if self._log else now
         self.replay = RoundRobinReplay({}, ModelHoldings(), self._cost)
-        self._recent.clear()
-        self._unstarted = {}
         self._sync(start)
         for at, entry in self._log:
             self._run_until(at)
             if isinstance(entry, str):
-                self._unstarted.pop(entry, None)
                 self.replay.remove(entry)
             else:
                 self.replay.add(entry)
-                self._unstarted[entry.job_id] = entry.submitted_at
         self._run_until(now)
 
     def _sync(self, now: float) -> None:
@@ -93,12 +81,15 @@ class RoundRobinShadow:
                 self.replay.add_server(name, [now] * max(1, self.slots(name)))
 
     def advance(self, now: float) -> None:
-        """Let the shadow's servers start what round-robin would have started by ``now``."""
+        """Let the shadow's servers start what round-robin would have started by ``now``, and
+        project the rest afresh: durations and model sizes learnt since the last projection
+        change it, and a projection kept from before made the policy's decisions depend on
+        when the shadow had last been asked."""
         while self._log and self._log[0][0] < now - REPLAY_WINDOW:
             self._log.popleft()
         if self._kinds() != self._known:
             self._rebuild(now)
-            self._projected = None
+        self._projected = None
         self._sync(now)
         self._run_until(now)
 
@@ -107,10 +98,6 @@ class RoundRobinShadow:
         self.replay.run(until=now)
         if len(self.replay.starts) != before:
             self._projected = None
-        for job_id in list(self.replay.starts)[before:]:
-            submitted = self._unstarted.pop(job_id, None)
-            if submitted is not None:
-                self._recent.append(self.replay.starts[job_id] - submitted)
         for job_id in [j for j in self.replay.starts if j not in self._submitted]:
             del self.replay.starts[job_id]  # started for real already: nobody needs it
 
@@ -118,7 +105,6 @@ class RoundRobinShadow:
         self.advance(now)
         self.replay.add(job)
         self._submitted[job.job_id] = job.submitted_at
-        self._unstarted[job.job_id] = job.submitted_at
         self._log.append((now, job))
         self._projected = None
 
@@ -132,7 +118,6 @@ class RoundRobinShadow:
         """``job_id`` left the queue without running: round-robin would not run it either."""
         self.advance(now)
         self.done(job_id)
-        self._unstarted.pop(job_id, None)
         self._log.append((now, job_id))
         if self.replay.remove(job_id):
             self._projected = None
@@ -149,12 +134,7 @@ class RoundRobinShadow:
 
     def wait(self, job_id: str, now: float) -> float:
         """Round-robin's wait for ``job_id`` from its submission, as the shadow sees it."""
-        submitted = self._submitted.get(job_id, now)
-        start = self.start(job_id, now)
-        wait = start - submitted
-        if job_id not in self.replay.starts and start > now and len(self._recent) == RECENT:
-            wait = max(wait, sorted(self._recent)[int(TYPICAL * RECENT)])  # round-robin is backed up
-        return max(0.0, wait)
+        return max(0.0, self.start(job_id, now) - self._submitted.get(job_id, now))
 
 
 __all__ = ["RoundRobinShadow"]
