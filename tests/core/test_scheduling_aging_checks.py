@@ -118,14 +118,15 @@ def test_a_projected_start_keeps_a_margin_that_grows_with_how_far_ahead_it_lies(
 def test_a_job_strict_turns_would_start_late_anyway_stops_every_pass_even_one_that_would_not_delay_it():
     """The brake. Alice's Qwen job has the turn; bob's and carol's FLUX jobs are held. Strict
     turns: alice (15 s load + 30 s), then bob (a FLUX load again: 15 + 20 s), carol at 80 s.
-    Bob first would start alice at 26 s, carol at 71 s — earlier than strict turns. But carol's
-    deadline, 30 s away, is at risk already: the projections were wrong once, so the server
-    keeps to strict turns until she has started. With her deadline 120 s away, bob goes first.
+    Bob first would start alice at 26 s, carol at 71 s — earlier than strict turns, and in time
+    for a deadline 90 s away. But under strict turns that deadline is at risk already (80 s
+    leaves less than the margin): the projections were wrong once, so the server keeps to
+    strict turns until she has started. With her deadline 120 s away, bob goes first.
     Bob's own deadline, at risk under strict turns too, does not stop him: going first only
     helps him."""
 
     async def main():
-        for carol, first in ((30.0, "a-qwen"), (120.0, "b-flux")):
+        for carol, first in ((90.0, "a-qwen"), (120.0, "b-flux")):
             queue, policy = _queue()
             queue.submit("a-qwen", "alice", models=QWEN)
             queue.submit("b-flux", "bob", models=FLUX)

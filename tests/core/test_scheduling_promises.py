@@ -244,3 +244,26 @@ def test_a_promise_never_grows_when_the_shadow_later_counts_a_longer_wait():
         assert policy.deadline(carol, policy.now()) == pytest.approx(1.6 * 40.0)
 
     run_simulated(main)
+
+
+def test_the_shadow_projects_afresh_with_what_was_learnt_since_it_was_last_asked():
+    """One server; Alice's and Bob's Qwen jobs, then Carol's FLUX job. Asked at once, round-robin
+    starts Carol after two 33 s Qwen runs. Then Qwen's average grows to 50 s (no new kind): the
+    next decision must see Carol at 33 + 50 s, not the projection from before (decisions that
+    depended on when the shadow was last asked were issue 26's second round)."""
+
+    async def main():
+        queue = FairQueue(max_per_user=3, clock=loop_clock(),
+                          policy=ModelAffinity(servers=("gpu1",), confirm_vram=False))
+        policy = queue.policy
+        policy.aging.durations.by_kind.update(RUN)
+        policy.aging.durations.loads.update({FLUX: 0.0, QWEN: 0.0})
+        queue.submit("a-qwen", "alice", models=QWEN)
+        queue.submit("b-qwen", "bob", models=QWEN)
+        queue.submit("c-flux", "carol", models=FLUX)
+        assert policy.shadow.wait("c-flux", policy.now()) == pytest.approx(66.0)
+        policy.aging.durations.by_kind[QWEN] = 50.0
+        policy.shadow.advance(policy.now())
+        assert policy.shadow.wait("c-flux", policy.now()) == pytest.approx(83.0)
+
+    run_simulated(main)
