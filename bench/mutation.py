@@ -73,7 +73,7 @@ MODULES: dict[str, Module] = {
         "tests/core/test_job_store.py", "tests/core/test_store_guards.py", "tests/core/test_preferences.py",
         "tests/core/test_admission.py", *SQLITE_AND_PG_ADMISSION)),
     "delivery_protocol": Module("discomfy/bot/delivery_protocol.py", (
-        "tests/bot/test_delivery_races.py", "tests/bot/test_delivery_guards.py")),
+        "tests/bot/test_delivery_races.py", "tests/bot/test_delivery_guards.py", "tests/bot/test_delivery_told.py")),
     "recovery": Module("discomfy/bot/recovery.py", (
         "tests/bot/test_restart_recovery.py", "tests/bot/test_recovery_resumes.py")),
     "affinity": Module("discomfy/core/scheduling/affinity.py", (
