@@ -75,7 +75,8 @@ MODULES: dict[str, Module] = {
     "delivery_protocol": Module("discomfy/bot/delivery_protocol.py", (
         "tests/bot/test_delivery_races.py", "tests/bot/test_delivery_guards.py", "tests/bot/test_delivery_told.py")),
     "recovery": Module("discomfy/bot/recovery.py", (
-        "tests/bot/test_restart_recovery.py", "tests/bot/test_recovery_resumes.py")),
+        "tests/bot/test_restart_recovery.py", "tests/bot/test_recovery_resumes.py", "tests/bot/test_recovery_images.py",
+        "tests/bot/test_recovery_shown.py")),
     "affinity": Module("discomfy/core/scheduling/affinity.py", (
         "tests/core/test_scheduling_policy.py", "tests/core/test_scheduling_aging_checks.py",
         "tests/core/test_scheduling_promises.py")),
