@@ -20,6 +20,7 @@ One worker (``--max-children 1``) by default: the machine is shared.
     .venv/bin/python bench/mutation.py rows transitions # some of them
     .venv/bin/python bench/mutation.py --list           # the modules and their tests
     .venv/bin/python bench/mutation.py --report         # the scores of the last run, no new run
+    .venv/bin/python bench/mutation.py --survivors store  # only the last run's survivors, with today's tests
 """
 
 from __future__ import annotations
@@ -135,12 +136,34 @@ def stage(module: Module, where: Path, worktree: bool) -> None:
         out.write("\n[tool.mutmut]\n" + "\n".join(lines) + "\n")
 
 
-def run(where: Path, max_children: int) -> int:
+def run(where: Path, max_children: int, mutants: list[str] = ()) -> int:
     log = where / "mutmut.log"
     with log.open("w") as out:
-        done = subprocess.run([str(MUTMUT), "run", "--max-children", str(max_children)], cwd=where,
+        done = subprocess.run([str(MUTMUT), "run", "--max-children", str(max_children), *mutants], cwd=where,
                               stdout=out, stderr=subprocess.STDOUT)
     return done.returncode
+
+
+def rerun_survivors(module: Module, where: Path, worktree: bool, max_children: int) -> int:
+    """Stage afresh (the tests as they are now) and run again only the mutants the last run
+    left alive; the verdicts of the mutants it killed are kept. Only valid while the module
+    itself is unchanged (its mutants then keep their numbers), which is checked; tests are
+    only ever added or sharpened, so a mutant killed stays killed. A full run stays the
+    reference: this is for the loop of writing a test and seeing its survivors go."""
+    meta = where / "mutants" / (module.path + ".meta")
+    if not meta.exists():
+        raise SystemExit(f"--survivors needs a finished run in {where}")
+    before = json.loads(meta.read_text())["exit_code_by_key"]
+    source = (where / module.path).read_bytes()
+    stage(module, where, worktree)
+    if (where / module.path).read_bytes() != source:
+        raise SystemExit(f"{module.path} changed since the last run: its mutants were renumbered; run it in full")
+    survivors = sorted(m for m, code in before.items() if code not in KILLED)
+    code = run(where, max_children, survivors)
+    merged = json.loads(meta.read_text())
+    merged["exit_code_by_key"] = {**before, **{m: merged["exit_code_by_key"].get(m) for m in survivors}}
+    meta.write_text(json.dumps(merged))
+    return code
 
 
 #: prints {mutant: diff} for the mutants named on the command line, in one process (one
@@ -201,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worktree", action="store_true",
                         help="mutate the working tree as it is (default: the last commit, HEAD)")
     parser.add_argument("--report", action="store_true", help="score the last run again without running")
+    parser.add_argument("--survivors", action="store_true",
+                        help="run again only the last run's survivors, with the tests as they are now")
     parser.add_argument("--list", action="store_true", help="print the modules and their tests")
     args = parser.parse_args(argv)
     names = args.modules or list(MODULES)
@@ -218,7 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     scores = []
     for name in names:
         where = workdir / name
-        if not args.report:
+        if args.survivors:
+            print(f"{name}: running the survivors of the last run of {MODULES[name].path} again ...", flush=True)
+            code = rerun_survivors(MODULES[name], where, args.worktree, args.max_children)
+            if code != 0:
+                print(f"{name}: mutmut exited with {code}; see {where / 'mutmut.log'}", file=sys.stderr)
+        elif not args.report:
             stage(MODULES[name], where, args.worktree)
             print(f"{name}: mutating {MODULES[name].path} in {where} ...", flush=True)
             code = run(where, args.max_children)

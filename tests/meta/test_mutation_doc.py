@@ -95,3 +95,21 @@ def test_every_module_and_test_file_of_the_selections_exists():
         assert (ROOT / module.path).is_file(), module.path
         files = [arg for arg in module.tests if arg.endswith(".py")]
         assert files and all((ROOT / name).is_file() for name in files), module
+
+
+def test_rerunning_survivors_is_refused_once_the_module_changed(tmp_path):
+    """``--survivors`` keeps the last run's kills, which is sound only while the mutated module
+    is the same file (its mutants keep their numbers): a changed module asks for a full run."""
+    import json
+
+    from mutation import rerun_survivors
+
+    module = MODULES["rows"]
+    where = tmp_path / "rows"
+    meta = where / "mutants" / (module.path + ".meta")
+    meta.parent.mkdir(parents=True)
+    meta.write_text(json.dumps({"exit_code_by_key": {"discomfy.core.jobs.rows.x_guard__mutmut_1": 0}}))
+    (where / module.path).parent.mkdir(parents=True, exist_ok=True)
+    (where / module.path).write_text("# an older rows.py\n")
+    with pytest.raises(SystemExit, match="changed since the last run"):
+        rerun_survivors(module, where, worktree=False, max_children=1)
