@@ -4,7 +4,8 @@
 (2) the load is worth avoiding; then a held job may go first only if (3) strict turns from then
 on still start every waiting job in time, (4) counting the job going first as overrunning its
 estimate, (5) with a margin that grows with how far ahead a start lies, and (6) none at all while strict
-turns would start some other job past its deadline already (the brake). A promise never grows
+turns would start some other job past its deadline already (the brake), and (7) not past a
+job twice already. A promise never grows
 (``test_scheduling_promises.py``). Each test builds a queue
 where exactly one rule decides, so it fails when that rule alone is removed (checked by
 deleting each from ``affinity.py`` / ``aging.py``). Deadlines are set by hand where the test is
@@ -133,6 +134,27 @@ def test_a_job_strict_turns_would_start_late_anyway_stops_every_pass_even_one_th
             queue.submit("c-flux", "carol", models=FLUX)
             _deadlines(policy, a_qwen=60.0, b_flux=20.0, c_flux=carol)
             assert (await queue.next("gpu1")).job_id == first, carol
+
+    run_simulated(main)
+
+
+def test_a_job_passed_twice_starts_at_its_next_turn_however_far_off_its_deadline():
+    """Alice's Qwen job has the turn (a 15 s load) and a deadline far off; bob, carol and dave
+    wait with held FLUX jobs. Bob passes her, then carol; at the third free slot alice starts,
+    though dave's FLUX job would still fit within every promise."""
+
+    async def main():
+        queue, policy = _queue()
+        queue.submit("a-qwen", "alice", models=QWEN)
+        for user in ("bob", "carol", "dave"):
+            queue.submit(f"{user[0]}-flux", user, models=FLUX)
+        _deadlines(policy)
+        order = []
+        for _ in range(3):
+            job = await queue.next("gpu1")
+            order.append(job.job_id)
+            queue.release(job.job_id)
+        assert order == ["b-flux", "c-flux", "a-qwen"]
 
     run_simulated(main)
 
