@@ -62,7 +62,7 @@ STEP_3: dict[str, list[str]] = {
         MANY + "test_a_command_the_follower_takes_is_run_by_the_scheduler_and_delivered_once"],
     "Exactly one process at a time schedules": [
         "tests/core/test_leadership.py::test_exactly_one_of_three_processes_leads",
-        "tests/core/test_leadership.py::test_when_the_leaders_connection_dies_another_leads_within_a_second",
+        "tests/core/test_leadership.py::test_when_the_leaders_connection_dies_the_follower_leads_and_the_old_leader_knows",
         MANY + "test_a_command_the_follower_takes_is_run_by_the_scheduler_and_delivered_once",
     ],
     "woken by `LISTEN/NOTIFY`": [
