@@ -49,6 +49,9 @@ class Module:
 
     path: str
     tests: tuple[str, ...]  # pytest's arguments: test files, and a -k where one is needed
+    #: a mutant whose tests run past this many times their usual time counts as a timeout
+    #: (noticed); mutmut's default is 15
+    timeout_multiplier: float | None = None
 
     @property
     def dotted(self) -> str:
@@ -75,9 +78,11 @@ MODULES: dict[str, Module] = {
         "tests/core/test_admission.py", *SQLITE_AND_PG_ADMISSION)),
     "delivery_protocol": Module("discomfy/bot/delivery_protocol.py", (
         "tests/bot/test_delivery_races.py", "tests/bot/test_delivery_guards.py", "tests/bot/test_delivery_told.py")),
+    # a recovery mutant that hangs (waits for a delivery that never comes) would hold the one
+    # worker 15 x ~13 s; 5 x stays far above a loaded machine's slowest honest run (~2x)
     "recovery": Module("discomfy/bot/recovery.py", (
         "tests/bot/test_restart_recovery.py", "tests/bot/test_recovery_resumes.py", "tests/bot/test_recovery_images.py",
-        "tests/bot/test_recovery_shown.py")),
+        "tests/bot/test_recovery_shown.py"), timeout_multiplier=5.0),
     "affinity": Module("discomfy/core/scheduling/affinity.py", (
         "tests/core/test_scheduling_policy.py", "tests/core/test_scheduling_aging_checks.py",
         "tests/core/test_scheduling_promises.py")),
@@ -131,6 +136,8 @@ def stage(module: Module, where: Path, worktree: bool) -> None:
         "pytest_add_cli_args_test_selection": list(module.tests),
         "also_copy": ["plugins", "workflows"],
     }
+    if module.timeout_multiplier is not None:
+        config["timeout_multiplier"] = module.timeout_multiplier
     lines = [f"{key} = {json.dumps(value)}" for key, value in config.items()]
     with (where / "pyproject.toml").open("a") as out:
         out.write("\n[tool.mutmut]\n" + "\n".join(lines) + "\n")
