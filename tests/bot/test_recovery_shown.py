@@ -11,6 +11,7 @@ the mutants of ``bot/recovery.py``'s ``_already_shown`` that no test reached
 from __future__ import annotations
 
 import io
+import logging
 
 import discord
 import pytest
@@ -60,3 +61,27 @@ async def test_a_result_that_did_not_land_is_reported_lost_with_retry(world, int
     (message,) = [m for m in shown(world, job) if m.embeds[0].get("description") == LOST]
     assert "Retry" in buttons(message)
     assert (await ended(world, job)).state is JobState.FAILED
+
+
+async def test_a_reply_recovery_cannot_look_at_is_logged_and_the_loss_reported(world, caplog):
+    placeholder = await posted_by_the_bot(world, "0" * 12)
+    job = await lost_on_comfyui(world, "edit:{message}", message_id=placeholder.id)
+    world.emu.inject_error("GET /channels/*/messages/*", 403, 50001, "Missing Access")
+    with caplog.at_level(logging.INFO, logger="discomfy.bot.recovery"):
+        assert await recover_one(world.bot, job) == "failed"
+    (line,) = [r.getMessage() for r in caplog.records if "could not look" in r.getMessage()]
+    assert line == f"job {job.id}: could not look at its message (403 Forbidden (error code: 50001): Missing Access)"
+    assert (await ended(world, job)).state is JobState.FAILED
+
+
+async def test_only_the_bots_posts_since_the_intent_count_not_the_older_queued_message(world):
+    """The job's "Queued" message (no file) was posted long before the delivery began: the
+    look for the result starts at the intent (less a minute), so the result post is found."""
+    server = world.bot.jobs.servers.primary
+    job = await left(world, server=server.name, prompt_id="lost-in-restart")
+    await posted_by_the_bot(world, job.id, with_file=False)  # the old "Queued" message
+    world.emu.clock.advance(600)
+    assert await world.bot.jobs.store.claim_intent(job.id, f"post:discomfy-{job.id}", "result", at=world.emu.clock.now())
+    message = await posted_by_the_bot(world, job.id)
+    assert await recover_one(world.bot, await ended(world, job)) == "delivered"
+    assert (await ended(world, job)).result_message_id == message.id
