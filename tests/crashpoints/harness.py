@@ -74,7 +74,8 @@ class CrashPlan:
     counting: bool = False
     killed_at: dict[int, Effect] = field(default_factory=dict)
     dead: set[int] = field(default_factory=set)
-    on_effect: Callable[[Effect], None] | None = None
+    on_effect: Callable[[Effect], None] | None = None  # as an effect is numbered, before it happens
+    on_written: Callable[[Effect], None] | None = None  # once a numbered store write returned
 
     def effect(self, kind: str, label: str) -> Effect | None:
         """Number one effect (None for one that is not numbered); raise ``Killed`` at a stop."""
@@ -124,6 +125,8 @@ class CrashPlan:
                 written = await method(store, *args, **kwargs)
                 if name == "claim_intent" and written is not None and effect is not None:
                     effect.ending = (args[2], kwargs.get("note"))
+                if effect is not None and plan.on_written is not None:
+                    plan.on_written(effect)
                 return written
 
             return write

@@ -16,8 +16,8 @@ cancels while it runs.
 
 Whatever depends on timing is tied to the job's own effects or to events instead: a server
 dies as the bot records that its prompt runs, while the sampler is held so the prompt cannot
-finish first; the Cancel click comes at the same effect, and the held sampler goes on only once
-the user was told "Cancelled.". A step the killed bot never reached is decided while it is
+finish first; the Cancel click comes once that write landed, and the held sampler goes on only
+once the user was told "Cancelled.". A step the killed bot never reached is decided while it is
 down, the same way on every run (see ``stage.py``).
 """
 
@@ -117,6 +117,9 @@ def _server_dies(stage: Stage) -> None:
 # --- a user cancelling a running job -----------------------------------------------------
 
 def cancel_when_the_prompt_runs(stage: Stage, effect: Effect) -> None:
+    """Once the store says the prompt runs: the bot reads the job from the store to find its
+    prompt, and a click racing that write would find none (the job's own flow would then send
+    the interrupt, after the answer instead of before it)."""
     if effect.label == PROMPT_RUNS and "cancel" not in stage.notes:
         stage.notes["cancel"] = "clicked"
         stage.drive(_click_cancel(stage))
@@ -133,7 +136,9 @@ async def _click_cancel(stage: Stage) -> None:
         click = await stage.emu.click(message, button, user=stage.user, wait=False)
 
         async def answered() -> bool:
-            return any(m.content in CANCEL_ANSWERS for m in click.followups)
+            # the bot defers ("thinking"): Discord shows its first followup in that message
+            shown = [click.original_message, *click.followups] if click.original_message else click.followups
+            return any(m.content in CANCEL_ANSWERS for m in shown)
 
         await until(answered, SETTLE_TIMEOUT)
     _let_the_sampler_go(stage)
@@ -180,7 +185,7 @@ SCENARIOS = {
     "unreadable image": Scenario("unreadable image", edit_with_attachment, prepare=image_unreadable_on_comfyui,
                                  plugins=("editflux",), expect="failure+retry"),
     "cancelled": Scenario("cancelled", generate, prepare=hold_the_sampler, expect="failure",
-                          on_effect=cancel_when_the_prompt_runs, between=no_cancel_while_the_bot_is_down),
+                          on_written=cancel_when_the_prompt_runs, between=no_cancel_while_the_bot_is_down),
 }
 
 

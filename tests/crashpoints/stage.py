@@ -73,7 +73,8 @@ class Scenario:
     servers: int = 1
     settings: dict[str, Any] = field(default_factory=dict)
     plugins: tuple[str, ...] = ("generate",)  # only what the scenario uses: each start loads them
-    on_effect: Callable[[Stage, Effect], None] | None = None
+    on_effect: Callable[[Stage, Effect], None] | None = None  # as an effect is numbered, before it happens
+    on_written: Callable[[Stage, Effect], None] | None = None  # once a numbered store write landed
     between: Callable[[Stage], Awaitable[None]] | None = None  # while the bot is down, before ComfyUI settles
     restart_after: float = 0.0  # Discord-clock seconds between a kill and the restart
     expect: str = "result"  # what the user gets without a crash
@@ -129,6 +130,8 @@ async def _play(scenario: Scenario, root: Path, stops: tuple[int, ...], emu: Dis
     stage = Stage(emu, fakes, config, plan, scenario, user=emu.make_user("crash"))
     if scenario.on_effect is not None:
         plan.on_effect = lambda effect: scenario.on_effect(stage, effect)
+    if scenario.on_written is not None:
+        plan.on_written = lambda effect: scenario.on_written(stage, effect)
     with plan.installed():
         settled = await _live(stage, 1)
         for bot in range(2, len(stops) + 2):
