@@ -261,11 +261,13 @@ async def test_a_result_for_a_followup_message_goes_into_that_message(bot, disco
     assert not [r for r in discord_emulator.requests if r.path.endswith("/messages/@original")]
 
 
-async def test_a_reply_gone_gets_one_post_and_no_edit_of_the_gone_reply(bot, discord_emulator, store):
+async def test_a_reply_gone_gets_one_post_and_no_edit_of_the_gone_reply(bot, discord_emulator, store, caplog):
     job, inter = await queued(discord_emulator, store)
     inter.original_message.deleted = True
     discord_emulator.inject_error("PATCH /webhooks/*", 404, 10008, "Unknown Message")
-    assert await deliver(bot, job, result(job))
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        assert await deliver(bot, job, result(job))
+    assert logged(caplog) == [f"job {job.id}: its message is gone; posting the outcome in the channel instead"]
     assert len(showing(discord_emulator, job)) == 1
     assert len([r for r in discord_emulator.requests if r.method == "PATCH"]) == 1  # the webhook's, refused
 
