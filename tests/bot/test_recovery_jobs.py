@@ -1,0 +1,62 @@
+"""Restart recovery over the whole store, as an operator reads it in the log, and the jobs whose
+delivery had begun when they meet a dead end: they are finished through the recorded intent
+(the same message, the same nonce), never left open because a delivery "is under way".
+
+Same stage as tests/bot/test_recovery_resumes.py (one real bot for the module). Written to kill
+mutants of ``bot/recovery.py`` the other recovery tests let live (bench/mutation.py,
+docs/mutation.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import pytest
+
+from discomfy.bot import recovery
+from discomfy.bot.recovery import recover_jobs, recover_one
+from discomfy.core.jobs.job import JobState
+from tests.bot.test_recovery_resumes import buttons, ended, left, shown, world  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+async def delivering_a_result(world, **fields: Any):
+    job = await left(world, **fields)
+    assert await world.bot.jobs.store.claim_intent(job.id, f"post:discomfy-{job.id}", "result", at=world.emu.clock.now())
+    return await ended(world, job)
+
+
+async def test_the_log_says_how_many_jobs_went_which_way(world, caplog):
+    await left(world, state=JobState.ACCEPTED)  # never announced: one failure at least
+    with caplog.at_level(logging.INFO, logger="discomfy.bot.recovery"):
+        counts = await recover_jobs(world.bot)
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("recovered jobs")]
+    assert re.fullmatch(r"recovered jobs after restart: \{'followed': \d+, 'delivered': \d+, 'requeued': \d+, "
+                        r"'failed': \d+\}", line)
+    assert line == f"recovered jobs after restart: {counts}" and counts["failed"] >= 1
+
+
+async def test_a_crashing_recovery_of_a_job_being_delivered_finishes_that_delivery(world, monkeypatch):
+    job = await delivering_a_result(world, state=JobState.QUEUED, progress_message_id=1)
+
+    async def broken(bot: Any, job: Any, **kwargs: Any) -> str:
+        raise RuntimeError("bug in recovery")
+
+    monkeypatch.setattr(recovery, "recover_one", broken)
+    await recover_jobs(world.bot)
+    final = await ended(world, job)
+    assert final.state is JobState.FAILED and final.delivery_intent == f"post:discomfy-{job.id}"
+    (message,) = shown(world, job)
+    assert message.nonce == f"discomfy-{job.id}" and "Retry" in buttons(message)
+
+
+async def test_a_job_being_delivered_whose_workflow_is_gone_is_told_so_through_that_delivery(world):
+    job = await delivering_a_result(world, state=JobState.QUEUED, workflow="removed-pack", progress_message_id=1)
+    assert await recover_one(world.bot, job) == "failed"
+    (message,) = shown(world, job)
+    assert message.embeds[0]["description"] == "The workflow `removed-pack` is no longer installed on this bot."
+    assert message.nonce == f"discomfy-{job.id}"
+    assert (await ended(world, job)).state is JobState.FAILED
