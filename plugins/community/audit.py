@@ -82,6 +82,7 @@ class AuditLog:
         self._max_pending = max_pending
         self._pending: dict[int, _Pending] = {}
         self._wake = asyncio.Event()  # set when a server starts waiting: the task has work
+        self._posting = asyncio.Lock()  # one batch at a time: flush() waits for one in flight
         self._task: asyncio.Task[None] | None = None
 
     def record(self, entry: AuditEntry) -> None:
@@ -98,9 +99,12 @@ class AuditLog:
             log.exception("audit entry lost: %r", entry)
 
     async def flush(self) -> None:
-        """Post everything pending now, whatever the batch windows (at stop, and in tests)."""
-        for guild_id in list(self._pending):
-            await self._flush_guild(guild_id)
+        """Post everything pending now, whatever the batch windows (at stop, and in tests). A
+        batch the background task is posting at that moment is waited for first: it was taken
+        off the pending list, so without the wait flush() could return before it is posted."""
+        async with self._posting:
+            for guild_id in list(self._pending):
+                await self._post(guild_id)
 
     async def start(self) -> None:
         """Start posting batches in the background."""
@@ -134,6 +138,10 @@ class AuditLog:
                 await self._flush_guild(guild_id)
 
     async def _flush_guild(self, guild_id: int) -> None:
+        async with self._posting:
+            await self._post(guild_id)
+
+    async def _post(self, guild_id: int) -> None:
         """Post one server's pending entries. A failure is logged, never raised, so the task lives
         on: on a transient one the unposted entries wait for the next window, on a permanent one
         (no access, channel deleted) they are dropped, since posting them again would fail again."""

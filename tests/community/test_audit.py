@@ -234,3 +234,27 @@ async def test_end_to_end_no_429_no_violation_no_ping(discord_emulator):
     assert not emu.violations and not emu.unhandled
     lines = [line for m in emu.channel_messages(audit_channel) for line in m.content.split("\n")]
     assert lines == [f"refused: {text}" for text in texts]
+
+
+async def test_flush_waits_for_the_batch_the_background_task_is_posting(clock, channels):
+    """The window closed and the task took the batch; a flush at that moment (what a test, or
+    a stop, calls to see everything posted) returns only once that batch is posted too."""
+    release = asyncio.Event()
+    sent = channels.__call__
+
+    async def slow_send(channel_id: int, content: str) -> None:
+        await release.wait()
+        await sent(channel_id, content)
+
+    audit = AuditLog(slow_send, CHANNELS.get, clock=clock, sleep=clock.sleep)
+    await audit.start()
+    audit.record(entry(0))
+    await until(lambda: not audit._pending)  # the task has taken the batch and is posting it
+    flushing = asyncio.create_task(audit.flush())
+    for _ in range(50):  # every step the flush could take without the batch being posted
+        await asyncio.sleep(0)
+    assert not flushing.done(), "flush returned while a batch was still being posted"
+    release.set()
+    await flushing
+    assert channels.lines() == ["refused: <@1000> asked for entry 0: banned word"]
+    await audit.stop()
