@@ -53,7 +53,7 @@ class InteractionRoutes:
     async def _respond(self, inter: EmulatedInteraction, rec: RecordedRequest) -> dict[str, Any]:
         if inter.response is not None:
             raise limits.already_acknowledged()
-        if self.emu.clock.now() - inter.created_at > INITIAL_RESPONSE_SECONDS:
+        if self.emu.clock.now() - inter.created_at > self.emu.response_window:
             raise limits.unknown_interaction()
         body = rec.json or {}
         kind = body.get("type")
