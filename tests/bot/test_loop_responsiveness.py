@@ -87,7 +87,7 @@ async def session(emu, fake) -> None:
     image = await wait_result(emu, await emu.invoke("generate", {"prompt": "a red fox", "seed": 3}), timeout=60)
     emu.attachment_size_limit = len(image.attachments[0].data) // 2  # every later result is re-encoded
     for side in (2048, 4096):
-        image = await wait_result(emu, await emu.click(image, button(image, "upscale")), timeout=120)
+        image = await wait_result(emu, await emu.click(image, button(image, "upscale")), timeout=240)
         assert max(image_size(image.attachments[0].data)) <= side
 
 
@@ -95,7 +95,7 @@ def blocks(found: list[tuple[float, str]], *, fake: bool) -> list[tuple[float, s
     return [(seconds, what) for seconds, what in found if (FAKE_COMFYUI in what) == fake]
 
 
-@pytest.mark.timeout(300)  # two 4096² re-encodes: minutes on a loaded machine
+@pytest.mark.timeout(480)  # two 4096² re-encodes: minutes on a loaded machine (147 s with 8 workers on 2 cores)
 async def test_neither_the_bot_nor_the_playgrounds_fake_holds_the_loop_for_seconds(discord_emulator, fake_comfyui,
                                                                                    bot):
     """One session judged twice: the bot's own callbacks, then the fake's too (in ``discomfy
