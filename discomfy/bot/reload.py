@@ -11,6 +11,7 @@ re-synced only if the tree actually changed.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +32,16 @@ class ReloadResult:
     kept: list[str] = field(default_factory=list)  # failed, but their last good version serves
     removed: list[str] = field(default_factory=list)  # plugin and pack folders deleted
     synced: bool = False
+
+
+def forget_bytecode(folder: Path) -> None:
+    """Delete the compiled modules of a plugin before it is imported again.
+
+    Python trusts a cached module whose source has the same size and modification second, so an
+    edit that keeps the size, saved within a second of the last import (v1 -> v2), would reload
+    the old code."""
+    for source in folder.rglob("*.py") if folder.is_dir() else ():
+        Path(importlib.util.cache_from_source(str(source))).unlink(missing_ok=True)
 
 
 class PluginReloader:
@@ -135,6 +146,8 @@ class PluginReloader:
                 bot.plugins.report.remove(plugin)
                 result.removed.append(plugin)
             return
+        for folder in self.plugin_dirs:
+            forget_bytecode(folder / plugin)
         try:
             if loaded:
                 self._check_workflows(plugin)
