@@ -45,13 +45,14 @@ async def fakes() -> AsyncIterator[dict[str, FakeComfyUI]]:
 
 
 def build_pool(fakes: dict[str, FakeComfyUI], names: list[str] | None = None, **kwargs) -> ServerPool:
-    """A pool over some of the fakes, with short timeouts so a broken test fails fast."""
+    """A pool over some of the fakes. Requests may take 30 s (2 s timed out on a loaded machine);
+    a server that is down refuses at once, so no test waits that long."""
     servers = [
-        Server(name, fakes[name].url, ComfyUIClient(fakes[name].url, request_timeout=2.0, job_deadline=30.0,
+        Server(name, fakes[name].url, ComfyUIClient(fakes[name].url, request_timeout=30.0, job_deadline=30.0,
                                                     reconnect_max_delay=0.2))
         for name in (names or list(fakes))
     ]
-    return ServerPool(servers, request_timeout=2.0, **kwargs)
+    return ServerPool(servers, request_timeout=30.0, **kwargs)
 
 
 @pytest_asyncio.fixture

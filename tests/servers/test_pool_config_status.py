@@ -22,7 +22,7 @@ async def test_a_single_url_is_a_pool_of_one_that_routes(tmp_path, fakes, flux_s
     config = config_with(tmp_path, f"""
         [comfyui]
         url = "{fakes['gpu-a'].url}"
-        request_timeout = 2.0
+        request_timeout = 30.0
     """)
     pool = ServerPool.from_config(config)
     assert [(s.name, s.url) for s in pool] == [("default", fakes["gpu-a"].url)]
