@@ -54,7 +54,21 @@ def wait_result(message) -> None:
     expect(button(message, "reroll")).to_be_visible(timeout=45_000)
     image = message.locator(".attachments img, .embed img.e-image").first
     expect(image).to_be_visible()
-    message.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    wait_images_loaded(message)
+
+
+#: Every image of the message with this id has loaded (at least ``count`` of them). Looked up
+#: afresh on each check: the page redraws a message when it is edited, and a handle to the img
+#: drawn before the edit can stay incomplete for ever once it is out of the page.
+IMAGES_LOADED = """([id, count]) => {
+  const images = [...document.querySelectorAll(
+    `[data-message-id="${id}"] .attachments img, [data-message-id="${id}"] .embed img.e-image`)];
+  return images.length >= count && images.every((img) => img.complete && img.naturalWidth > 0);
+}"""
+
+
+def wait_images_loaded(message, count: int = 1) -> None:
+    message.page.wait_for_function(IMAGES_LOADED, arg=[message.get_attribute("data-message-id"), count])
 
 
 def test_generate_with_a_model_from_the_list_shows_progress_then_the_image_and_rerolls(open_page, readme_screenshot):

@@ -16,7 +16,13 @@ from PIL import Image, ImageStat
 from playwright.sync_api import expect
 
 from tests.playground.conftest import png_file
-from tests.playground.test_browser_acceptance import message_ids, new_message, send_command, wait_result
+from tests.playground.test_browser_acceptance import (
+    message_ids,
+    new_message,
+    send_command,
+    wait_images_loaded,
+    wait_result,
+)
 
 #: The last message's buttons are inside the list's visible box, and the list is at its bottom.
 NEWEST_IN_VIEW = """() => {
@@ -35,7 +41,7 @@ SETTLE = 10_000  # ms: the page fixes its scroll within a frame of an image load
 def wait_image(message) -> None:
     image = message.locator(".attachments img, .embed img.e-image").first
     expect(image).to_be_visible(timeout=45_000)
-    message.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    wait_images_loaded(message)
 
 
 def test_the_newest_result_stays_in_view_after_its_image_loads_and_after_a_reload_but_not_when_scrolled_up(open_page):
@@ -119,8 +125,7 @@ def test_a_batch_of_four_is_a_two_by_two_mosaic(open_page):
     wait_result(job)
     images = job.locator(".attachments img")
     expect(images).to_have_count(4)
-    for i in range(4):
-        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=images.nth(i).element_handle())
+    wait_images_loaded(job, count=4)
     boxes = [images.nth(i).bounding_box() for i in range(4)]
     rows, columns = {round(b["y"]) for b in boxes}, {round(b["x"]) for b in boxes}
     assert len(rows) == 2 and len(columns) == 2, f"expected 2 × 2, got rows {sorted(rows)} columns {sorted(columns)}"
