@@ -99,14 +99,16 @@ class GenerationFlow:
             rendered = self.bot.plugins.render(submission.spec, submission.options, user_id, explicit=submission.explicit)
             review = SubmissionReview(requester_of(interaction), job_id, submission.spec.command, submission.spec,
                                       dict(rendered.parameters))
-            await asyncio.wait_for(review_submission(self.bot, review), timeout=time_left(self.bot, interaction))
+            async with asyncio.timeout(time_left(self.bot, interaction)):
+                await review_submission(self.bot, review)
             rendered = self._rewritten(submission, rendered, review)
             private = bool(self.bot.plugins.manager.hook.discomfy_private_results(
                 user_id=user_id, command=submission.spec.command, guild_id=interaction.guild_id))
             # input images are uploaded only once the job runs, so they are not server choices yet
             inputs = set(submission.spec.image_parameters)
             choices = {k: v for k, v in rendered.parameters.items() if k not in inputs}
-            servers = await asyncio.wait_for(self._eligible_servers(submission, choices), timeout=time_left(self.bot, interaction))
+            async with asyncio.timeout(time_left(self.bot, interaction)):
+                servers = await self._eligible_servers(submission, choices)
             self.bot.rate_limiter.acquire(user_id)
         except asyncio.TimeoutError:
             dropped(review)
@@ -208,7 +210,8 @@ class GenerationFlow:
         run = self.runs.open(job_id)
         announced, run.announced = run.announced, None
         if announced is not None:
-            await asyncio.wait_for(announced.wait(), timeout=10)
+            async with asyncio.timeout(10):
+                await announced.wait()
         # the job as accept() stored it saves a store round trip per job in a burst
         job, run.job = run.job or await self.bot.jobs.store.get(job_id), None
         if job is None or job.is_final:

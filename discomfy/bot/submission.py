@@ -58,7 +58,8 @@ async def submission_from_command(bot: Any, interaction: discord.Interaction, co
     for name, attachment in attachments.items():
         options[name] = attachment.filename
     bot.check_access_to_generate(interaction.user.id)
-    images = await asyncio.wait_for(read_images(bot.image_validator, attachments), timeout=time_left(bot, interaction))
+    async with asyncio.timeout(time_left(bot, interaction)):
+        images = await read_images(bot.image_validator, attachments)
     return Submission(spec, options, images, explicit=explicit)
 
 

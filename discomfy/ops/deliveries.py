@@ -49,7 +49,8 @@ class Deliveries:
     async def wait_idle(self, timeout: float) -> bool:
         """Wait until no delivery is under way; False when ``timeout`` seconds passed first."""
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
         except asyncio.TimeoutError:
             return False
         return True

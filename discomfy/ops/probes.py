@@ -42,7 +42,8 @@ async def store_problem(store: Any) -> str | None:
     if not store.is_open:
         return "the job store is not open"
     try:
-        await asyncio.wait_for(store.execute("UPDATE jobs SET id = id WHERE 0", write=True), STORE_PROBE_TIMEOUT)
+        async with asyncio.timeout(STORE_PROBE_TIMEOUT):
+            await store.execute("UPDATE jobs SET id = id WHERE 0", write=True)
     except asyncio.TimeoutError:
         return f"the job store did not take a write within {STORE_PROBE_TIMEOUT:.0f} s"
     except Exception as exc:  # noqa: BLE001 - any refusal is the answer

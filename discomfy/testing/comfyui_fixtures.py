@@ -38,7 +38,8 @@ async def comfyui_client(fake_comfyui: FakeComfyUI) -> AsyncIterator[ComfyUIClie
         while client.client_id not in fake_comfyui.sockets:
             await asyncio.sleep(0.005)
 
-    await asyncio.wait_for(registered(), 5.0)
+    async with asyncio.timeout(5.0):
+        await registered()
     try:
         yield client
     finally:

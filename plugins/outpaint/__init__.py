@@ -92,7 +92,8 @@ class OutpaintCog(WorkflowCog, name="outpaint"):
             checked = self.bot.image_validator.validate(attachment)  # size and type, before downloading
             if not checked.is_valid:
                 raise ValidationError(checked.error_message, field="image")
-            data = await asyncio.wait_for(attachment.read(), timeout=2.0)
+            async with asyncio.timeout(2.0):
+                data = await attachment.read()
             await self.outpaint(ActionContext(self.bot, interaction), attachment.filename, data, move,
                                 options.get("prompt") or "", seed=options.get("seed"), steps=options.get("steps"))
         except asyncio.TimeoutError:

@@ -135,7 +135,8 @@ class UpscaleCog(WorkflowCog, name="upscale"):
             checked = self.bot.image_validator.validate(attachment)  # size and type, before downloading
             if not checked.is_valid:
                 raise ValidationError(checked.error_message, field="image")
-            data = await asyncio.wait_for(attachment.read(), timeout=READ_BUDGET)
+            async with asyncio.timeout(READ_BUDGET):
+                data = await attachment.read()
             await self.upscale(context, attachment.filename, data, factor)
         except asyncio.TimeoutError:
             await report_error(interaction, ValidationError("The image took too long to download; please try again."))

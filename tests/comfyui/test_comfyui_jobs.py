@@ -261,3 +261,30 @@ async def test_a_stable_client_id_receives_events_of_a_predecessors_prompt(fake_
 
 async def _collect(client, prompt_id):
     return [e async for e in client.follow(prompt_id, deadline=10)]
+
+
+async def test_a_follower_stopped_as_an_event_arrives_stops(comfyui_client, fake_comfyui):
+    """Stopping the bot cancels every job's follower; one whose next event arrived in the same
+    instant must stop too. Python 3.11's ``asyncio.wait_for`` returned that event instead and
+    swallowed the cancel, so the follower waited on (for a held node: for ever) and the bot's
+    shutdown hung."""
+    fake_comfyui.hold_at("2")
+    prompt_id = await comfyui_client.queue_prompt(empty_image(color=5))
+    started = asyncio.Event()
+
+    async def follow() -> list:
+        seen = []
+        async for event in comfyui_client.follow(prompt_id, deadline=3600):
+            seen.append(event)
+            if isinstance(event, NodeStarted) and event.node == "2":
+                started.set()
+        return seen
+
+    follower = asyncio.create_task(follow())
+    async with asyncio.timeout(30):
+        await started.wait()
+    await asyncio.sleep(0)  # the follower is back waiting for the next event
+    comfyui_client.router.channel(prompt_id).push(Progress(prompt_id, 1.0, 2.0, "2"))
+    follower.cancel()
+    done, _ = await asyncio.wait([follower], timeout=30)
+    assert done and follower.cancelled(), "the follower went on waiting after it was cancelled"

@@ -21,7 +21,8 @@ PROBE_TIMEOUT = 2.0
 async def probe(server: Any) -> tuple[bool, int | None]:
     """(reachable, ComfyUI queue length) for one server."""
     try:
-        snapshot = await asyncio.wait_for(server.client.get_queue(), PROBE_TIMEOUT)
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            snapshot = await server.client.get_queue()
     except Exception:
         return False, None
     return True, len(snapshot.running) + len(snapshot.pending)

@@ -78,7 +78,8 @@ class ComfyUIClient:
         """
         self.socket.start()
         try:
-            await asyncio.wait_for(self.socket.first_attempt_done.wait(), self.http.request_timeout)
+            async with asyncio.timeout(self.http.request_timeout):
+                await self.socket.first_attempt_done.wait()
         except asyncio.TimeoutError:
             pass
 
@@ -281,7 +282,8 @@ class ComfyUIClient:
                     if not channel.queue.empty():  # buffered events win over a passed deadline
                         event = channel.queue.get_nowait()
                     else:
-                        event = await asyncio.wait_for(channel.queue.get(), wake)
+                        async with asyncio.timeout(wake):
+                            event = await channel.queue.get()
                 except asyncio.TimeoutError:
                     event = quiet_wait_event(self, prompt_id, limit, deadline, told_down)
                     if event is None:

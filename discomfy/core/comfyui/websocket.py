@@ -99,12 +99,10 @@ class SocketListener:
 
     async def _connect_and_read(self) -> None:
         timeout = aiohttp.ClientWSTimeout(ws_close=self._transport.request_timeout)
-        ws = await asyncio.wait_for(
-            self._transport.session.ws_connect(
+        async with asyncio.timeout(self._transport.request_timeout):
+            ws = await self._transport.session.ws_connect(
                 self.ws_url, heartbeat=30.0, timeout=timeout, max_msg_size=0
-            ),
-            self._transport.request_timeout,
-        )
+            )
         self._ws = ws
         reconcile: asyncio.Task[None] | None = None
         try:

@@ -116,7 +116,8 @@ class PostgresLeadership:
             # the server frees a closed session's locks when its backend exits, a moment after
             # the client has gone: unlock first, so a process started right after is elected
             try:
-                await asyncio.wait_for(self._conn.execute("SELECT pg_advisory_unlock_all()"), 2.0)
+                async with asyncio.timeout(2.0):
+                    await self._conn.execute("SELECT pg_advisory_unlock_all()")
             except Exception:  # noqa: BLE001 - then closing the connection frees it
                 log.debug("could not release the scheduling lock before closing", exc_info=True)
         await self._drop_connection()
@@ -168,7 +169,8 @@ class PostgresLeadership:
             await self._elected(conn)
         while True:
             await asyncio.sleep(self.check_interval)
-            await asyncio.wait_for(conn.fetchval("SELECT 1"), max(1.0, 5 * self.check_interval))
+            async with asyncio.timeout(max(1.0, 5 * self.check_interval)):
+                await conn.fetchval("SELECT 1")
 
     def _heard(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         event = parse_event(payload)
@@ -190,7 +192,8 @@ class PostgresLeadership:
         conn, self._conn = self._conn, None
         if conn is not None and not conn.is_closed():
             try:
-                await asyncio.wait_for(conn.close(), 2.0)
+                async with asyncio.timeout(2.0):
+                    await conn.close()
             except Exception:  # noqa: BLE001 - a broken connection is dropped either way
                 conn.terminate()
 

@@ -198,7 +198,8 @@ class FairQueue:
                 remaining = None if deadline is None else max(0.0, deadline - loop.time())
                 recheck = self.policy.recheck_after() if self.policy is not None else None
                 wait = recheck if remaining is None else remaining if recheck is None else min(recheck, remaining)
-                await asyncio.wait_for(waiter, wait)
+                async with asyncio.timeout(wait):
+                    await waiter
             except asyncio.TimeoutError:
                 if deadline is not None and loop.time() >= deadline:
                     raise

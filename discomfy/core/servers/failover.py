@@ -158,7 +158,8 @@ class Failover:
 
         async def one(job: QueuedJob) -> None:
             try:
-                await asyncio.wait_for(self.stop_run(job.job_id), STOP_RUN_TIMEOUT)
+                async with asyncio.timeout(STOP_RUN_TIMEOUT):
+                    await self.stop_run(job.job_id)
             except Exception:  # noqa: BLE001 - the queue moves must happen regardless
                 log.exception("stopping the run of job %s on %s failed", job.job_id, name)
 

@@ -43,7 +43,8 @@ def _error_text(exc: BaseException) -> str:
 async def _probe(server: Server, timeout: float) -> str | None:
     """Read the server's queue; return what went wrong, or None when it answered."""
     try:
-        snapshot = await asyncio.wait_for(server.client.get_queue(), timeout)
+        async with asyncio.timeout(timeout):
+            snapshot = await server.client.get_queue()
     except (ComfyUIError, asyncio.TimeoutError, OSError) as exc:
         return _error_text(exc)
     server.comfy_running = len(snapshot.running)
@@ -54,7 +55,8 @@ async def _probe(server: Server, timeout: float) -> str | None:
 async def load_object_info(server: Server, timeout: float) -> str | None:
     """Fetch ``/object_info`` afresh into ``server.object_info``; return an error or None."""
     try:
-        info = await asyncio.wait_for(server.client.get_object_info(refresh=True), timeout)
+        async with asyncio.timeout(timeout):
+            info = await server.client.get_object_info(refresh=True)
     except (ComfyUIError, asyncio.TimeoutError, OSError) as exc:
         return _error_text(exc)
     server.object_info = info
@@ -66,9 +68,10 @@ async def reread_classes(server: Server, classes: list[str], timeout: float) -> 
     """Re-read only these node definitions (a LoRA or model added since the last full read
     shows up without fetching all of ``/object_info``); return an error or None."""
     try:
-        found = await asyncio.wait_for(asyncio.gather(
-            *(server.client.get_object_info(cls, refresh=True) for cls in classes),
-            return_exceptions=True), timeout)
+        async with asyncio.timeout(timeout):
+            found = await asyncio.gather(
+                *(server.client.get_object_info(cls, refresh=True) for cls in classes),
+                return_exceptions=True)
     except asyncio.TimeoutError as exc:
         return _error_text(exc)
     for result in found:
@@ -135,7 +138,8 @@ class HealthListeners:
             try:
                 result = callback(server)
                 if inspect.isawaitable(result):
-                    await asyncio.wait_for(result, LISTENER_TIMEOUT)
+                    async with asyncio.timeout(LISTENER_TIMEOUT):
+                        await result
             except Exception:  # noqa: BLE001 - one broken listener must not stop health checks
                 log.exception("server %s listener %r failed for %s", change, callback, server.name)
 

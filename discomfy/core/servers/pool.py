@@ -142,7 +142,8 @@ class ServerPool:
         """Close every client, each within ``request_timeout`` (shutdown never hangs)."""
         async def one(server: Server) -> None:
             try:
-                await asyncio.wait_for(server.client.close(), self.request_timeout)
+                async with asyncio.timeout(self.request_timeout):
+                    await server.client.close()
             except asyncio.TimeoutError:
                 log.warning("closing the client of ComfyUI server %s took too long; left behind", server.name)
 

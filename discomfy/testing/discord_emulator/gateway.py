@@ -204,7 +204,8 @@ class Gateway:
         """Until each of ``shards`` (``(id, count)``, or None for an unsharded bot) is connected."""
         wanted = list(shards)
         async with self._identified:
-            await asyncio.wait_for(self._identified.wait_for(lambda: self.connected(wanted)), timeout)
+            async with asyncio.timeout(timeout):
+                await self._identified.wait_for(lambda: self.connected(wanted))
 
     async def request_reconnect(self, timeout: float) -> None:
         """Send op 7 RECONNECT on the latest session and wait until the bot has resumed it."""
@@ -214,7 +215,8 @@ class Gateway:
             target = self.resumes + 1
             await self.ws.send_json({"op": RECONNECT, "d": None, "s": None, "t": None})
             try:
-                await asyncio.wait_for(self._resumed.wait_for(lambda: self.resumes >= target), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._resumed.wait_for(lambda: self.resumes >= target)
             except asyncio.TimeoutError:
                 raise AssertionError(f"the bot did not RESUME within {timeout} s after op 7 RECONNECT") from None
 

@@ -12,6 +12,9 @@ from .messages import StoredMessage
 COMMAND, COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
 # Callback types.
 MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE, AUTOCOMPLETE_RESULT, MODAL = 4, 5, 6, 7, 8, 9
+#: Turns of the event loop the bot needs to read an interaction response (see ``wait_response``).
+RESPONSE_READ_TURNS = 5  # 1 suffices with discord.py 2.7 over loopback; the rest is margin
+
 ALLOWED_CALLBACKS = {
     COMMAND: {MESSAGE, DEFERRED_MESSAGE, MODAL},
     COMPONENT: {MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE, MODAL},
@@ -68,11 +71,17 @@ class EmulatedInteraction:
     async def wait_response(self, timeout: float = 5.0) -> dict[str, Any]:
         """Wait for the bot's initial callback (or its rejection); fail clearly if none comes."""
         try:
-            await asyncio.wait_for(self._answered.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._answered.wait()
         except asyncio.TimeoutError:
             raise AssertionError(
                 f"the bot sent no interaction response to {self.describe()} within {timeout} s"
             ) from None
+        # We answered from inside the request; the bot reads that answer (and only then stores
+        # the message's buttons) a few turns of the loop later. A user sees the message only
+        # after that, so a test's next click must not overtake it.
+        for _ in range(RESPONSE_READ_TURNS):
+            await asyncio.sleep(0)
         if self.response is None:
             raise AssertionError(f"the bot's response to {self.describe()} was rejected: {self.response_error}")
         return self.response

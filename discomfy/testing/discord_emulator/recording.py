@@ -87,7 +87,8 @@ class Waiters(Generic[T]):
         entry = (predicate, future)
         self._pending.append(entry)
         try:
-            return await asyncio.wait_for(future, timeout)
+            async with asyncio.timeout(timeout):
+                return await future
         except asyncio.TimeoutError:
             listing = "\n  ".join(repr(x) for x in list(seen())[-15:]) or "(nothing)"
             raise AssertionError(

@@ -197,7 +197,8 @@ class DiscordEmulator(InteractionActions, GuildRoles, Guilds):
         finally:
             await bot.close()
             with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
-                await asyncio.wait_for(task, 5)
+                async with asyncio.timeout(5):
+                    await task
 
     # ---- guild state -----------------------------------------------------------------------
     def make_user(self, name: str, *, user_id: int | str | None = None, admin: bool = False,

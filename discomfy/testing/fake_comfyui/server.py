@@ -218,7 +218,8 @@ class FakeComfyUI:
 
     async def wait_finished(self, prompt_id: str, timeout: float = 10.0) -> dict[str, Any]:
         """Wait until the prompt's history entry exists (it ran to an end); returns it."""
-        await asyncio.wait_for(self._finished.setdefault(prompt_id, asyncio.Event()).wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._finished.setdefault(prompt_id, asyncio.Event()).wait()
         return self.worker.history[prompt_id]
 
     def preview_image(self) -> bytes:
