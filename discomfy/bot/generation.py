@@ -238,7 +238,9 @@ class GenerationFlow:
                                                started_at=job.started_at) is None:
                     await server.client.cancel(prompt_id)  # the job ended or moved meanwhile (logged)
                     raise DisComfyError(STALE, detail=f"job {job.id} changed while its prompt was queued")
-                if run.cancelled:  # cancelled while its inputs were uploading
+                # with no await between them, exactly one of this and cancel() interrupts it
+                run.queued_on = (server.name, prompt_id)
+                if run.cancelled:  # cancelled while its inputs were uploading or it was queued
                     await server.client.cancel(prompt_id)
 
             result = await execute(
@@ -261,7 +263,7 @@ class GenerationFlow:
                 await deliver_failure(self.bot, job, user_message_for(exc), retry=not isinstance(exc, ValidationError))
         finally:  # also on cancellation (the bot stopping): the job stays open for recovery
             await editor.stop()
-            run.cancelled = False
+            run.cancelled, run.queued_on = False, None
 
     # --- cancelling -------------------------------------------------------------------------
 
@@ -274,9 +276,11 @@ class GenerationFlow:
         if run is None or run.task is None:
             return False
         run.cancelled = True
-        if job.prompt_id and job.server:  # else on_queued interrupts it as soon as it is queued
-            server = self.bot.jobs.servers.get(job.server)
-            if server is None or not await server.client.cancel(job.prompt_id):
+        # the run's own record first: ``job`` may have been read before the run wrote "running"
+        server_name, prompt_id = run.queued_on or (job.server, job.prompt_id)
+        if prompt_id and server_name:  # else on_queued interrupts it as soon as it is queued
+            server = self.bot.jobs.servers.get(server_name)
+            if server is None or not await server.client.cancel(prompt_id):
                 run.cancelled = False
                 return False
         return True

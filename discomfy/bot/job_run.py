@@ -31,6 +31,9 @@ class JobRun:
     editor: ThrottledEditor | None = None  # of its one progress message, "queued" to its outcome
     task: asyncio.Task[None] | None = None  # the task running or following it
     cancelled: bool = False  # its owner cancelled it while it ran
+    # (server name, prompt id) once ComfyUI queued it from this run; a cancel reads it here, not
+    # from a copy of the job read before the run wrote it
+    queued_on: tuple[str, str] | None = None
 
     def drop_transient(self) -> None:
         """Keep only what running the job again needs (its inputs, rendered graph, upload limit),

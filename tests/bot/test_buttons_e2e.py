@@ -95,6 +95,33 @@ async def test_cancel_removes_a_waiting_job_and_interrupts_a_running_one(discord
     await assert_settled(emu, bot)
 
 
+async def test_a_cancel_read_before_the_job_started_still_interrupts_comfyui(discord_emulator, fake_comfyui, bot):
+    """A Cancel click reads the job from the store, then cancels it. Read while the prompt was
+    being queued and applied once the bot had written "running", it used to find no prompt to
+    interrupt and leave it to the run, which had already looked: the user read "Cancelled" while
+    the GPU finished the job for nothing."""
+    emu = discord_emulator
+    await emu.invoke("loras")  # warm the bot's view of the server before slowing it down
+    fake_comfyui.slow_http(0.3)
+    fake_comfyui.simulate("SamplerCustomAdvanced", steps=200, step_delay=0.05)  # 10 s unless interrupted
+    inter = await emu.invoke("generate", {"prompt": "a cancel that arrives late"})
+    progress = inter.original_message
+    await emu.wait_for_message(lambda m: m.id == progress.id and "Starting" in embed_text(m))
+    job_id = button(progress, "cancel").split(":")[2]
+    read_by_the_click = await bot.jobs.store.get(job_id)
+    assert read_by_the_click.prompt_id is None, "still queueing the prompt"
+    fake_comfyui.slow_http(0)
+    # a step shown means the run is past queueing: its own check for a cancel is behind it
+    await emu.wait_for_message(lambda m: m.id == progress.id and "Step" in embed_text(m), timeout=30)
+    assert await bot.jobs.cancel(read_by_the_click)
+    ended = await wait_outcome(emu, inter)
+    assert "cancelled" in embed_text(ended)
+    assert await final_state(bot, job_id) == JobState.CANCELLED
+    entries = list(fake_comfyui.worker.history.values())
+    assert entries and not any(entry["status"]["completed"] for entry in entries), "ComfyUI was not interrupted"
+    await assert_settled(emu, bot)
+
+
 async def test_buttons_work_after_the_bot_restarts(discord_emulator, fake_comfyui, bot_config):
     emu = discord_emulator
     alice, bob = emu.make_user("alice"), emu.make_user("bob")
