@@ -65,10 +65,11 @@ def test_a_held_job_does_not_pass_the_job_strict_turns_give_when_that_needs_no_l
 
 def test_a_load_too_quick_to_matter_is_not_worth_passing_anyone():
     """Alice's upscale has the turn and needs a load, but the upscaler loads in 1 s: bob's
-    held FLUX job does not pass her. With a 12 s load it would."""
+    held FLUX job does not pass her. With a 12 s load it would, and with one of 5 s (a load
+    of ``WORTH_PASSING`` s or more is worth it)."""
 
     async def main():
-        for load, first in ((1.0, "a-up"), (12.0, "b-flux")):
+        for load, first in ((1.0, "a-up"), (12.0, "b-flux"), (5.0, "b-flux")):
             queue, policy = _queue(upscaler_load=load)
             queue.submit("a-up", "alice", models=UPSCALER)
             queue.submit("b-flux", "bob", models=FLUX)

@@ -11,7 +11,9 @@ reached (bench/mutation.py, docs/mutation.md).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import weakref
 from types import SimpleNamespace
 from typing import Any
 
@@ -91,3 +93,30 @@ async def test_a_server_that_is_down_or_a_policy_told_not_to_is_not_asked(confir
     for _ in range(3):
         await asyncio.sleep(0)  # any read would have started by now
     assert not server.asked.is_set() and policy.holdings.holds("gpu1", FLUX)
+
+
+async def test_a_read_still_waiting_for_its_answer_is_not_dropped_by_the_garbage_collector():
+    """The event loop keeps only a weak reference to a task: a read nobody else holds, still
+    waiting for ComfyUI's answer, would be collected and the confirmation lost. The policy
+    holds it until it is done."""
+    loop = asyncio.get_running_loop()
+    server = Server(None)
+    answers: list[weakref.ref[asyncio.Future[Any]]] = []
+
+    async def slow_stats() -> Any:
+        answer = loop.create_future()  # referenced only by this read while it waits
+        answers.append(weakref.ref(answer))
+        server.asked.set()
+        return await answer
+
+    server.client = SimpleNamespace(system_stats=slow_stats)
+    policy = policy_on(server)
+    policy.finished(finished_on_gpu1())
+    await server.asked.wait()
+    gc.collect()
+    answer = answers[0]()
+    assert answer is not None, "the read waiting for its answer was collected"
+    answer.set_result(vram(0))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not policy.holdings.holds("gpu1", FLUX)
