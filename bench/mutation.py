@@ -90,7 +90,9 @@ MODULES: dict[str, Module] = {
         "-k", "not lost_by_a_restarted_comfyui"), timeout_multiplier=5.0),
     "affinity": Module("discomfy/core/scheduling/affinity.py", (
         "tests/core/test_scheduling_policy.py", "tests/core/test_scheduling_aging_checks.py",
-        "tests/core/test_scheduling_promises.py", "tests/core/test_scheduling_vram_confirm.py")),
+        "tests/core/test_scheduling_promises.py", "tests/core/test_scheduling_vram_confirm.py",
+        "tests/core/test_scheduling_running_jobs.py", "tests/core/test_scheduling_server_choice.py",
+        "tests/core/test_scheduling_pick_order.py", "tests/core/test_scheduling_bookkeeping.py")),
 }
 
 #: mutmut's exit codes per mutant (mutmut.stats.status_by_exit_code), folded into what counts:
