@@ -80,14 +80,10 @@ MODULES: dict[str, Module] = {
         "tests/bot/test_delivery_races.py", "tests/bot/test_delivery_guards.py", "tests/bot/test_delivery_told.py")),
     # a recovery mutant that hangs (waits for a delivery that never comes) would hold the one
     # worker 15 x ~13 s; 5 x stays far above a loaded machine's slowest honest run (~2x).
-    # The two restart tests that hold ComfyUI's sampler across a bot's stop (a prompt ComfyUI
-    # lost; a job followed after the restart) pass alone in seconds but time out (120 s) inside
-    # mutmut's runs on the loaded machine, which stops mutmut before any mutant: left out here
-    # until that is understood (test_recovery_resumes and test_recovery_shown test the loss).
     "recovery": Module("discomfy/bot/recovery.py", (
         "tests/bot/test_restart_recovery.py", "tests/bot/test_recovery_resumes.py", "tests/bot/test_recovery_images.py",
-        "tests/bot/test_recovery_shown.py", "tests/bot/test_recovery_jobs.py",
-        "-k", "not lost_by_a_restarted_comfyui"), timeout_multiplier=5.0),
+        "tests/bot/test_recovery_shown.py", "tests/bot/test_recovery_jobs.py", "tests/bot/test_recovery_follows.py"),
+        timeout_multiplier=5.0),
     "affinity": Module("discomfy/core/scheduling/affinity.py", (
         "tests/core/test_scheduling_policy.py", "tests/core/test_scheduling_aging_checks.py",
         "tests/core/test_scheduling_promises.py", "tests/core/test_scheduling_vram_confirm.py",
