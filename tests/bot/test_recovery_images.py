@@ -38,7 +38,7 @@ async def test_a_waiting_job_runs_with_its_image_read_again_from_discord(world):
     assert await recover_one(world.bot, job) == "requeued"
     final = await _until_final(world, job)
     assert final.state is JobState.DELIVERED
-    assert data in world.fake.files.files["input"].values()  # ComfyUI got the very bytes
+    assert world.fake.files.files["input"].get("cat.png") == data  # the very bytes, under the user's file name
     (message,) = shown(world, job)
     assert message.attachments
 
@@ -58,5 +58,5 @@ async def test_an_image_that_cannot_be_read_again_asks_for_the_command_again(wor
     assert message.embeds[0]["description"] == NOT_UPLOADED and "Retry" not in buttons(message)
     assert (await ended(world, job)).state is JobState.FAILED
     reads = [r.getMessage() for r in caplog.records if "could not read its input" in r.getMessage()]
-    assert [line.startswith(f"job {job.id}: could not read its input image again: ") for line in reads] == \
-        ([True] if case == "gone" else [])
+    assert reads == ([f"job {job.id}: could not read its input image again: Discord did not hand over `cat.png` "
+                      "(HTTP 404); please attach it again."] if case == "gone" else [])
