@@ -12,13 +12,13 @@ survivors of ``_free_slots`` in docs/mutation.md. Simulated clock, no sleeps in 
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 
 import pytest
 
 from discomfy.core.jobs.queue import FairQueue
 from discomfy.core.scheduling import ModelAffinity
 from discomfy.testing.fake_comfyui.sim_clock import loop_clock, run_simulated
+from tests.core.test_scheduling_server_choice import _Pool
 
 FLUX, QWEN = frozenset({"flux.safetensors"}), frozenset({"qwen.safetensors"})
 SDXL = frozenset({"sdxl.safetensors"})
@@ -107,17 +107,6 @@ def test_a_server_running_jobs_on_some_of_its_slots_frees_the_others_now_and_the
         return await _alice_or_bob(queue, policy, 20.0)
 
     assert run_simulated(main) == "a-qwen"
-
-
-class _Pool:
-    """The pool as the policy reads it: each server's health and whether its socket is up."""
-
-    def __init__(self, *names: str) -> None:
-        self.servers = {name: SimpleNamespace(name=name, healthy=True, client=SimpleNamespace(connected=True))
-                        for name in names}
-
-    def get(self, name: str):
-        return self.servers.get(name)
 
 
 @pytest.mark.parametrize("gpu0", ["down", "paused"])
