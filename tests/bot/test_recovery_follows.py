@@ -36,3 +36,27 @@ async def test_a_job_followed_after_a_restart_is_running_for_its_user_on_its_ser
         await until(delivered, timeout=30)
     assert len(deliveries(emu, interaction)) == 1
     assert not emu.violations and not emu.unhandled
+
+
+async def test_a_job_followed_after_a_restart_that_outlives_its_deadline_is_reported_failed_once(
+        discord_emulator, fake_comfyui, bot_config):
+    """ComfyUI never finishes the job the new process follows: at the job deadline its user is
+    told, in plain words, on the job's own message, and its slot on the server is freed."""
+    emu = discord_emulator
+    fake_comfyui.hold_at(SLOW_SAMPLER[0])  # never let go
+    bot_config.set("comfyui.job_deadline", 3600.0)
+    interaction = await start_job(emu, fake_comfyui, bot_config, wait_for_prompt=True)
+    bot_config.set("comfyui.job_deadline", 2.0)
+    async with running_bot(emu, fake_comfyui, bot_config) as bot:
+        (job,) = await bot.jobs.store.unfinished()
+
+        async def ended():
+            current = await bot.jobs.store.get(job.id)
+            return current if current.is_final else None
+
+        final = await until(ended, timeout=30)
+        assert final.state == "failed"
+        assert not bot.jobs.job_queue.snapshot().running
+    message = emu.messages[interaction.original_message.id]
+    assert [e.get("description") for e in message.embeds] == ["The job did not finish within 2 seconds."]
+    assert not emu.violations and not emu.unhandled
