@@ -82,7 +82,8 @@ MODULES: dict[str, Module] = {
     # worker 15 x ~13 s; 5 x stays far above a loaded machine's slowest honest run (~2x).
     "recovery": Module("discomfy/bot/recovery.py", (
         "tests/bot/test_restart_recovery.py", "tests/bot/test_recovery_resumes.py", "tests/bot/test_recovery_images.py",
-        "tests/bot/test_recovery_shown.py", "tests/bot/test_recovery_jobs.py", "tests/bot/test_recovery_follows.py"),
+        "tests/bot/test_recovery_shown.py", "tests/bot/test_recovery_jobs.py", "tests/bot/test_recovery_follows.py",
+        "tests/bot/test_recovery_server_down.py"),
         timeout_multiplier=5.0),
     "affinity": Module("discomfy/core/scheduling/affinity.py", (
         "tests/core/test_scheduling_policy.py", "tests/core/test_scheduling_aging_checks.py",
