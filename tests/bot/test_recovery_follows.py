@@ -18,6 +18,7 @@ async def test_a_job_followed_after_a_restart_is_running_for_its_user_on_its_ser
     emu = discord_emulator
     sampler = fake_comfyui.hold_at(SLOW_SAMPLER[0])  # still running when the new bot looks
     bot_config.set("comfyui.job_deadline", 3600.0)
+    bot_config.set("comfyui.servers", [{"name": "gpu1", "url": fake_comfyui.url}])  # not the queue's default name
     interaction = await start_job(emu, fake_comfyui, bot_config, wait_for_prompt=True)
     async with running_bot(emu, fake_comfyui, bot_config) as bot:
         (job,) = await bot.jobs.store.unfinished()
@@ -26,7 +27,7 @@ async def test_a_job_followed_after_a_restart_is_running_for_its_user_on_its_ser
             return bot.jobs.job_queue.snapshot().running
 
         (running,) = await until(adopted)
-        assert (running.job_id, running.user_id, running.server) == (job.id, job.user_id, job.server)
+        assert (running.job_id, running.user_id, running.server) == (job.id, job.user_id, "gpu1") and job.server == "gpu1"
         assert job.id in bot.jobs.generation.runs.tasks()  # what a Cancel looks up
         sampler.set()
 
