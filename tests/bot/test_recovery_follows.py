@@ -1,13 +1,15 @@
 """A job still running on ComfyUI when the bot restarted is followed by the new process as its
 own: the queue counts it as running, for its user (the per-user cap, /status's "whose") and on
-its server (that slot is taken), and its run is registered so a Cancel reaches it; when ComfyUI
-finishes, its user gets the result once.
+its server (that slot is taken), and its run is registered so a Cancel reaches it; its message
+shows the sampler's progress; when ComfyUI finishes, its user gets the result once.
 
 Written to kill the mutants of ``bot/recovery.py``'s ``_adopt`` that the end-to-end restart
 tests let live (bench/mutation.py, docs/mutation.md).
 """
 
 from __future__ import annotations
+
+import re
 
 from discomfy.testing.bot_harness import running_bot
 from tests.bot.test_restart_recovery import SLOW_SAMPLER, deliveries, start_job, until
@@ -20,6 +22,7 @@ async def test_a_job_followed_after_a_restart_is_running_for_its_user_on_its_ser
     bot_config.set("comfyui.job_deadline", 3600.0)
     bot_config.set("comfyui.servers", [{"name": "gpu1", "url": fake_comfyui.url}])  # not the queue's default name
     interaction = await start_job(emu, fake_comfyui, bot_config, wait_for_prompt=True)
+    before = len(emu.requests)
     async with running_bot(emu, fake_comfyui, bot_config) as bot:
         (job,) = await bot.jobs.store.unfinished()
 
@@ -36,6 +39,11 @@ async def test_a_job_followed_after_a_restart_is_running_for_its_user_on_its_ser
 
         await until(delivered, timeout=30)
     assert len(deliveries(emu, interaction)) == 1
+    # the new process shows the sampler's steps on the job's message as the old one did
+    edits = [r.json["embeds"][0] for r in emu.requests[before:] if r.method == "PATCH" and not r.files
+             and r.path.endswith(f"/messages/{interaction.original_message.id}")]
+    assert any(e.get("title") == "/generate · flux" and re.search(r"\nStep \d+/20\n", e.get("description", ""))
+               for e in edits), edits
     assert not emu.violations and not emu.unhandled
 
 
