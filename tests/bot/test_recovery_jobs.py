@@ -18,7 +18,8 @@ import pytest
 from discomfy.bot import recovery
 from discomfy.bot.recovery import recover_jobs, recover_one
 from discomfy.core.jobs.job import JobState
-from tests.bot.test_recovery_resumes import buttons, ended, left, shown, world  # noqa: F401 - fixture
+from tests.bot.test_recovery_resumes import _final, buttons, ended, left, shown, world  # noqa: F401 - fixture
+from tests.faults.audit import until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -60,3 +61,31 @@ async def test_a_job_being_delivered_whose_workflow_is_gone_is_told_so_through_t
     assert message.embeds[0]["description"] == "The workflow `removed-pack` is no longer installed on this bot."
     assert message.nonce == f"discomfy-{job.id}"
     assert (await ended(world, job)).state is JobState.FAILED
+
+
+async def test_a_waiting_job_is_queued_again_as_a_new_one_would_be(world):
+    """Requeued like a new job: only for the servers that can run it, grouped by the model
+    files its workflow loads, past the per-user cap when a shared store already counted it, and
+    with the old server and prompt forgotten (a second restart before it runs must queue it
+    again, not look for the abandoned prompt)."""
+    queue, server = world.bot.jobs.job_queue, world.bot.jobs.servers.primary
+    limit, cap = queue.server_limit(server.name), queue.max_per_user
+    jobs = [await left(world, state=JobState.QUEUED, progress_message_id=1, server="gpu-gone", prompt_id="p-old")
+            for _ in range(2)]
+    queue.set_server_limit(server.name, 0)  # nothing starts while the test looks
+    queue.max_per_user = 1
+    try:
+        assert await recover_one(world.bot, jobs[0]) == "requeued"
+        assert await recover_one(world.bot, jobs[1], capped=False) == "requeued"  # over the cap of 1
+        waiting = {job.job_id: job for job in queue.snapshot().pending}
+        for job in jobs:  # generate-flux's graph loads these four files
+            assert waiting[job.id].servers == frozenset({server.name})
+            assert waiting[job.id].models == {"flux1-dev.safetensors", "t5xxl_fp16.safetensors", "ae.safetensors",
+                                              "clip_l.safetensors"}
+            stored = await ended(world, job)
+            assert (stored.state, stored.server, stored.prompt_id) == (JobState.QUEUED, None, None)
+    finally:
+        queue.max_per_user = cap
+        queue.set_server_limit(server.name, limit)
+    for job in jobs:
+        await until(lambda job=job: _final(world, job), timeout=30)
