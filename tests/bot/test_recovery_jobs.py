@@ -18,6 +18,7 @@ import pytest
 from discomfy.bot import recovery
 from discomfy.bot.recovery import recover_jobs, recover_one
 from discomfy.core.jobs.job import JobState
+from discomfy.exceptions import ComfyUIError
 from tests.bot.test_recovery_resumes import _final, buttons, ended, left, shown, world  # noqa: F401 - fixture
 from tests.faults.audit import until
 
@@ -89,3 +90,35 @@ async def test_a_waiting_job_is_queued_again_as_a_new_one_would_be(world):
         queue.set_server_limit(server.name, limit)
     for job in jobs:
         await until(lambda job=job: _final(world, job), timeout=30)
+
+
+@pytest.mark.parametrize("prompt", ["finished", "unknown"])
+async def test_a_job_being_delivered_whose_server_did_not_answer_is_followed_and_ends_through_that_delivery(
+        world, monkeypatch, prompt):
+    """The stopped bot had begun delivering the job's result when it stopped, and at the restart
+    its server does not answer: recovery follows the job. When the server answers, the job ends
+    through the delivery already recorded -- the same nonce, one message -- with its result
+    (the prompt is in ComfyUI's history) or with the loss (ComfyUI no longer knows it)."""
+    if prompt == "finished":
+        done = await left(world, state=JobState.QUEUED, progress_message_id=1)
+        assert await recover_one(world.bot, done) == "requeued"
+        prompt_id = (await until(lambda: _final(world, done), timeout=30)).prompt_id
+    else:
+        prompt_id = "p-unknown-to-comfyui"
+    server = world.bot.jobs.servers.primary
+    job = await delivering_a_result(world, server=server.name, prompt_id=prompt_id, progress_message_id=1)
+    real = server.client.get_history
+
+    async def not_answering(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(server.client, "get_history", real)  # only the restart's look fails
+        raise ComfyUIError("The image server is not reachable right now.", detail="connection refused")
+
+    monkeypatch.setattr(server.client, "get_history", not_answering)
+    assert await recover_one(world.bot, job) == "followed"
+    final = await until(lambda: _final(world, job), timeout=30)
+    (message,) = shown(world, job)
+    assert message.nonce == f"discomfy-{job.id}" and final.delivery_intent == f"post:discomfy-{job.id}"
+    if prompt == "finished":
+        assert final.state is JobState.DELIVERED and message.attachments
+    else:
+        assert final.state is JobState.FAILED and not message.attachments
