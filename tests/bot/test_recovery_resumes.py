@@ -25,6 +25,7 @@ from discord.http import Route
 from discomfy.bot import recovery
 from discomfy.bot.recovery import LOST, NOT_ANNOUNCED, NOT_UPLOADED, orphaned, recover_jobs, recover_one
 from discomfy.core.jobs.job import Job, JobState
+from discomfy.exceptions import ComfyUIError
 from discomfy.testing.bot_harness import build_config, running_bot
 from discomfy.testing.discord_emulator import DiscordEmulator
 from discomfy.testing.fake_comfyui import FakeComfyUI
@@ -180,19 +181,26 @@ async def test_a_half_done_job_is_orphaned_only_after_the_grace_period():
     assert not orphaned(waiting, 1000.0 + grace + 0.5)
 
 
-async def test_a_recovery_that_crashes_still_ends_the_job_with_a_plain_failure(world, monkeypatch, caplog):
+@pytest.mark.parametrize("error", [RuntimeError("bug in recovery"),
+                                   ComfyUIError("The image server is not reachable right now.", detail="refused")])
+async def test_a_recovery_that_crashes_still_ends_the_job_with_a_plain_failure(world, monkeypatch, caplog, error):
+    """The user reads plain words (the error's own, when it has words for users) with Retry;
+    the operator's log names the job and carries the traceback."""
     job = await left(world, state=JobState.QUEUED, progress_message_id=1)
 
     async def broken(bot: Any, job: Any, **kwargs: Any) -> str:
-        raise RuntimeError("bug in recovery")
+        raise error
 
     monkeypatch.setattr(recovery, "recover_one", broken)
     with caplog.at_level(logging.ERROR):
         counts = await recover_jobs(world.bot)
     assert counts["failed"] >= 1
     (message,) = shown(world, job)
-    assert "Retry" in buttons(message) and "bug in recovery" not in message.embeds[0]["description"]
-    assert f"recovery of job {job.id} failed" in caplog.text
+    words = message.embeds[0]["description"]
+    assert "Retry" in buttons(message) and "bug in recovery" not in words
+    assert (words == "The image server is not reachable right now.") is isinstance(error, ComfyUIError)
+    logged = [(r.getMessage(), r.exc_info and r.exc_info[1]) for r in caplog.records if r.name == "discomfy.bot.recovery"]
+    assert (f"recovery of job {job.id} failed", error) in logged
 
 
 async def _until_final(world: SimpleNamespace, job: Job) -> Job:
