@@ -74,6 +74,34 @@ async def test_a_job_whose_server_is_down_at_start_moves_to_another_and_is_deliv
     assert message.attachments
 
 
+async def test_a_job_moved_off_a_server_found_down_is_queued_as_a_new_one_would_be(world):
+    """Moved like a new job: for its user, for the servers that can run it, grouped by the
+    model files its workflow loads, past the per-user cap when a shared store already counted
+    it, its abandoned server and prompt forgotten in the store."""
+    queue, gpu1 = world.bot.jobs.job_queue, world.bot.jobs.servers.get("gpu1")
+    cap, limit = queue.max_per_user, queue.server_limit("gpu2")
+    jobs = [await running_on_gpu1(world) for _ in range(2)]
+    gpu1.healthy = False
+    queue.set_server_limit("gpu2", 0)  # nothing starts while the test looks
+    queue.max_per_user = 1
+    try:
+        assert await recover_one(world.bot, jobs[0]) == "requeued"
+        assert await recover_one(world.bot, jobs[1], capped=False) == "requeued"  # over the cap of 1
+        waiting = {job.job_id: job for job in queue.snapshot().pending}
+        for job in jobs:
+            assert (waiting[job.id].user_id, waiting[job.id].servers) == (job.user_id, frozenset({"gpu2"}))
+            assert waiting[job.id].models == {"flux1-dev.safetensors", "t5xxl_fp16.safetensors", "ae.safetensors",
+                                              "clip_l.safetensors"}  # what generate-flux's graph loads
+            stored = await world.bot.jobs.store.get(job.id)
+            assert (stored.state, stored.server, stored.prompt_id) == (JobState.QUEUED, None, None)
+    finally:
+        queue.max_per_user = cap
+        queue.set_server_limit("gpu2", limit)
+        gpu1.healthy = True
+    for job in jobs:
+        assert (await _until_final(world, job)).state is JobState.DELIVERED
+
+
 async def test_a_job_whose_server_is_up_stays_with_it_and_a_prompt_it_lost_is_reported_lost(world):
     job = await running_on_gpu1(world)
     prompts = world.gpu2.count("POST", "/prompt")
