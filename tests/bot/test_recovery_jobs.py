@@ -106,7 +106,7 @@ async def test_a_waiting_job_is_queued_again_as_a_new_one_would_be(world):
 
 @pytest.mark.parametrize("prompt", ["finished", "unknown"])
 async def test_a_job_being_delivered_whose_server_did_not_answer_is_followed_and_ends_through_that_delivery(
-        world, monkeypatch, prompt):
+        world, monkeypatch, caplog, prompt):
     """The stopped bot had begun delivering the job's result when it stopped, and at the restart
     its server does not answer: recovery follows the job. When the server answers, the job ends
     through the delivery already recorded -- the same nonce, one message -- with its result
@@ -126,7 +126,9 @@ async def test_a_job_being_delivered_whose_server_did_not_answer_is_followed_and
         raise ComfyUIError("The image server is not reachable right now.", detail="connection refused")
 
     monkeypatch.setattr(server.client, "get_history", not_answering)
-    assert await recover_one(world.bot, job) == "followed"
+    with caplog.at_level(logging.WARNING, logger="discomfy.bot.recovery"):
+        assert await recover_one(world.bot, job) == "followed"
+    assert f"job {job.id}: connection refused; following it until the server answers" in caplog.messages
     final = await until(lambda: _final(world, job), timeout=30)
     (message,) = shown(world, job)
     assert message.nonce == f"discomfy-{job.id}" and final.delivery_intent == f"post:discomfy-{job.id}"
