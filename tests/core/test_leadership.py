@@ -103,6 +103,27 @@ async def test_when_the_leaders_connection_dies_the_follower_leads_and_the_old_l
     assert follower.leadership.is_leader
 
 
+async def test_a_leader_whose_liveness_check_breaks_in_an_unexpected_way_knows_it_no_longer_leads(
+        processes, monkeypatch):
+    """Under load a liveness check cut short by its timeout left asyncpg's connection mid-query,
+    and the next check raised InternalClientError, which the election did not expect: its task
+    ended silently and the process went on believing it led while another took the lock."""
+    leader = await processes()
+    await asyncio.wait_for(leader.leadership.elected.wait(), 60)
+    lock_connection = leader.leadership._conn
+    real_fetchval = asyncpg.connection.Connection.fetchval
+
+    async def fetchval(self, query, *args, **kwargs):
+        if self is lock_connection:
+            raise asyncpg.exceptions._base.InternalClientError(
+                "cannot switch to state 11; another operation (2) is in progress")
+        return await real_fetchval(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "fetchval", fetchval)
+    await asyncio.wait_for(leader.leadership.lost.wait(), 60)
+    assert not leader.leadership.is_leader and "InternalClientError" in leader.leadership.lost_reason
+
+
 async def test_a_leader_that_closes_hands_over_without_counting_as_deposed(processes):
     first, second = await processes(), await processes()
     leader = await first_elected(first, second)

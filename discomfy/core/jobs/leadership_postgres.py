@@ -139,7 +139,11 @@ class PostgresLeadership:
                 return  # lost while leading: lost is set
             except asyncio.CancelledError:
                 raise
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError, JobStoreError) as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever broke, this task must not end unseen
+                # A liveness check cut short by its timeout can leave asyncpg's connection mid-
+                # query; the next check then raised InternalClientError, which is none of the
+                # driver's error classes above, and ended this task silently: the process went on
+                # believing it led while another process took the lock.
                 if self.elected.is_set():
                     self._lose(f"its connection to the job store failed: {type(exc).__name__}: {exc}")
                     return
