@@ -136,3 +136,17 @@ async def test_a_job_being_delivered_whose_server_did_not_answer_is_followed_and
         assert final.state is JobState.DELIVERED and message.attachments
     else:
         assert final.state is JobState.FAILED and not message.attachments
+
+
+async def test_a_job_being_delivered_whose_result_is_in_comfyuis_history_is_finished_through_that_delivery(world):
+    """The stopped bot had begun delivering the result of a prompt ComfyUI has in its history:
+    the restart finishes that delivery (the same nonce, one message), not a new one."""
+    done = await left(world, state=JobState.QUEUED, progress_message_id=1)
+    assert await recover_one(world.bot, done) == "requeued"
+    prompt_id = (await until(lambda: _final(world, done), timeout=30)).prompt_id
+    job = await delivering_a_result(world, server=world.bot.jobs.servers.primary.name, prompt_id=prompt_id,
+                                    progress_message_id=1)
+    assert await recover_one(world.bot, job) == "delivered"
+    final = await ended(world, job)
+    (message,) = shown(world, job)
+    assert final.state is JobState.DELIVERED and message.attachments and message.nonce == f"discomfy-{job.id}"
