@@ -71,7 +71,6 @@ PROMISES: dict[str, list[str]] = {
         "tests/core/test_job_store.py::test_jobs_survive_close_and_reopen_with_schema_version",
         "tests/core/test_job_store.py::test_finishing_is_true_exactly_once_even_when_racing",
         "tests/bot/test_restart_recovery_postgres.py::test_job_running_on_comfyui_is_followed_after_restart_and_delivered_once",
-        "tests/crashpoints/test_crash_points_postgres.py::test_every_crash_point_on_postgresql_ends_with_one_result_or_one_clear_failure",
     ],
     "upgrades in place": [
         "tests/core/test_job_store.py::test_a_store_written_before_delivery_intents_upgrades_and_finishes_its_open_jobs",
