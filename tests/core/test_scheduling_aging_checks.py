@@ -39,6 +39,17 @@ def _queue(**durations: float) -> tuple[FairQueue, ModelAffinity]:
     return queue, policy
 
 
+def _alice_has_the_turn_gpu1_holds_flux_and_the_upscaler(queue: FairQueue, policy: ModelAffinity) -> None:
+    """Alice's Qwen job (a 15 s load) has the turn; gpu1 holds FLUX and the upscaler, so bob's
+    FLUX job and carol's upscale are held jobs that could go first."""
+    policy.holdings.sizes.update({"flux.safetensors": 17 * GB, "4x_upscaler.pth": GB // 10})
+    policy.holdings.confirm("gpu1", {"devices": [{"type": "cuda", "vram_total": 32 * GB, "vram_free": 15 * GB}]})
+    policy.holdings.ran("gpu1", UPSCALER, 0.0)
+    queue.submit("a-qwen", "alice", models=QWEN)
+    queue.submit("b-flux", "bob", models=FLUX)
+    queue.submit("c-up", "carol", models=UPSCALER)
+
+
 def _deadlines(policy: ModelAffinity, **by_job: float) -> None:
     """Promise each named job a start by ``now + seconds`` (others: far off)."""
     now = policy.now()
@@ -187,12 +198,7 @@ def test_of_the_held_jobs_that_may_go_first_the_shortest_goes():
 
     async def main():
         queue, policy = _queue()
-        policy.holdings.sizes.update({"flux.safetensors": 17 * GB, "4x_upscaler.pth": GB // 10})
-        policy.holdings.confirm("gpu1", {"devices": [{"type": "cuda", "vram_total": 32 * GB, "vram_free": 15 * GB}]})
-        policy.holdings.ran("gpu1", UPSCALER, 0.0)
-        queue.submit("a-qwen", "alice", models=QWEN)
-        queue.submit("b-flux", "bob", models=FLUX)
-        queue.submit("c-up", "carol", models=UPSCALER)
+        _alice_has_the_turn_gpu1_holds_flux_and_the_upscaler(queue, policy)
         assert (await queue.next("gpu1")).job_id == "c-up"
 
     run_simulated(main)

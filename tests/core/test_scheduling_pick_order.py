@@ -14,7 +14,14 @@ from discomfy.core.jobs.queued import QueuedJob
 from discomfy.core.scheduling import ModelAffinity
 from discomfy.testing.fake_comfyui.sim_clock import run_simulated
 
-from tests.core.test_scheduling_aging_checks import FLUX, GB, QWEN, UPSCALER, _deadlines, _queue
+from tests.core.test_scheduling_aging_checks import (
+    FLUX,
+    QWEN,
+    UPSCALER,
+    _alice_has_the_turn_gpu1_holds_flux_and_the_upscaler,
+    _deadlines,
+    _queue,
+)
 
 TINY = frozenset({"preview.pth"})
 
@@ -43,12 +50,7 @@ def test_a_held_job_whose_own_promise_is_at_risk_goes_first_though_a_shorter_one
 
     async def main():
         queue, policy = _queue()
-        policy.holdings.sizes.update({"flux.safetensors": 17 * GB, "4x_upscaler.pth": GB // 10})
-        policy.holdings.confirm("gpu1", {"devices": [{"type": "cuda", "vram_total": 32 * GB, "vram_free": 15 * GB}]})
-        policy.holdings.ran("gpu1", UPSCALER, 0.0)
-        queue.submit("a-qwen", "alice", models=QWEN)
-        queue.submit("b-flux", "bob", models=FLUX)
-        queue.submit("c-up", "carol", models=UPSCALER)
+        _alice_has_the_turn_gpu1_holds_flux_and_the_upscaler(queue, policy)
         _deadlines(policy, b_flux=40.0)
         return (await queue.next("gpu1", timeout=5)).job_id
 
